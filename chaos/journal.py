@@ -1,0 +1,205 @@
+"""The run's journal: append-only JSON lines that live outside the fault domain.
+
+Every writer (the runner, the producer, each worker's probe, a failpoint) appends one event per
+line to ``RUN_DIR/journal.jsonl`` with a single ``os.write`` on an ``O_APPEND`` descriptor, so
+lines from concurrent processes never interleave (Linux appends a write of one buffer atomically
+on a local file system). The journal never lives in the Redis under test: what it records must
+survive the faults it records.
+
+Event kinds and the fields of ``data`` they carry (all optional unless said):
+
+producer
+  ``enqueue.tried``     path ("naive" | "durable"), key (workload key such as "order=17"), args_digest
+  ``enqueue.accepted``  path, key, seconds (time the publish took)
+  ``enqueue.refused``   path, key, exc_type, exc_message, seconds, uncertain (bool: the publish
+                        may have reached the broker, e.g. a timeout after sending)
+  ``outbox.saved``      key (durable path: order and pending task committed in one transaction)
+  ``outbox.relayed``    key (the relay's publish was accepted and the row marked sent)
+probe (worker side; ``task_id`` and ``task`` set on every task.* event)
+  ``task.received``     attempt, eta (wall seconds or None), redelivered, hostname
+  ``task.started``      attempt, eta, redelivered, hostname, args_digest, policy (see below)
+  ``task.retried``      attempt, countdown (seconds or None), retry_eta (wall or None),
+                        exc_type, exc_message
+  ``task.succeeded``    attempt, runtime
+  ``task.failed``       attempt, exc_type, exc_message
+  ``task.revoked``      attempt, terminated, signum, expired
+  ``task.rejected``     attempt, requeue
+  ``task.unknown``      (a message for a task name the worker does not know)
+  ``task.finished``     attempt, state (Celery's state after the attempt)
+  ``worker.ready``      hostname, pool, concurrency
+  ``worker.connection_lost`` / ``worker.connection_restored``  hostname, detail
+  ``worker.shutdown``   hostname
+runner
+  ``run.started``       run_id, scenario, seed, backend
+  ``phase``             name ("start", "workload", "faults", "heal", "drain", "check")
+  ``fault.applied``     fault_id, type, target, params
+  ``fault.healed``      fault_id, type, target, how ("removed", "restarted", "escalated", ...)
+  ``run.finished``      outcome
+failpoint
+  ``failpoint.fired``   name, action ("raise" | "delay"), hit (1-based), exc_type, delay
+
+``policy`` is the task's declared retry policy as the code declares it: bind, max_retries,
+default_retry_delay, autoretry_for (qualified names), retry_backoff, retry_backoff_max,
+retry_jitter, acks_late, reject_on_worker_lost.
+
+Exception types are written as qualified names (``builtins.ValueError``,
+``kombu.exceptions.OperationalError``). The producer assigns task ids itself before publishing,
+so a refused publish and a later delivery of the same task share one ``task_id``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+JOURNAL_FILE = "journal.jsonl"
+SCHEMA_VERSION = 1
+
+#: Environment variables through which a stack hands the run to its child processes.
+ENV_RUN_DIR = "CHAOS_RUN_DIR"
+ENV_RUN_ID = "CHAOS_RUN_ID"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One line of the journal."""
+
+    kind: str
+    wall: float
+    mono: float
+    writer: str
+    pid: int
+    seq: int
+    task_id: str | None = None
+    task: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        record: dict[str, Any] = {
+            "kind": self.kind,
+            "wall": self.wall,
+            "mono": self.mono,
+            "writer": self.writer,
+            "pid": self.pid,
+            "seq": self.seq,
+        }
+        if self.task_id is not None:
+            record["task_id"] = self.task_id
+        if self.task is not None:
+            record["task"] = self.task
+        if self.data:
+            record["data"] = dict(self.data)
+        return json.dumps(record, separators=(",", ":"), default=str)
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> Event:
+        return cls(
+            kind=record["kind"],
+            wall=float(record["wall"]),
+            mono=float(record["mono"]),
+            writer=record["writer"],
+            pid=int(record["pid"]),
+            seq=int(record["seq"]),
+            task_id=record.get("task_id"),
+            task=record.get("task"),
+            data=record.get("data") or {},
+        )
+
+
+def qualified_name(exc_or_type: BaseException | type) -> str:
+    """``builtins.ValueError`` for a ValueError: the form every event uses for exception types."""
+    cls = exc_or_type if isinstance(exc_or_type, type) else type(exc_or_type)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+class JournalWriter:
+    """Appends events for one writer identity; safe across threads and processes."""
+
+    def __init__(self, path: Path | str, writer: str) -> None:
+        self.path = Path(path)
+        self.writer = writer
+        self.pid = os.getpid()
+        self._seq = itertools.count()
+        self._lock = threading.Lock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    @classmethod
+    def for_run_dir(cls, run_dir: Path | str, writer: str) -> JournalWriter:
+        return cls(Path(run_dir) / JOURNAL_FILE, writer)
+
+    def write(
+        self,
+        kind: str,
+        *,
+        task_id: str | None = None,
+        task: str | None = None,
+        **data: Any,
+    ) -> Event:
+        with self._lock:
+            if os.getpid() != self.pid:
+                # A forked child (prefork pool) keeps the descriptor but is a different writer.
+                self.pid = os.getpid()
+                self._seq = itertools.count()
+            event = Event(
+                kind=kind,
+                wall=time.time(),
+                mono=time.monotonic(),
+                writer=self.writer,
+                pid=self.pid,
+                seq=next(self._seq),
+                task_id=task_id,
+                task=task,
+                data=data,
+            )
+            os.write(self._fd, (event.to_json() + "\n").encode())
+        return event
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+    def __enter__(self) -> JournalWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def default_writer_name(role: str) -> str:
+    return f"{role}@{socket.gethostname()}"
+
+
+def read_journal(path: Path | str) -> Iterator[Event]:
+    """Yield the events of a journal file in file order.
+
+    A last line without its newline is a writer that crashed mid-write: it is skipped, not an
+    error. A malformed line elsewhere is an error naming the file and line.
+    """
+    from chaos.errors import ConfigError, Problem
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / JOURNAL_FILE
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.endswith(b"\n"):
+                return
+            if not raw.strip():
+                continue
+            try:
+                yield Event.from_dict(json.loads(raw))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ConfigError(
+                    [Problem(f"not a journal event: {exc}", file=path, line=number)]
+                ) from exc

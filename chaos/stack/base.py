@@ -1,0 +1,182 @@
+"""The stack's one interface: what every backend (local processes, docker containers) exposes.
+
+A stack is a context manager. Entering it starts Redis, the fault proxy in front of it and the
+workers, and waits until each is ready (a condition with a deadline, never a sleep). Leaving it
+stops everything it started, also after an exception or Ctrl-C. Every client, the producer and
+the workers alike, reaches Redis only through the proxy, so that a restarted Redis comes back at
+the same address and every fault on the wire applies to everyone.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Persistence = Literal["none", "everysec", "always"]
+Pool = Literal["solo", "prefork", "threads"]
+
+#: Where the reference app lives; the default ``StackConfig.workdir``.
+REFERENCE_APP_DIR = Path(__file__).resolve().parents[2] / "app"
+
+
+@dataclass
+class StackConfig:
+    """What a stack starts. The defaults run the reference app with one solo worker."""
+
+    app: str = "myproject"
+    """The Celery app, as ``celery -A`` takes it."""
+    workdir: Path = REFERENCE_APP_DIR
+    """Directory the worker runs in (put on ``sys.path``)."""
+    settings_module: str | None = "myproject.settings"
+    """``DJANGO_SETTINGS_MODULE`` for Django apps; None for a plain Celery app."""
+    workers: int = 1
+    pool: Pool = "solo"
+    concurrency: int = 1
+    prefetch_multiplier: int | None = None
+    persistence: Persistence = "none"
+    celery_settings: Mapping[str, Any] = field(default_factory=dict)
+    """Celery settings applied to the workers (and the producer) before the app is finalized,
+    e.g. ``{"task_acks_late": True, "broker_transport_options": {"visibility_timeout": 5}}``."""
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Extra environment for the workers."""
+    run_dir: Path | None = None
+    """Where journal, logs, pidfiles and Redis data go; a fresh one under ``.chaos/runs`` if None."""
+    run_id: str | None = None
+    seed: int = 0
+    start_timeout: float = 30.0
+
+
+class BrokerHandle(abc.ABC):
+    """The Redis server itself (not the proxy in front of it)."""
+
+    @abc.abstractmethod
+    def kill(self) -> None:
+        """SIGKILL (docker kill): gone at once, unsaved data lost per the persistence setting."""
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """SIGTERM (docker stop): Redis's own shutdown (saves if persistence is on)."""
+
+    @abc.abstractmethod
+    def pause(self) -> None:
+        """SIGSTOP (docker pause): a hung broker; TCP connects still succeed."""
+
+    @abc.abstractmethod
+    def resume(self) -> None:
+        """SIGCONT (docker unpause)."""
+
+    @abc.abstractmethod
+    def start(self) -> None:
+        """Start a stopped or killed broker on the same port with the same data directory."""
+
+    def restart(self) -> None:
+        """Stop (if running) and start again at the same address, same data."""
+        if self.is_running():
+            self.stop()
+        self.start()
+
+    @abc.abstractmethod
+    def is_running(self) -> bool: ...
+
+    @property
+    @abc.abstractmethod
+    def direct_url(self) -> str:
+        """redis:// URL that bypasses the proxy: for the stack's own inspection only."""
+
+
+class WorkerHandle(abc.ABC):
+    """One ``celery worker`` (a process group locally, a container in docker)."""
+
+    name: str
+    """Stable name within the stack, e.g. ``worker-1``; the Celery hostname is derived from it."""
+
+    @property
+    @abc.abstractmethod
+    def hostname(self) -> str:
+        """Celery node name (``-n``), as the probe records it."""
+
+    @property
+    @abc.abstractmethod
+    def pid(self) -> int | None:
+        """Main process pid (None when not running or not known)."""
+
+    @abc.abstractmethod
+    def kill(self) -> None:
+        """SIGKILL the whole worker (main process and pool children)."""
+
+    @abc.abstractmethod
+    def terminate(self, grace: float = 10.0) -> bool:
+        """SIGTERM to the main process (Celery's warm shutdown), escalating to SIGKILL after
+        ``grace`` seconds. Returns True if it exited by itself, False if it had to be killed."""
+
+    @abc.abstractmethod
+    def start(self) -> None: ...
+
+    def restart(self) -> None:
+        if self.is_alive():
+            self.terminate()
+        self.start()
+
+    @abc.abstractmethod
+    def is_alive(self) -> bool: ...
+
+    @abc.abstractmethod
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Block until the probe reports this worker ready; StackError naming it otherwise."""
+
+
+class Stack(AbstractContextManager["Stack"], abc.ABC):
+    """Broker, proxy and workers for one run, with the URLs clients use."""
+
+    config: StackConfig
+    run_id: str
+    run_dir: Path
+
+    @property
+    def journal_path(self) -> Path:
+        from chaos.journal import JOURNAL_FILE
+
+        return self.run_dir / JOURNAL_FILE
+
+    @property
+    @abc.abstractmethod
+    def broker(self) -> BrokerHandle: ...
+
+    @property
+    @abc.abstractmethod
+    def proxy(self) -> Any:
+        """The broker's proxy: a ``chaos.proxy.ProxyHandle`` bound to the proxy in front of Redis
+        (``.toxic(...)`` context manager, ``.disable()``, ``.enable()``, ``.reset()``)."""
+
+    @property
+    @abc.abstractmethod
+    def workers(self) -> Sequence[WorkerHandle]: ...
+
+    @abc.abstractmethod
+    def scale(self, count: int) -> None:
+        """Start or stop workers until ``count`` run; new ones wait until ready."""
+
+    @property
+    @abc.abstractmethod
+    def producer_broker_url(self) -> str:
+        """Broker URL for a producer on this host: the proxy's address."""
+
+    @property
+    @abc.abstractmethod
+    def worker_broker_url(self) -> str:
+        """Broker URL the workers use: the proxy's address as the workers see it."""
+
+    @abc.abstractmethod
+    def queue_lengths(self) -> dict[str, int]:
+        """Messages waiting per queue plus ``unacked`` (read directly from Redis)."""
+
+    @abc.abstractmethod
+    def wait_queues_empty(self, timeout: float = 30.0) -> None:
+        """Block until no message is queued or unacknowledged; StackError on the deadline."""
+
+    def __iter__(self) -> Iterator[WorkerHandle]:
+        return iter(self.workers)
