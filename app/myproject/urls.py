@@ -1,0 +1,9 @@
+"""URLs: the admin (task results live there) and the shop."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("shop.urls")),
+]
