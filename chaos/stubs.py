@@ -129,7 +129,10 @@ class StubEndpoint:
 
     def start(self) -> StubEndpoint:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name=f"stub-endpoint-{self.url}", daemon=True
+            target=self._server.serve_forever,
+            args=(0.05,),
+            name=f"stub-endpoint-{self.url}",
+            daemon=True,
         )
         self._thread.start()
         return self
