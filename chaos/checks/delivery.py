@@ -1,0 +1,289 @@
+"""Delivery, in the categories of Jepsen's total-queue checker, and the checks built on them.
+
+- ok: promised (accepted by the broker, or saved to the outbox) and executed to an end;
+- lost: promised, never finished, and nothing will bring it back;
+- delayed: promised, never finished, but still unacknowledged in Redis: kombu hands it back
+  after ``visibility_timeout`` (measured: a delay, not a loss);
+- duplicated: one attempt number executed more than once (at-least-once redelivery);
+- unexpected: executed, never enqueued by the producer;
+- recovered: the enqueue was refused or uncertain, never accepted, yet the task ran.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chaos.checks import register
+from chaos.checks.faults import describe_window, is_worker_fault, loses_broker_memory
+from chaos.checks.verdict import Verdict, unique_windows
+from chaos.history import FaultWindow, RunHistory, TaskHistory, format_seconds
+
+CATEGORIES = ("ok", "lost", "delayed", "duplicated", "unexpected", "recovered", "refused")
+
+#: How many task messages a verdict's one-line message quotes before "and N more".
+QUOTED = 1
+
+
+@dataclass
+class Delivery:
+    """Every task sorted into the categories, with the reason for each one that is not ok."""
+
+    by_category: dict[str, list[TaskHistory]] = field(
+        default_factory=lambda: {name: [] for name in CATEGORIES}
+    )
+    reasons: dict[str, str] = field(default_factory=dict)
+    windows: dict[str, list[FaultWindow]] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(tasks) for name, tasks in self.by_category.items()}
+
+
+def _acks_late(task: TaskHistory) -> bool:
+    return bool(task.policy.get("acks_late"))
+
+
+def _promise_text(task: TaskHistory) -> str:
+    accepted = task.accepted_at
+    if accepted is not None:
+        return f"accepted by the broker at {format_seconds(accepted)}"
+    return f"saved to the outbox at {format_seconds(task.promised_at)}, never relayed"
+
+
+def _explain_unfinished(task: TaskHistory, history: RunHistory) -> tuple[str, str, list[FaultWindow]]:
+    """Category ("lost" or "delayed") and the reason for a promised task that never finished."""
+    promised = task.promised_at or task.first_at
+    after = [w for w in history.fault_windows if w.end is None or w.end >= promised]
+    memory_loss = [w for w in after if loses_broker_memory(w, history)]
+    executions = task.executions
+    started = executions[-1] if executions else None
+    receipt = task.receipts[-1] if task.receipts else None
+    head = f"{task.label}: {_promise_text(task)}"
+    if started is not None:
+        where = f"started at {format_seconds(started.started_at)} on {started.worker or '?'}"
+        head += f", {where}, never finished"
+        since = started.started_at or promised
+        memory_loss = [w for w in memory_loss if w.start >= since]
+        killed = [
+            w for w in history.fault_windows if is_worker_fault(w) and w.overlaps(since, None)
+        ]
+        if not _acks_late(task):
+            cause = (
+                f"; {killed[0].describe()}" if killed else ""
+            ) + ": acked when it started (acks_late off), lost with the worker"
+            return "lost", head + cause, killed
+        if memory_loss:
+            window = memory_loss[0]
+            return "lost", (
+                f"{head}; {describe_window(window, history)}: "
+                "its unacknowledged copy was lost with the broker's memory"
+            ), [window]
+        return "delayed", (
+            f"{head}; acks_late: still unacknowledged in Redis, delayed until visibility_timeout"
+        ), killed
+    if receipt is not None:
+        head += f", received at {format_seconds(receipt.at)} by {receipt.hostname or '?'}, never executed"
+        memory_loss = [w for w in memory_loss if w.start >= receipt.at]
+        if memory_loss:
+            window = memory_loss[0]
+            return "lost", (
+                f"{head}; {describe_window(window, history)}: "
+                "its unacknowledged copy was lost with the broker's memory"
+            ), [window]
+        return "delayed", (
+            f"{head}; still unacknowledged in Redis, delayed until visibility_timeout"
+        ), []
+    head += ", never executed"
+    if memory_loss:
+        window = memory_loss[0]
+        return "lost", f"{head}; {describe_window(window, history)}: lost with the broker's memory", [
+            window
+        ]
+    around = history.windows_around(promised, None, margin=0.0)
+    context = "; ".join(describe_window(w, history) for w in around) or "no fault after it"
+    return "lost", f"{head} nor delivered to a worker ({context})", around
+
+
+def classify(history: RunHistory) -> Delivery:
+    """Sort every task of the history into the delivery categories."""
+    result = Delivery()
+    for task in history.tasks.values():
+        windows = history.windows_for_task(task)
+        duplicated = task.duplicated_attempts()
+        if duplicated:
+            result.by_category["duplicated"].append(task)
+            times = ", ".join(
+                f"attempt {n} ran {count} times" for n, count in sorted(duplicated.items(), key=str)
+            )
+            redelivered = [a for a in task.executions if a.redelivered]
+            how = " (redelivered)" if redelivered else ""
+            result.reasons.setdefault(task.task_id, f"{task.label}: {times}{how}")
+            result.windows.setdefault(task.task_id, windows)
+        if task.executed and not task.tried:
+            result.by_category["unexpected"].append(task)
+            result.reasons[task.task_id] = (
+                f"{task.label}: executed at {format_seconds(task.executions[0].started_at)}, "
+                "never enqueued by the producer"
+            )
+            result.windows[task.task_id] = windows
+            continue
+        if task.promised_at is None:
+            if task.executed and task.refused:
+                result.by_category["recovered"].append(task)
+                refused = [e for e in task.enqueues if e.outcome in ("refused", "uncertain")][0]
+                result.reasons.setdefault(
+                    task.task_id,
+                    f"{task.label}: enqueue {refused.outcome} at {format_seconds(refused.at)}"
+                    f" ({refused.exc_type or 'no exception'}), yet it ran at "
+                    f"{format_seconds(task.executions[0].started_at)}",
+                )
+            elif task.refused:
+                result.by_category["refused"].append(task)
+            elif task.executed:
+                result.by_category["ok"].append(task)
+            continue
+        if task.completed:
+            if not duplicated:
+                result.by_category["ok"].append(task)
+            continue
+        category, reason, around = _explain_unfinished(task, history)
+        result.by_category[category].append(task)
+        result.reasons[task.task_id] = reason
+        result.windows[task.task_id] = around or windows
+    return result
+
+
+def _summary(delivery: Delivery, categories: tuple[str, ...]) -> tuple[str, list[str], list[FaultWindow]]:
+    """One line quoting the first problem task, the ids of all, and their fault windows."""
+    tasks = [t for name in categories for t in delivery.by_category[name]]
+    ids = list(dict.fromkeys(t.task_id for t in tasks))
+    windows = unique_windows([w for i in ids for w in delivery.windows.get(i, [])])
+    quoted = [delivery.reasons[i] for i in ids[:QUOTED] if i in delivery.reasons]
+    line = "; ".join(quoted)
+    if len(ids) > QUOTED:
+        line += f" (and {len(ids) - QUOTED} more)"
+    return line, ids, windows
+
+
+def _observed(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {counts[name]}" for name in CATEGORIES if counts[name])or "no tasks"
+
+
+@register("delivery")
+def check_delivery(
+    history: RunHistory,
+    duplicates_allowed: bool = False,
+    delayed_allowed: bool = True,
+    unexpected_allowed: bool = False,
+    lost_allowed: int = 0,
+) -> Verdict:
+    """Every promised task executed: none lost, duplicates only where at-least-once allows them."""
+    delivery = classify(history)
+    counts = delivery.counts()
+    failing = ["lost"] if counts["lost"] > lost_allowed else []
+    if not delayed_allowed:
+        failing.append("delayed")
+    if not duplicates_allowed:
+        failing.append("duplicated")
+    if not unexpected_allowed:
+        failing.append("unexpected")
+    bad = [name for name in failing if counts[name]]
+    expected = f"lost <= {lost_allowed}" + ("" if duplicates_allowed else ", duplicated 0")
+    if not unexpected_allowed:
+        expected += ", unexpected 0"
+    if not delayed_allowed:
+        expected += ", delayed 0"
+    if bad:
+        line, ids, windows = _summary(delivery, tuple(bad))
+        message = line
+    else:
+        line, ids, windows = _summary(delivery, ("lost", "delayed", "duplicated", "unexpected"))
+        total = sum(counts.values())
+        message = f"{counts['ok']} of {total} tasks delivered" + (f"; {line}" if line else "")
+    return Verdict(
+        name="delivery",
+        ok=not bad,
+        expected=expected,
+        observed=_observed(counts),
+        message=message,
+        tasks=ids,
+        fault_windows=windows,
+        details={
+            "counts": counts,
+            "categories": {n: [t.task_id for t in ts] for n, ts in delivery.by_category.items()},
+            "reasons": delivery.reasons,
+        },
+    )
+
+
+@register("no_lost")
+def check_no_lost(history: RunHistory, delayed_allowed: bool = True) -> Verdict:
+    """No task the broker accepted (or the outbox saved) is lost."""
+    delivery = classify(history)
+    counts = delivery.counts()
+    categories = ("lost",) if delayed_allowed else ("lost", "delayed")
+    missing = sum(counts[c] for c in categories)
+    line, ids, windows = _summary(delivery, categories)
+    promised = sum(1 for t in history.tasks.values() if t.promised_at is not None)
+    if missing:
+        message = line
+    else:
+        message = f"all {promised} accepted tasks executed"
+        if counts["delayed"]:
+            delayed_line, _, _ = _summary(delivery, ("delayed",))
+            message += f"; delayed: {delayed_line}"
+    return Verdict(
+        name="no_lost",
+        ok=not missing,
+        expected="lost 0" + ("" if delayed_allowed else ", delayed 0"),
+        observed=f"lost {counts['lost']}, delayed {counts['delayed']} of {promised} accepted",
+        message=message,
+        tasks=ids,
+        fault_windows=windows,
+        details={"counts": counts, "reasons": {i: delivery.reasons[i] for i in ids}},
+    )
+
+
+@register("duplicates")
+def check_duplicates(history: RunHistory, allowed: bool = False, max: int | None = None) -> Verdict:  # noqa: A002
+    """Duplicates counted; allowed only where the scenario says at-least-once may duplicate."""
+    delivery = classify(history)
+    tasks = delivery.by_category["duplicated"]
+    extra_runs = sum(
+        count - 1 for t in tasks for count in t.duplicated_attempts().values()
+    )
+    limit = max if max is not None else (None if allowed else 0)
+    ok = limit is None or extra_runs <= limit
+    line, ids, windows = _summary(delivery, ("duplicated",))
+    expected = "any" if limit is None else f"at most {limit} extra executions"
+    observed = f"{len(tasks)} tasks duplicated, {extra_runs} extra executions"
+    if tasks:
+        message = line if not ok else f"duplicates allowed (at-least-once): {line}"
+    else:
+        message = "no attempt executed twice"
+    return Verdict(
+        name="duplicates",
+        ok=ok,
+        expected=expected,
+        observed=observed,
+        message=message,
+        tasks=ids,
+        fault_windows=windows,
+        details={"extra_executions": extra_runs, "reasons": {i: delivery.reasons[i] for i in ids}},
+    )
+
+
+@register("no_unexpected")
+def check_no_unexpected(history: RunHistory) -> Verdict:
+    """Nothing executed that the producer never enqueued."""
+    delivery = classify(history)
+    tasks = delivery.by_category["unexpected"]
+    line, ids, windows = _summary(delivery, ("unexpected",))
+    return Verdict(
+        name="no_unexpected",
+        ok=not tasks,
+        expected="unexpected 0",
+        observed=f"unexpected {len(tasks)}",
+        message=line or "every executed task was enqueued by the producer",
+        tasks=ids,
+        fault_windows=windows,
+    )
