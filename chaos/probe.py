@@ -1,0 +1,328 @@
+"""The worker-side probe: journals every task attempt and the worker's lifecycle from Celery's
+signals, so that the checker judges the history against what the task code declares.
+
+Loaded into a worker without editing the app, either by the stack's launcher
+(``python -m chaos.stack.launch``) or with ``celery -A APP worker --include chaos.probe``.
+It is a no-op when ``CHAOS_RUN_DIR`` is unset. Signal handlers are process-global in Celery, so
+handlers connected in the worker's main process before the pool forks also fire in the children
+(measured: reference/celery-redis-failure-facts.md, section 8).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from chaos.journal import ENV_RUN_DIR, JournalWriter, qualified_name
+
+ENV_WORKER_NAME = "CHAOS_WORKER_NAME"
+
+#: Filled by the launcher before the worker starts; reported with ``worker.ready`` as ``boot``.
+boot_seconds: dict[str, float] = {}
+
+_writer: JournalWriter | None = None
+_installed = False
+_install_lock = threading.Lock()
+_started_mono: dict[str, float] = {}
+_policies: dict[str, dict[str, Any]] = {}
+_worker_state: dict[str, Any] = {"hostname": None, "init_mono": None, "connection_lost": False}
+
+
+def args_digest(args: Sequence[Any] | None, kwargs: Mapping[str, Any] | None) -> str:
+    """A short stable digest of a call's arguments, equal on the producer's and worker's side."""
+    canonical = json.dumps(
+        [list(args or ()), dict(kwargs or {})], sort_keys=True, default=repr, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def declared_policy(task: Any) -> dict[str, Any]:
+    """The retry policy as the task's code declares it (cached per task name)."""
+    name = getattr(task, "name", None)
+    if name in _policies:
+        return _policies[name]
+    run = inspect.getattr_static(type(task), "run", None)
+    policy = {
+        "bind": not isinstance(run, staticmethod),
+        "max_retries": getattr(task, "max_retries", None),
+        "default_retry_delay": getattr(task, "default_retry_delay", None),
+        "autoretry_for": [qualified_name(cls) for cls in getattr(task, "autoretry_for", ()) or ()],
+        "retry_backoff": getattr(task, "retry_backoff", False),
+        "retry_backoff_max": getattr(task, "retry_backoff_max", None),
+        "retry_jitter": getattr(task, "retry_jitter", None),
+        "acks_late": bool(getattr(task, "acks_late", False)),
+        "reject_on_worker_lost": getattr(task, "reject_on_worker_lost", None),
+    }
+    if name is not None:
+        _policies[name] = policy
+    return policy
+
+
+def _journal() -> JournalWriter | None:
+    global _writer
+    if _writer is None:
+        run_dir = os.environ.get(ENV_RUN_DIR)
+        if not run_dir:
+            return None
+        name = os.environ.get(ENV_WORKER_NAME) or socket.gethostname()
+        _writer = JournalWriter.for_run_dir(run_dir, f"worker:{name}")
+    return _writer
+
+
+def _write(kind: str, **fields: Any) -> None:
+    writer = _journal()
+    if writer is not None:
+        writer.write(kind, **fields)
+
+
+def _eta_wall(eta: Any) -> float | None:
+    """Celery carries eta as an ISO string or a datetime; the journal wants wall seconds."""
+    if eta is None or eta == "":
+        return None
+    if isinstance(eta, datetime):
+        return eta.timestamp()
+    if isinstance(eta, (int, float)):
+        return float(eta)
+    try:
+        return datetime.fromisoformat(str(eta)).timestamp()
+    except ValueError:
+        return None
+
+
+def _redelivered(delivery_info: Mapping[str, Any] | None) -> bool:
+    return bool((delivery_info or {}).get("redelivered"))
+
+
+def _exc_fields(exc: BaseException | None) -> dict[str, Any]:
+    if exc is None:
+        return {"exc_type": None, "exc_message": None}
+    return {"exc_type": qualified_name(exc), "exc_message": str(exc)}
+
+
+# --- task signals ---------------------------------------------------------------------------
+
+
+def on_task_received(sender: Any = None, request: Any = None, **_: Any) -> None:
+    request_dict = getattr(request, "request_dict", None) or {}
+    _write(
+        "task.received",
+        task_id=request.id,
+        task=request.name,
+        attempt=request_dict.get("retries", 0),
+        eta=_eta_wall(request.eta),
+        redelivered=_redelivered(request.delivery_info),
+        hostname=request.hostname,
+    )
+
+
+def on_task_prerun(
+    sender: Any = None, task_id: str = "", task: Any = None, args: Any = None,
+    kwargs: Any = None, **_: Any,
+) -> None:  # fmt: skip
+    request = task.request
+    _started_mono[task_id] = time.monotonic()
+    _write(
+        "task.started",
+        task_id=task_id,
+        task=task.name,
+        attempt=request.retries,
+        eta=_eta_wall(request.eta),
+        redelivered=_redelivered(request.delivery_info),
+        hostname=request.hostname,
+        args_digest=args_digest(args, kwargs),
+        policy=declared_policy(task),
+    )
+
+
+def on_task_retry(sender: Any = None, request: Any = None, reason: Any = None, **_: Any) -> None:
+    when = getattr(reason, "when", None)
+    countdown = float(when) if isinstance(when, (int, float)) else None
+    if isinstance(when, datetime):
+        retry_eta = when.timestamp()
+    elif countdown is not None:
+        retry_eta = time.time() + countdown
+    else:
+        retry_eta = None
+    cause = getattr(reason, "exc", None) or reason
+    _write(
+        "task.retried",
+        task_id=request.id,
+        task=getattr(sender, "name", None),
+        attempt=request.retries,
+        countdown=countdown,
+        retry_eta=retry_eta,
+        **_exc_fields(cause if isinstance(cause, BaseException) else None),
+    )
+
+
+def on_task_success(sender: Any = None, result: Any = None, **_: Any) -> None:
+    request = sender.request
+    started = _started_mono.get(request.id)
+    _write(
+        "task.succeeded",
+        task_id=request.id,
+        task=sender.name,
+        attempt=request.retries,
+        runtime=None if started is None else time.monotonic() - started,
+    )
+
+
+def on_task_failure(
+    sender: Any = None, task_id: str = "", exception: BaseException | None = None, **_: Any
+) -> None:
+    request = getattr(sender, "request", None)
+    # In the main process (WorkerLostError) the task's request context is not this task's.
+    attempt = request.retries if request is not None and request.id == task_id else None
+    _write(
+        "task.failed",
+        task_id=task_id,
+        task=getattr(sender, "name", None),
+        attempt=attempt,
+        **_exc_fields(exception),
+    )
+
+
+def on_task_postrun(
+    sender: Any = None, task_id: str = "", task: Any = None, state: str | None = None, **_: Any
+) -> None:
+    _started_mono.pop(task_id, None)
+    _write(
+        "task.finished",
+        task_id=task_id,
+        task=getattr(task, "name", None),
+        attempt=task.request.retries if task is not None else None,
+        state=state,
+    )
+
+
+def on_task_revoked(
+    sender: Any = None, request: Any = None, terminated: bool = False, signum: Any = None,
+    expired: bool = False, **_: Any,
+) -> None:  # fmt: skip
+    request_dict = getattr(request, "request_dict", None) or {}
+    _write(
+        "task.revoked",
+        task_id=getattr(request, "id", None),
+        task=getattr(request, "name", None) or getattr(sender, "name", None),
+        attempt=request_dict.get("retries"),
+        terminated=bool(terminated),
+        signum=None if signum is None else int(signum),
+        expired=bool(expired),
+    )
+
+
+def on_task_rejected(sender: Any = None, message: Any = None, exc: Any = None, **_: Any) -> None:
+    headers = getattr(message, "headers", None) or {}
+    _write(
+        "task.rejected",
+        task_id=headers.get("id"),
+        task=headers.get("task"),
+        attempt=headers.get("retries"),
+        requeue=None,
+        **_exc_fields(exc if isinstance(exc, BaseException) else None),
+    )
+
+
+def on_task_unknown(
+    sender: Any = None, name: str | None = None, id: str | None = None, **_: Any
+) -> None:
+    _write("task.unknown", task_id=id, task=name)
+
+
+# --- worker lifecycle -------------------------------------------------------------------------
+
+
+def on_worker_init(sender: Any = None, **_: Any) -> None:
+    _worker_state["init_mono"] = time.monotonic()
+    _worker_state["hostname"] = getattr(sender, "hostname", None)
+
+
+def on_worker_ready(sender: Any = None, **_: Any) -> None:
+    hostname = getattr(sender, "hostname", None) or _worker_state["hostname"]
+    _worker_state["hostname"] = hostname
+    controller = getattr(sender, "controller", None)
+    pool_cls = getattr(controller, "pool_cls", None)
+    pool = pool_cls if isinstance(pool_cls, str) else getattr(pool_cls, "__module__", None)
+    boot = dict(boot_seconds)
+    if _worker_state["init_mono"] is not None:
+        boot["worker_init_to_ready"] = time.monotonic() - _worker_state["init_mono"]
+    _write(
+        "worker.ready",
+        hostname=hostname,
+        pool=pool.rsplit(".", 1)[-1] if pool else None,
+        concurrency=getattr(controller, "concurrency", None),
+        boot=boot,
+    )
+
+
+def on_worker_shutting_down(sender: Any = None, sig: Any = None, how: Any = None, **_: Any) -> None:
+    _write("worker.shutdown", hostname=sender or _worker_state["hostname"], phase="started",
+           signal=sig, how=how)  # fmt: skip
+
+
+def on_worker_shutdown(sender: Any = None, **_: Any) -> None:
+    _write("worker.shutdown", hostname=_worker_state["hostname"], phase="completed")
+
+
+class ConnectionLogWatcher(logging.Handler):
+    """Turns the consumer's log lines into connection_lost / connection_restored events: Celery
+    has no signal for either (the Redis transport has no heartbeats either)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad log call in the app must not break the worker
+            return
+        if "Connection to broker lost" in message or "Cannot connect to" in message:
+            if not _worker_state["connection_lost"]:
+                _worker_state["connection_lost"] = True
+                _write("worker.connection_lost", hostname=_worker_state["hostname"],
+                       detail=message.splitlines()[-1][:300])  # fmt: skip
+        elif message.startswith("Connected to") and _worker_state["connection_lost"]:
+            _worker_state["connection_lost"] = False
+            _write("worker.connection_restored", hostname=_worker_state["hostname"],
+                   detail=message[:300])  # fmt: skip
+
+
+def install() -> bool:
+    """Connect the handlers (once per process); False, and nothing done, outside a chaos run."""
+    global _installed
+    with _install_lock:
+        if _installed or not os.environ.get(ENV_RUN_DIR):
+            return False
+        from celery import signals
+
+        for signal, handler in (
+            (signals.task_received, on_task_received),
+            (signals.task_prerun, on_task_prerun),
+            (signals.task_retry, on_task_retry),
+            (signals.task_success, on_task_success),
+            (signals.task_failure, on_task_failure),
+            (signals.task_postrun, on_task_postrun),
+            (signals.task_revoked, on_task_revoked),
+            (signals.task_rejected, on_task_rejected),
+            (signals.task_unknown, on_task_unknown),
+            (signals.worker_init, on_worker_init),
+            (signals.worker_ready, on_worker_ready),
+            (signals.worker_shutting_down, on_worker_shutting_down),
+            (signals.worker_shutdown, on_worker_shutdown),
+        ):
+            signal.connect(handler, weak=False)
+        watcher = ConnectionLogWatcher(level=logging.INFO)
+        for logger_name in ("celery.worker.consumer.consumer", "celery.worker.consumer.connection"):
+            logging.getLogger(logger_name).addHandler(watcher)
+        _installed = True
+        return True
+
+
+# ``--include chaos.probe`` imports this module in the worker: that import is the install.
+install()

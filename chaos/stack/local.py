@@ -1,0 +1,414 @@
+"""The local backend: Redis, the fault proxy and ``celery worker`` processes on 127.0.0.1.
+
+No Docker: everything is a process of this machine, on free ports, in its own process group,
+carrying the run id in its environment and a pidfile in the run directory. Start-up overlaps
+the parts: Redis and the proxy come up while the workers import the app (the launcher waits for
+the broker before the worker connects), so a cold start costs about one worker import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from chaos.errors import ConfigError, Problem, StackError
+from chaos.journal import ENV_RUN_DIR, ENV_RUN_ID, JournalWriter
+from chaos.probe import ENV_WORKER_NAME
+from chaos.stack._broker import LocalBroker
+from chaos.stack._django_db import ENV_DB_PATH, database_for_run
+from chaos.stack._journal_tail import JournalTail
+from chaos.stack._ping import redis_ping
+from chaos.stack._ports import LOOPBACK
+from chaos.stack._process import ChildProcess
+from chaos.stack._proxy_link import BrokerProxy
+from chaos.stack._reaping import reap_stale_runs, register_run, unregister_run
+from chaos.stack._waiting import poll_until
+from chaos.stack.base import Stack, StackConfig, WorkerHandle
+from chaos.stack.launch import ENV_BROKER_WAIT, ENV_CELERY_SETTINGS
+
+#: kombu's Redis transport keeps priority sub-queues as ``<queue>\x06\x16<priority>`` lists.
+PRIORITY_SEPARATOR = "\x06\x16"
+POOLS = ("solo", "prefork", "threads")
+
+
+def new_run_id() -> str:
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+
+
+def validate_config(config: StackConfig) -> None:
+    """ConfigError naming each bad field before anything starts."""
+    problems = []
+    if not Path(config.workdir).is_dir():
+        problems.append(Problem("no such directory", field_path="workdir",
+                                given=str(config.workdir), expected="the app's directory"))  # fmt: skip
+    if config.workers < 0:
+        problems.append(Problem("negative worker count", field_path="workers",
+                                given=str(config.workers), expected=">= 0"))  # fmt: skip
+    if config.pool not in POOLS:
+        problems.append(Problem("unknown pool", field_path="pool", given=repr(config.pool),
+                                expected=" | ".join(POOLS)))  # fmt: skip
+    if config.concurrency < 1:
+        problems.append(Problem("concurrency below 1", field_path="concurrency",
+                                given=str(config.concurrency), expected=">= 1"))  # fmt: skip
+    try:
+        json.dumps(dict(config.celery_settings))
+    except (TypeError, ValueError) as exc:
+        problems.append(Problem(f"not JSON-serialisable: {exc}", field_path="celery_settings",
+                                expected="plain values (numbers, strings, lists, dicts)"))  # fmt: skip
+    if problems:
+        raise ConfigError(problems)
+
+
+class LocalWorker(WorkerHandle):
+    """One ``celery worker`` process group started through the launcher."""
+
+    def __init__(self, stack: LocalStack, name: str) -> None:
+        self.name = name
+        self._stack = stack
+        self._process: ChildProcess | None = None
+
+    @property
+    def hostname(self) -> str:
+        return f"{self.name}@{self._stack.run_id}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None and self._process.is_alive() else None
+
+    @property
+    def log_path(self) -> Path:
+        return self._stack.run_dir / "logs" / f"{self.name}.log"
+
+    def _argv(self) -> list[str]:
+        config = self._stack.config
+        return [
+            sys.executable, "-m", "chaos.stack.launch", config.app,
+            "--hostname", self.hostname,
+            "--pool", config.pool,
+            "--concurrency", str(config.concurrency),
+            "--loglevel", "INFO",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ]  # fmt: skip
+
+    def spawn(self) -> None:
+        """Start the process without waiting for it to be ready."""
+        if self.is_alive():
+            return
+        self._process = ChildProcess(
+            self.name,
+            self._argv(),
+            run_dir=self._stack.run_dir,
+            run_id=self._stack.run_id,
+            cwd=Path(self._stack.config.workdir),
+            env=self._stack.worker_env(self.name),
+        )
+        self._process.start()
+
+    def start(self) -> None:
+        self.spawn()
+        self.wait_ready(self._stack.config.start_timeout)
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        process = self._process
+        if process is None:
+            raise StackError(self.name, "not started")
+
+        def ready() -> bool:
+            if not process.is_alive():
+                raise StackError(
+                    self.name,
+                    f"celery worker exited with code {process.returncode} before it was ready",
+                    log_tail=process.log_tail(),
+                    hint=f"log: {process.log_path}",
+                )
+            return self._stack.saw_ready(process.pid)
+
+        if not poll_until(ready, timeout):
+            tail = process.log_tail()
+            process.kill()
+            raise StackError(
+                self.name,
+                f"celery worker not ready within {timeout:.0f} s (no worker.ready in the journal)",
+                log_tail=tail,
+                hint=f"log: {process.log_path}",
+            )
+
+    def is_alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    def kill(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+
+    def terminate(self, grace: float = 10.0) -> bool:
+        process = self._process
+        if process is None or not process.is_alive():
+            return True
+        process.send(signal.SIGTERM)
+        exited = process.wait(grace)
+        if not exited:
+            self._stack.journal.write(
+                "worker.escalated", hostname=self.hostname, pid=process.pid, grace=grace,
+                signal="SIGKILL",
+            )  # fmt: skip
+        # SIGKILL what is left of the group: after a warm exit, stray pool children if any.
+        process.kill()
+        return exited
+
+
+class LocalStack(Stack):
+    """Every part as a local process; see chaos/stack/base.py for what each handle promises."""
+
+    def __init__(self, config: StackConfig | None = None) -> None:
+        self.config = config or StackConfig()
+        validate_config(self.config)
+        self.run_id = self.config.run_id or new_run_id()
+        self.run_dir = Path(
+            self.config.run_dir or Path.cwd() / ".chaos" / "runs" / self.run_id
+        ).resolve()
+        self._broker: LocalBroker | None = None
+        self._proxy: BrokerProxy | None = None
+        self._workers: list[LocalWorker] = []
+        self._journal: JournalWriter | None = None
+        self._tail = JournalTail(self.journal_path)
+        self._db_path: Path | None = None
+        self._registered = False
+        self.started_seconds: dict[str, float] = {}
+        """How long each start-up step took (the benchmark reads it)."""
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Start every part and wait until each is ready; on any failure stop what started."""
+        began = time.monotonic()
+        reap_stale_runs()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        register_run(self.run_id, self.run_dir)
+        self._registered = True
+        self._journal = JournalWriter.for_run_dir(self.run_dir, "stack")
+        try:
+            self._start_parts(began)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start_parts(self, began: float) -> None:
+        steps = self.started_seconds
+        self._broker = LocalBroker(
+            run_dir=self.run_dir,
+            run_id=self.run_id,
+            persistence=self.config.persistence,
+            start_timeout=self.config.start_timeout,
+        )
+        self._broker.spawn()
+        self._proxy = BrokerProxy(self._broker.port, seed=self.config.seed)
+        self._proxy.start()
+        steps["proxy"] = time.monotonic() - began
+        if self.config.settings_module:
+            mark = time.monotonic()
+            self._db_path = database_for_run(
+                Path(self.config.workdir), self.config.settings_module, self.run_dir,
+                self._base_env(),
+            )  # fmt: skip
+            steps["django_db"] = time.monotonic() - mark
+        self._workers = [LocalWorker(self, f"worker-{n}") for n in range(1, self.config.workers + 1)]
+        for worker in self._workers:
+            worker.spawn()
+        self._broker.wait_ready()
+        steps["broker"] = time.monotonic() - began
+        self._wait_proxy_ready()
+        steps["broker_through_proxy"] = time.monotonic() - began
+        for worker in self._workers:
+            worker.wait_ready(self._remaining(began))
+        steps["workers_ready"] = time.monotonic() - began
+        self._write_stack_file()
+
+    def _remaining(self, began: float) -> float:
+        return max(0.5, self.config.start_timeout - (time.monotonic() - began))
+
+    def _wait_proxy_ready(self) -> None:
+        assert self._proxy is not None
+        port = self._proxy.listen_port
+        if not poll_until(lambda: redis_ping(LOOPBACK, port), self.config.start_timeout):
+            raise StackError(
+                "proxy",
+                f"Redis did not answer PING through the proxy at {LOOPBACK}:{port} "
+                f"(upstream {self._proxy.upstream})",
+            )
+
+    def _write_stack_file(self) -> None:
+        """Ports and pids for a human looking at the run directory."""
+        assert self._broker is not None and self._proxy is not None
+        record = {
+            "run_id": self.run_id,
+            "broker": {"port": self._broker.port, "pid": self._broker.process.pid,
+                       "executable": self._broker.executable},
+            "proxy": {"api_url": self._proxy.api_url, "listen_port": self._proxy.listen_port},
+            "workers": {w.name: {"hostname": w.hostname, "pid": w.pid} for w in self._workers},
+        }  # fmt: skip
+        (self.run_dir / "stack.json").write_text(json.dumps(record, indent=2))
+
+    def close(self) -> None:
+        """Stop everything this stack started (SIGKILL by group: teardown must be quick)."""
+        for worker in self._workers:
+            worker.kill()
+        if self._proxy is not None:
+            self._proxy.stop()
+        if self._broker is not None:
+            self._broker.kill()
+        if self._journal is not None:
+            self._journal.close()
+        if self._registered:
+            unregister_run(self.run_id)
+            self._registered = False
+
+    # --- what workers get ---------------------------------------------------------------------
+
+    def _base_env(self) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("CHAOS_") or key in ("CHAOS_STATE_DIR", "CHAOS_REDIS_SERVER")
+        }
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        env[ENV_RUN_DIR] = str(self.run_dir)
+        env[ENV_RUN_ID] = self.run_id
+        workdir = str(Path(self.config.workdir).resolve())
+        env["PYTHONPATH"] = os.pathsep.join([workdir, *filter(None, [env.get("PYTHONPATH")])])
+        if self.config.settings_module:
+            env["DJANGO_SETTINGS_MODULE"] = self.config.settings_module
+        return env
+
+    def celery_settings(self) -> dict[str, Any]:
+        """The overrides every worker and the producer apply, broker URL included."""
+        settings = dict(self.config.celery_settings)
+        settings["broker_url"] = self.worker_broker_url
+        if self.config.prefetch_multiplier is not None:
+            settings["worker_prefetch_multiplier"] = self.config.prefetch_multiplier
+        return settings
+
+    def worker_env(self, name: str) -> dict[str, str]:
+        env = self._base_env()
+        env.update(self.config.env)
+        env[ENV_WORKER_NAME] = name
+        env[ENV_CELERY_SETTINGS] = json.dumps(self.celery_settings())
+        env[ENV_BROKER_WAIT] = str(self.config.start_timeout)
+        env["CELERY_BROKER_URL"] = self.worker_broker_url
+        if self._db_path is not None:
+            env[ENV_DB_PATH] = str(self._db_path)
+        return env
+
+    def saw_ready(self, pid: int | None) -> bool:
+        """True once the journal holds a worker.ready written by this process."""
+        return pid is not None and (
+            self._tail.find(lambda e: e.kind == "worker.ready" and e.pid == pid) is not None
+        )
+
+    # --- handles ------------------------------------------------------------------------------
+
+    @property
+    def journal(self) -> JournalWriter:
+        if self._journal is None:
+            raise StackError("stack", "not started")
+        return self._journal
+
+    @property
+    def broker(self) -> LocalBroker:
+        if self._broker is None:
+            raise StackError("broker", "not started")
+        return self._broker
+
+    @property
+    def proxy(self) -> Any:
+        if self._proxy is None:
+            raise StackError("proxy", "not started")
+        return self._proxy.handle
+
+    @property
+    def proxy_api_url(self) -> str:
+        """The proxy server's Toxiproxy API (for clients other than the handle)."""
+        if self._proxy is None:
+            raise StackError("proxy", "not started")
+        return self._proxy.api_url
+
+    @property
+    def workers(self) -> Sequence[LocalWorker]:
+        return tuple(self._workers)
+
+    def scale(self, count: int) -> None:
+        if count < 0:
+            raise ConfigError([Problem("negative worker count", field_path="workers",
+                                       given=str(count), expected=">= 0")])  # fmt: skip
+        while len(self._workers) > count:
+            self._workers.pop().terminate()
+        added = []
+        while len(self._workers) < count:
+            worker = LocalWorker(self, f"worker-{self._next_worker_number()}")
+            self._workers.append(worker)
+            worker.spawn()
+            added.append(worker)
+        for worker in added:
+            worker.wait_ready(self.config.start_timeout)
+
+    def _next_worker_number(self) -> int:
+        used = {int(w.name.rsplit("-", 1)[1]) for w in self._workers}
+        return next(n for n in range(1, len(used) + 2) if n not in used)
+
+    @property
+    def producer_broker_url(self) -> str:
+        if self._proxy is None:
+            raise StackError("proxy", "not started")
+        return f"redis://{LOOPBACK}:{self._proxy.listen_port}/0"
+
+    @property
+    def worker_broker_url(self) -> str:
+        return self.producer_broker_url
+
+    def queue_lengths(self) -> dict[str, int]:
+        client = redis.Redis(
+            host=self.broker.host, port=self.broker.port, socket_timeout=2.0,
+            socket_connect_timeout=1.0, retry=None,
+        )  # fmt: skip
+        try:
+            lengths: dict[str, int] = {"celery": 0}
+            for key in client.scan_iter(count=1000):
+                name = key.decode(errors="replace")
+                if client.type(key) == b"list":
+                    queue = name.split(PRIORITY_SEPARATOR, 1)[0]
+                    lengths[queue] = lengths.get(queue, 0) + int(client.llen(key))
+            lengths["unacked"] = int(client.hlen("unacked"))
+            return lengths
+        except redis.RedisError as exc:
+            raise StackError(
+                "broker", f"cannot read queue lengths from {self.broker.direct_url}: {exc}",
+                hint="is the broker killed or paused?",
+            ) from exc  # fmt: skip
+        finally:
+            client.close()
+
+    def wait_queues_empty(self, timeout: float = 30.0) -> None:
+        last: dict[str, int] = {}
+
+        def empty() -> bool:
+            last.clear()
+            last.update(self.queue_lengths())
+            return not any(last.values())
+
+        if not poll_until(empty, timeout, max_interval=0.1):
+            raise StackError("broker", f"queues not empty after {timeout:.0f} s: {last}")
