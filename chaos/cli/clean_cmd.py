@@ -1,16 +1,54 @@
-"""``chaos clean``: not built yet (a stub so that the command list is complete)."""
+"""``chaos clean``: stop what crashed runs left behind (a runner killed with ``kill -9``).
+
+Every local stack registers its run in the state directory with its owner's pid; a run whose
+owner is gone is stale, and its processes (found by pidfile and by ``CHAOS_RUN_ID`` in their
+environment) are killed group by group. Runs whose owner is alive are left alone unless named
+with ``--run`` or ``--all`` is given.
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
+
+from chaos.stack._reaping import reap_run, registered_runs, state_dir
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("clean", help="(not built yet)")
+    parser = subparsers.add_parser(
+        "clean",
+        help="stop the processes crashed runs left behind",
+        description=__doc__,
+        epilog="example: chaos clean            (reap runs whose runner is dead)\n"
+        "         chaos clean --all      (also stop runs that are still owned)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--all", action="store_true", help="also stop runs whose owner is alive")
+    parser.add_argument("--run", action="append", default=[], metavar="RUN_ID",
+                        help="stop this run, owned or not (repeatable)")  # fmt: skip
+    parser.add_argument("--dry-run", action="store_true", help="say what would be stopped")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    print("chaos clean: not built yet", file=sys.stderr)
-    return 2
+    records = registered_runs()
+    named = set(args.run)
+    reaped = 0
+    for record in records:
+        stale = not record.owner_alive()
+        if not (stale or args.all or record.run_id in named):
+            print(f"kept   {record.run_id} (owner pid {record.owner_pid} is alive)")
+            continue
+        why = "owner dead" if stale else "asked"
+        if args.dry_run:
+            print(f"would stop {record.run_id} ({why}) in {record.run_dir}")
+            continue
+        pids = reap_run(record)
+        reaped += 1
+        killed = ", ".join(map(str, pids)) if pids else "nothing left running"
+        print(f"stopped {record.run_id} ({why}): {killed}")
+    missing = named - {record.run_id for record in records}
+    for run_id in sorted(missing):
+        print(f"no such run: {run_id} (registry: {state_dir() / 'runs'})")
+    if not records:
+        print(f"no registered runs (registry: {state_dir() / 'runs'})")
+    return 2 if missing else 0
