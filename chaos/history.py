@@ -55,6 +55,17 @@ WORKER_KINDS = frozenset(
 
 StreamKey = tuple[str, int]
 
+#: How messages say what a fault did ("broker killed 12.10 to 15.10 s").
+PAST_TENSE = {
+    "kill": "killed",
+    "stop": "stopped",
+    "pause": "paused",
+    "restart": "restarted",
+    "terminate": "terminated",
+    "scale": "scaled",
+    "toxic": "toxic",
+}
+
 
 def format_seconds(at: float | None) -> str:
     """``12.03 s``: how every message writes a time relative to the run's start."""
@@ -282,16 +293,23 @@ class FaultWindow:
 
     @property
     def kind(self) -> str:
-        """``target.type`` lower-cased, e.g. ``broker.kill``, ``proxy.latency``."""
-        if self.type.lower().startswith(self.target.lower() + "."):
-            return self.type.lower()
-        return f"{self.target}.{self.type}".lower()
+        """``broker.kill``, ``proxy.toxic``, ``worker.kill``: the type with its family."""
+        kind = self.type.lower()
+        if "." in kind or self.target.lower() not in ("broker", "proxy", "redis"):
+            return kind
+        return f"{self.target}.{kind}".lower()
 
     def describe(self) -> str:
-        """``broker kill 12.10 to 15.10 s``: how messages name a fault window."""
+        """``broker killed 12.10 to 15.10 s``: how messages name a fault window."""
+        family, _, verb = self.kind.rpartition(".")
+        words = f"{family} {PAST_TENSE.get(verb, verb)}".strip()
+        toxic = self.params.get("toxic")
+        if toxic:
+            words += f" {toxic}"
+        if self.target and self.target != family:
+            words += f" ({self.target})"
         end = "the end of the run" if self.end is None else f"{self.end:.2f} s"
-        what = f"{self.target} {self.type}".replace(".", " ")
-        return f"{what} {self.start:.2f} to {end}"
+        return f"{words} {self.start:.2f} to {end}"
 
     def to_dict(self) -> dict[str, Any]:
         return {

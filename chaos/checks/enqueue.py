@@ -77,7 +77,7 @@ def check_enqueue(
             if during_outage != "any" and outcome not in wanted[during_outage]:
                 took = f" after {answer.seconds:.2f} s" if answer and answer.seconds else ""
                 problems.setdefault(task.task_id, []).append(
-                    f"{task.label}: publish tried at {format_seconds(tried.at)} during "
+                    f"{task.label}: publish tried at {format_seconds(tried.at)} while "
                     f"{describe_window(around[0], history)} was {outcome}{took}, "
                     f"expected {during_outage}"
                 )

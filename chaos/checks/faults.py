@@ -23,7 +23,17 @@ MEMORY_LOSING_TYPES = frozenset({"kill", "stop", "restart"})
 
 
 def _type(window: FaultWindow) -> str:
-    return window.type.lower().rsplit(".", 1)[-1]
+    """``kill`` for ``broker.kill``; a toxic's own type (``timeout``) for ``proxy.toxic``."""
+    kind = window.type.lower().rsplit(".", 1)[-1]
+    if kind == "toxic":
+        return str(window.params.get("toxic", kind)).lower()
+    return kind
+
+
+def _whole(window: FaultWindow) -> bool:
+    """A toxic with toxicity below 1 touches only some connections."""
+    toxicity = window.params.get("toxicity", 1.0)
+    return toxicity is None or float(toxicity) >= 1.0
 
 
 def _targets(window: FaultWindow, names: tuple[str, ...]) -> bool:
@@ -37,7 +47,7 @@ def is_broker_unreachable(window: FaultWindow) -> bool:
     if _targets(window, BROKER_TARGETS):
         return _type(window) in BROKER_UNREACHABLE_TYPES
     if _targets(window, PROXY_TARGETS):
-        return _type(window) in PROXY_UNREACHABLE_TYPES
+        return _type(window) in PROXY_UNREACHABLE_TYPES and _whole(window)
     return False
 
 

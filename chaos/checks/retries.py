@@ -212,7 +212,7 @@ def check_retries_as_declared(
             f" (and {len(all_problems) - 1} more)" if len(all_problems) > 1 else ""
         )
     elif checked:
-        message = f"{checked} tasks retried as declared"
+        message = f"all {checked} executed tasks attempted as their policy declares"
     else:
         message = "no executed task to check" + (f" named {task}" if task else "")
     return Verdict(

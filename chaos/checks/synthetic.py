@@ -84,8 +84,10 @@ class SyntheticRun:
         name = f"worker-{number}@host"
         return (self.writer(name, 100 * number, skew), self.writer(name, 100 * number + 1, skew))
 
-    def fault(self, fault_id: str, target: str, type: str, start: float, end: float | None,
-              **params: Any) -> None:  # noqa: A002
+    def fault(self, fault_id: str, type: str, start: float, end: float | None,  # noqa: A002
+              target: str | None = None, **params: Any) -> None:
+        """A fault window as the runner journals it (``broker.kill`` on ``broker``)."""
+        target = target or type.split(".", 1)[0]
         self.runner.emit(start, "fault.applied", fault_id=fault_id, type=type, target=target,
                          params=params)
         if end is not None:
@@ -176,7 +178,7 @@ def bulk_run(task_count: int, seed: int = 0) -> SyntheticRun:
     rng = random.Random(seed)
     run = SyntheticRun()
     span = max(60.0, task_count / 100)
-    run.fault("f1", "broker", "kill", span * 0.3, span * 0.3 + 3.0)
+    run.fault("f1", "broker.kill", span * 0.3, span * 0.3 + 3.0)
     for index in range(task_count):
         at = rng.uniform(0.0, span)
         task_id = f"t{index}"

@@ -1,16 +1,120 @@
-"""``chaos check``: not built yet (a stub so that the command list is complete)."""
+"""``chaos check RUN_DIR``: re-check a recorded journal offline, no stack needed.
+
+Expectations come from ``--expect FILE`` if given, else from the run directory (the verdicts in
+``report.json``, else the ``expect:`` list of the scenario file the runner copied there), else the
+default checks (delivery, retries as declared, sanity).
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chaos.checks import DEFAULT_EXPECTATIONS, render_verdicts, run_checks
+from chaos.errors import ConfigError, Problem
+from chaos.history import load_history
+
+REPORT_FILE = "report.json"
+SCENARIO_FILES = ("scenario.yaml", "scenario.yml", "scenario.json")
+
+EXAMPLE = """example:
+  chaos check .chaos/runs/broker-kill-20261124T0500
+  chaos check RUN_DIR --expect expectations.yaml --json
+"""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("check", help="(not built yet)")
+    parser = subparsers.add_parser(
+        "check",
+        help="re-check a recorded run's journal offline and print the verdicts",
+        description=__doc__,
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (or its journal.jsonl)")
+    parser.add_argument(
+        "--expect",
+        metavar="FILE",
+        help="YAML or JSON: a list of {check: NAME, ...} or a scenario with an expect: list",
+    )
+    parser.add_argument("--json", action="store_true", help="print the verdicts as JSON")
     parser.set_defaults(func=run)
 
 
+def _expect_list(document: Any, source: Path) -> list[Any]:
+    if isinstance(document, dict):
+        document = document.get("expect", document.get("expectations"))
+    if not isinstance(document, list) or not document:
+        raise ConfigError(
+            [
+                Problem(
+                    "no expectations",
+                    file=source,
+                    field_path="expect",
+                    expected="a non-empty list of {check: NAME, ...}",
+                )
+            ]
+        )
+    return document
+
+
+def _read_document(path: Path) -> Any:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError([Problem(f"cannot read: {exc.strerror}", file=path)]) from exc
+    try:
+        return yaml.safe_load(text)  # JSON is YAML too
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError([Problem(f"not YAML or JSON: {exc}", file=path, line=line)]) from exc
+
+
+def expectations_for(run_dir: Path, expect_file: str | None) -> tuple[list[Any], str]:
+    """The expectations to check and where they came from."""
+    if expect_file:
+        path = Path(expect_file)
+        return _expect_list(_read_document(path), path), str(path)
+    folder = run_dir if run_dir.is_dir() else run_dir.parent
+    report = folder / REPORT_FILE
+    if report.is_file():
+        document = _read_document(report)
+        if isinstance(document, dict):
+            if document.get("expectations"):
+                return _expect_list(document["expectations"], report), str(report)
+            verdicts = document.get("verdicts") or []
+            entries = [
+                {"check": v["name"], **(v.get("params") or {})}
+                for v in verdicts
+                if isinstance(v, dict) and "name" in v
+            ]
+            if entries:
+                return entries, str(report)
+    for name in SCENARIO_FILES:
+        scenario = folder / name
+        if scenario.is_file():
+            return _expect_list(_read_document(scenario), scenario), str(scenario)
+    return list(DEFAULT_EXPECTATIONS), "the default checks"
+
+
 def run(args: argparse.Namespace) -> int:
-    print("chaos check: not built yet", file=sys.stderr)
-    return 2
+    run_dir = Path(args.run_dir)
+    if not run_dir.exists():
+        raise ConfigError(
+            [Problem("no such run directory", file=run_dir, expected="a directory from chaos run")]
+        )
+    history = load_history(run_dir)
+    expectations, source = expectations_for(run_dir, args.expect)
+    verdicts = run_checks(history, expectations)
+    if args.json:
+        print(json.dumps([v.to_dict() for v in verdicts], indent=2, default=str))
+    else:
+        title = f"{history.meta.scenario or run_dir.name}: {len(history.tasks)} tasks, "
+        title += f"{history.event_count} events; expectations from {source}"
+        render_verdicts(verdicts, title=title)
+    return 0 if all(v.ok for v in verdicts) else 1
