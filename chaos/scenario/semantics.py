@@ -1,0 +1,461 @@
+"""Rules that need the whole scenario: names that must exist, faults that must not contradict.
+
+Each rule adds Problems pointing at the file's line and field, so one ``chaos validate`` reports
+everything wrong at once.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from chaos.errors import Problem
+from chaos.scenario import app_source
+from chaos.scenario.model import (
+    RUN_EVENTS,
+    TOXIC_ATTRIBUTES,
+    UNTIL_CONDITIONS,
+    FailpointFault,
+    ProxyToxic,
+    RandomRange,
+    Scenario,
+    WorkerFault,
+    WorkerScale,
+)
+from chaos.scenario.source import SourceDocument
+from chaos.scenario.suggest import did_you_mean, one_of
+
+WORKER_CHOICES = ("any", "all")
+
+
+def app_workdir(scenario: Scenario, scenario_file: Path | None) -> Path:
+    """The app's directory: the reference app's unless the scenario names one (relative to it)."""
+    from chaos.stack.base import REFERENCE_APP_DIR
+
+    if scenario.app.workdir is None:
+        return REFERENCE_APP_DIR
+    workdir = Path(scenario.app.workdir)
+    if not workdir.is_absolute() and scenario_file is not None:
+        workdir = scenario_file.resolve().parent / workdir
+    return workdir
+
+
+def worker_names(count: int) -> list[str]:
+    """The stack's names for ``count`` workers."""
+    return [f"worker-{index}" for index in range(1, count + 1)]
+
+
+def check_semantics(scenario: Scenario, document: SourceDocument) -> list[Problem]:
+    problems: list[Problem] = []
+    for rule in _RULES:
+        problems.extend(rule(scenario, document))
+    return problems
+
+
+def _check_app(scenario: Scenario, document: SourceDocument) -> list[Problem]:
+    workdir = app_workdir(scenario, document.path)
+    if not workdir.is_dir():
+        return [
+            document.problem(
+                ("app", "workdir") if scenario.app.workdir else ("app",),
+                "the app's directory does not exist",
+                given=str(workdir),
+                hint="workdir is relative to the scenario file",
+            )
+        ]
+    problems = []
+    if not app_source.module_exists(scenario.app.name, workdir):
+        problems.append(
+            document.problem(
+                ("app", "name"),
+                "no such app module",
+                given=repr(scenario.app.name),
+                expected=f"a module or package under {workdir}",
+            )
+        )
+    settings = scenario.app.settings
+    if settings is not None and not app_source.module_exists(settings, workdir):
+        problems.append(
+            document.problem(
+                ("app", "settings"),
+                "no such settings module",
+                given=repr(settings),
+                expected=f"a module under {workdir}",
+            )
+        )
+    return problems
+
+
+def _check_tasks(scenario: Scenario, document: SourceDocument) -> list[Problem]:
+    workdir = app_workdir(scenario, document.path)
+    problems = []
+    for index, stream in enumerate(scenario.workload):
+        if stream.task is None:
+            continue
+        path = ("workload", index, "task")
+        module, _, name = stream.task.rpartition(".")
+        if not module:
+            problems.append(
+                document.problem(
+                    path, "name the task by module and name", given=repr(stream.task),
+                    expected="module.task_name, e.g. shop.tasks.send_invoice_email",
+                )
+            )
+            continue
+        tasks = app_source.task_names(module, workdir)
+        if tasks is None:
+            if not app_source.module_exists(module, workdir):
+                problems.append(
+                    document.problem(
+                        path, f"no module {module!r} in the app", given=repr(stream.task),
+                        expected=f"a module under {workdir}",
+                    )
+                )
+            continue
+        if name not in tasks:
+            problems.append(
+                document.problem(
+                    path,
+                    f"unknown task: {module} defines no task {name!r}",
+                    given=repr(stream.task),
+                    expected=one_of(f"{module}.{task}" for task in tasks),
+                    hint=did_you_mean(name, tasks),
+                )
+            )
+    return problems
+
+
+def _check_celery_settings(scenario: Scenario, document: SourceDocument) -> list[Problem]:
+    from celery.app.defaults import DEFAULTS
+
+    problems = []
+    for key in scenario.topology.celery:
+        if key not in DEFAULTS:
+            problems.append(
+                document.problem(
+                    ("topology", "celery", key),
+                    f"unknown Celery setting {key!r}",
+                    expected="a lower-case Celery setting such as task_acks_late",
+                    hint=did_you_mean(key, DEFAULTS),
+                    prefer_key=True,
+                )
+            )
+    return problems
+
+
+def _check_fault_references(scenario: Scenario, document: SourceDocument) -> list[Problem]:
+    problems = []
+    ids = scenario.fault_ids()
+    seen: dict[str, int] = {}
+    for index, fault_id in enumerate(ids):
+        if fault_id in seen:
+            problems.append(
+                document.problem(
+                    ("faults", index, "id"),
+                    f"fault id {fault_id!r} is already used by faults[{seen[fault_id]}]",
+                )
+            )
+        seen.setdefault(fault_id, index)
+    events = list(RUN_EVENTS) + [f"{i}.{end}" for i in ids for end in ("applied", "healed")]
+    for index, fault in enumerate(scenario.faults):
+        after = fault.after_event
+        if after is not None:
+            event = after[0]
+            if event not in events:
+                problems.append(
+                    document.problem(
+                        ("faults", index, "after"),
+                        "unknown event",
+                        given=repr(event),
+                        expected="a run event (" + ", ".join(RUN_EVENTS)
+                        + ") or <fault id>.applied / <fault id>.healed",
+                        hint=did_you_mean(event, events),
+                    )
+                )
+            elif event.rsplit(".", 1)[0] == ids[index]:
+                problems.append(
+                    document.problem(
+                        ("faults", index, "after"), "a fault cannot start after itself"
+                    )
+                )
+        if fault.until is not None and fault.until not in UNTIL_CONDITIONS:
+            problems.append(
+                document.problem(
+                    ("faults", index, "until"),
+                    "unknown condition",
+                    given=repr(fault.until),
+                    expected=one_of(UNTIL_CONDITIONS),
+                    hint=did_you_mean(fault.until, UNTIL_CONDITIONS),
+                )
+            )
+    return problems
+
+
+def _check_fault_targets(scenario: Scenario, document: SourceDocument) -> list[Problem]:
+    problems = []
+    names = worker_names(scenario.topology.workers)
+    for index, fault in enumerate(scenario.faults):
+        if isinstance(fault, WorkerFault) and fault.worker not in (*names, *WORKER_CHOICES):
+            problems.append(
+                document.problem(
+                    ("faults", index, "worker"),
+                    "unknown fault target: the topology has no such worker",
+                    given=repr(fault.worker),
+                    expected=one_of([*names, *WORKER_CHOICES]),
+                    hint=did_you_mean(fault.worker, names),
+                )
+            )
+        if isinstance(fault, ProxyToxic):
+            problems.extend(_toxic_problems(fault, ("faults", index), document))
+        if isinstance(fault, FailpointFault):
+            problems.extend(_failpoint_problems(fault, ("faults", index), scenario, document))
+    return problems
+
+
+def _toxic_problems(
+    fault: ProxyToxic, path: tuple[str | int, ...], document: SourceDocument
+) -> list[Problem]:
+    known = TOXIC_ATTRIBUTES.get(fault.toxic)
+    if known is None:
+        return [
+            document.problem(
+                (*path, "toxic"),
+                "unknown toxic type",
+                given=repr(fault.toxic),
+                expected=one_of(TOXIC_ATTRIBUTES),
+                hint=did_you_mean(fault.toxic, TOXIC_ATTRIBUTES),
+            )
+        ]
+    problems = []
+    for name, value in fault.attributes.items():
+        where = (*path, "attributes", name)
+        if name not in known:
+            problems.append(
+                document.problem(
+                    where,
+                    f"unknown attribute {name!r} for the {fault.toxic} toxic",
+                    expected=one_of(known),
+                    hint=did_you_mean(name, known),
+                    prefer_key=True,
+                )
+            )
+        elif known[name] is int and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
+            problems.append(
+                document.problem(
+                    where,
+                    "a toxic attribute is a whole number, not negative (milliseconds, bytes)",
+                    given=repr(value),
+                )
+            )
+        elif not isinstance(value, known[name]):
+            problems.append(
+                document.problem(
+                    where, f"wrong type for {name}", given=repr(value),
+                    expected=known[name].__name__,
+                )
+            )
+    return problems
+
+
+def _failpoint_problems(
+    fault: FailpointFault,
+    path: tuple[str | int, ...],
+    scenario: Scenario,
+    document: SourceDocument,
+) -> list[Problem]:
+    problems = []
+    if fault.raise_ is not None:
+        module, _, name = fault.raise_.rpartition(".")
+        if module == "builtins":
+            import builtins
+
+            candidate = getattr(builtins, name, None)
+            if not (isinstance(candidate, type) and issubclass(candidate, BaseException)):
+                problems.append(
+                    document.problem(
+                        (*path, "raise"),
+                        "no such built-in exception",
+                        given=repr(fault.raise_),
+                        hint=did_you_mean(
+                            name,
+                            [n for n, v in vars(builtins).items()
+                             if isinstance(v, type) and issubclass(v, BaseException)],
+                        ),
+                    )
+                )
+        elif not app_source.module_exists(module, app_workdir(scenario, document.path)):
+            problems.append(
+                document.problem(
+                    (*path, "raise"), f"no module {module!r} to take the exception from",
+                    given=repr(fault.raise_),
+                )
+            )
+    if fault.patch is not None:
+        module, _, function = fault.patch.partition(":")
+        workdir = app_workdir(scenario, document.path)
+        names = app_source.defined_names(module, workdir)
+        if names is None and not app_source.module_exists(module, workdir):
+            problems.append(
+                document.problem(
+                    (*path, "patch"), f"no module {module!r} to patch", given=repr(fault.patch)
+                )
+            )
+        elif names is not None and function.split(".")[0] not in names:
+            problems.append(
+                document.problem(
+                    (*path, "patch"),
+                    f"{module} defines no {function.split('.')[0]!r}",
+                    given=repr(fault.patch),
+                    hint=did_you_mean(function.split(".")[0], names),
+                )
+            )
+    return problems
+
+
+def _resource(fault: Any) -> str | None:
+    """What a fault takes hold of; two faults on one resource at once contradict each other."""
+    if fault.type.startswith("broker."):
+        return "broker"
+    if fault.type == "proxy.down":
+        return "proxy"
+    if isinstance(fault, WorkerFault):
+        return "workers" if fault.worker in WORKER_CHOICES else f"worker:{fault.worker}"
+    if isinstance(fault, WorkerScale):
+        return "workers"
+    if isinstance(fault, ProxyToxic):
+        return f"toxic:{fault.toxic}_{fault.stream}"
+    if isinstance(fault, FailpointFault):
+        return f"failpoint:{fault.failpoint_name}"
+    return None
+
+
+def _static_window(fault: Any) -> tuple[float, float] | None:
+    """[start, end] when both are known before the run; None when an event decides them."""
+    if fault.at is None:
+        return None
+    start, latest_start = (
+        (fault.at.between[0], fault.at.between[1])
+        if isinstance(fault.at, RandomRange)
+        else (fault.at, fault.at)
+    )
+    if fault.instantaneous:
+        return start, latest_start
+    if fault.for_ is not None:
+        return start, latest_start + fault.for_
+    if fault.until is not None:
+        return start, latest_start + fault.deadline
+    return start, math.inf
+
+
+def _same_resource(first: str | None, second: str | None) -> bool:
+    """Equal resources, or "all workers" against any one worker."""
+    if first is None or second is None:
+        return False
+    if first == second:
+        return True
+    workers = {first, second}
+    return "workers" in workers and all(r.startswith("worker") for r in workers)
+
+
+def _overlaps(first: tuple[float, float], second: tuple[float, float]) -> bool:
+    return first[0] <= second[1] and second[0] <= first[1]
+
+
+def _check_overlaps(scenario: Scenario, document: SourceDocument) -> list[Problem]:
+    problems = []
+    ids = scenario.fault_ids()
+    windows = [(_resource(fault), _static_window(fault)) for fault in scenario.faults]
+    for later in range(len(windows)):
+        for earlier in range(later):
+            resource, window = windows[later]
+            other_resource, other_window = windows[earlier]
+            if resource is None or window is None or other_window is None:
+                continue
+            same = _same_resource(resource, other_resource)
+            if same and _overlaps(window, other_window):
+                problems.append(
+                    document.problem(
+                        ("faults", later),
+                        f"contradictory faults: {ids[later]!r} ({scenario.faults[later].type}) "
+                        f"overlaps {ids[earlier]!r} ({scenario.faults[earlier].type}) on the "
+                        f"{resource.split(':')[0]}",
+                        hint="give the first one a for: that ends before the second starts",
+                    )
+                )
+    return problems
+
+
+def _check_expectations(scenario: Scenario, document: SourceDocument) -> list[Problem]:
+    registry = _check_registry()
+    if registry is None:
+        return []
+    problems = []
+    for index, expectation in enumerate(scenario.expect):
+        function = registry.get(expectation.check)
+        if function is None:
+            problems.append(
+                document.problem(
+                    ("expect", index, "check"),
+                    "unknown check",
+                    given=repr(expectation.check),
+                    expected=one_of(registry),
+                    hint=did_you_mean(expectation.check, registry),
+                )
+            )
+            continue
+        accepted = _parameters(function)
+        if accepted is None:
+            continue
+        for name in expectation.params:
+            if name not in accepted:
+                problems.append(
+                    document.problem(
+                        ("expect", index, name),
+                        f"the check {expectation.check!r} takes no parameter {name!r}",
+                        expected=one_of(accepted) if accepted else "no parameters",
+                        hint=did_you_mean(name, accepted),
+                        prefer_key=True,
+                    )
+                )
+    return problems
+
+
+def _check_registry() -> dict[str, Callable[..., Any]] | None:
+    """The checker's registry, or None while it is not installed (then names are not checked)."""
+    try:
+        from chaos.checks import CHECKS
+    except ImportError:
+        return None
+    return dict(CHECKS)
+
+
+def _parameters(function: Callable[..., Any]) -> list[str] | None:
+    """Keyword parameters a check takes after the history (None if it takes ``**kwargs``)."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return None
+    names = []
+    for position, parameter in enumerate(signature.parameters.values()):
+        if parameter.kind is parameter.VAR_KEYWORD:
+            return None
+        if position == 0 or parameter.kind is parameter.VAR_POSITIONAL:
+            continue
+        names.append(parameter.name)
+    return names
+
+
+_RULES = (
+    _check_app,
+    _check_tasks,
+    _check_celery_settings,
+    _check_fault_references,
+    _check_fault_targets,
+    _check_overlaps,
+    _check_expectations,
+)
