@@ -713,6 +713,8 @@ def build_history(events: Iterable[Event]) -> RunHistory:
         for record in waiting:
             record.task_id = f"key:{key}"
             builder.attach_enqueue(record)
+    for task in builder.tasks.values():
+        task.enqueues.sort(key=lambda e: e.at)  # stable: ties keep timeline order
     end_at = builder.at(ordered[-1]) if ordered else 0.0
     tasks = dict(sorted(builder.tasks.items(), key=lambda kv: (kv[1].first_at, kv[0])))
     return RunHistory(

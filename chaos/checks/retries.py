@@ -68,7 +68,7 @@ def _check_gap(
     where = f"{task.label}: attempt {n + 1} started {gap:.2f} s after attempt {n}'s retry"
     if before.countdown is not None:
         lowest = before.countdown
-        if bound is not None and not (-1e-6 <= before.countdown <= bound + 1e-6):
+        if bound is not None and jitter and not (-1e-6 <= before.countdown <= bound + 1e-6):
             problems.append(
                 f"{task.label}: attempt {n} asked for a countdown of {before.countdown:.2f} s, "
                 f"outside the backoff policy's [0, {bound:.2f}] s"

@@ -1,0 +1,83 @@
+"""``chaos check RUN_DIR``: exit 0 when every expectation held, 1 when one failed, 2 for a bad run
+directory; expectations from --expect, report.json, the scenario file, or the defaults."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chaos.cli import main
+from tests.checks import runs
+
+
+def write_run(folder: Path, *planters: runs.Planter) -> Path:
+    run = runs.clean_run()
+    for plant in planters:
+        plant(run)
+    run.write(folder, shuffle_seed=1)
+    return folder
+
+
+def test_clean_run_exits_0_and_prints_the_table(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["check", str(write_run(tmp_path))]) == 0
+    out = capsys.readouterr().out
+    assert "delivery" in out and "held" in out and "3 of 3 expectations held" in out
+
+
+def test_a_failed_expectation_exits_1_with_the_message(tmp_path: Path, capsys) -> None:
+    write_run(tmp_path, runs.plant_lost)
+    assert main(["check", str(tmp_path), "--json"]) == 1
+    verdicts = json.loads(capsys.readouterr().out)
+    delivery = next(v for v in verdicts if v["name"] == "delivery")
+    assert not delivery["ok"] and "lost with the broker's memory" in delivery["message"]
+
+
+def test_bad_run_dir_exits_2_naming_it(tmp_path: Path, capsys) -> None:
+    assert main(["check", str(tmp_path / "nowhere")]) == 2
+    assert "nowhere" in capsys.readouterr().err
+    assert main(["check", str(tmp_path)]) == 2
+    assert "no journal here" in capsys.readouterr().err
+
+
+def test_expectations_come_from_the_scenario_file(tmp_path: Path, capsys) -> None:
+    write_run(tmp_path, runs.plant_slow_resume)
+    (tmp_path / "scenario.yaml").write_text(
+        "name: x\nexpect:\n  - check: resume_within\n    seconds: 5\n  - check: no_lost\n"
+    )
+    assert main(["check", str(tmp_path), "--json"]) == 1
+    verdicts = json.loads(capsys.readouterr().out)
+    assert [(v["name"], v["ok"]) for v in verdicts] == [("resume_within", False), ("no_lost", True)]
+
+
+def test_expectations_come_from_report_json_verdicts(tmp_path: Path, capsys) -> None:
+    write_run(tmp_path, runs.plant_duplicate)
+    report = {"verdicts": [{"name": "duplicates", "ok": True, "params": {"allowed": True}}]}
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    assert main(["check", str(tmp_path), "--json"]) == 0
+    (verdict,) = json.loads(capsys.readouterr().out)
+    assert verdict["params"] == {"allowed": True}
+
+
+def test_unknown_check_in_expect_file_exits_2_naming_the_field(tmp_path: Path, capsys) -> None:
+    write_run(tmp_path)
+    expect = tmp_path / "expect.yaml"
+    expect.write_text("- check: no_lsot\n")
+    assert main(["check", str(tmp_path), "--expect", str(expect)]) == 2
+    err = capsys.readouterr().err
+    assert "expectations[0].check" in err and "no_lost" in err
+
+
+def test_the_installed_command_runs(tmp_path: Path) -> None:
+    write_run(tmp_path, runs.plant_duplicate)
+    result = subprocess.run(
+        [sys.executable, "-m", "chaos", "check", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "FAILED" in result.stdout
