@@ -1,0 +1,221 @@
+"""One proxied TCP connection: the accepted client socket, the dialled upstream, two links.
+
+The reading protocols hold a reference to the link they feed; on the fast path
+``data_received`` is a single ``write`` to the other socket. Closing either side closes the whole
+connection, as Toxiproxy does (no half-close).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import struct
+from collections import deque
+from typing import TYPE_CHECKING
+
+from chaos.proxy.link import Link, ToxicRun
+from chaos.proxy.model import Toxic
+from chaos.proxy.toxics import BEHAVIOURS, REPLY_REWRITER
+
+if TYPE_CHECKING:
+    from chaos.proxy.registry import Proxy
+
+_LINGER_ZERO = struct.pack("ii", 1, 0)
+
+
+class Connection:
+    """A client connection and its upstream, from accept to close."""
+
+    def __init__(self, proxy: Proxy, index: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.proxy = proxy
+        self.index = index
+        self.loop = loop
+        seed = proxy.seed_for_connection(index)
+        self.upstream = Link(self, "upstream", random.Random(f"{seed}:upstream"), loop)
+        self.downstream = Link(self, "downstream", random.Random(f"{seed}:downstream"), loop)
+        self.client: asyncio.Transport | None = None
+        self.server: asyncio.Transport | None = None
+        self.closed = False
+        self._dial_task: asyncio.Task[None] | None = None
+        self._rewriter: ToxicRun | None = None
+
+    # --- life cycle ------------------------------------------------------------------------
+
+    def accepted(self, transport: asyncio.Transport) -> None:
+        self.client = transport
+        transport.pause_reading()
+        if any(toxic.type == "reset_peer" for toxic in self.proxy.toxics):
+            # Toxiproxy sets SO_LINGER 0 at accept, so only connections opened while a reset_peer
+            # toxic exists get an RST; older ones get a plain close.
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
+        self._dial_task = self.loop.create_task(self._dial())
+
+    async def _dial(self) -> None:
+        try:
+            host, port = self.proxy.upstream_address()
+            transport, _ = await self.loop.create_connection(
+                lambda: UpstreamSide(self), host, port
+            )
+        except (OSError, ValueError) as exc:
+            self.proxy.log_dial_failure(exc)
+            self.close()
+            return
+        finally:
+            self._dial_task = None
+        if self.closed:
+            transport.close()
+            return
+        self.server = transport  # type: ignore[assignment]
+        for toxic in self.proxy.toxics:
+            self.add_toxic(toxic)
+        assert self.client is not None
+        self.upstream.connect(self.client, self.server)
+        self.downstream.connect(self.server, self.client)
+        if self.client is not None:
+            self.client.resume_reading()
+
+    def close(self) -> None:
+        """Close both sockets after what is already written has been flushed."""
+        if self.closed:
+            return
+        self._finish()
+        for transport in (self.client, self.server):
+            if transport is not None:
+                transport.close()
+
+    def reset(self) -> None:
+        """Drop both sockets at once (an RST where SO_LINGER 0 was set at accept)."""
+        if self.closed:
+            return
+        self._finish()
+        for transport in (self.client, self.server):
+            if transport is not None:
+                transport.abort()
+
+    def _finish(self) -> None:
+        self.closed = True
+        if self._dial_task is not None and self._dial_task is not asyncio.current_task(self.loop):
+            self._dial_task.cancel()
+        self.upstream.close()
+        self.downstream.close()
+        self.proxy.forget(self)
+
+    # --- toxics on live links --------------------------------------------------------------
+
+    def _link(self, direction: str) -> Link:
+        return self.upstream if direction == "upstream" else self.downstream
+
+    def add_toxic(self, toxic: Toxic) -> None:
+        link = self._link(toxic.direction)
+        run = ToxicRun(toxic, BEHAVIOURS[toxic.type], link, toxic.order)
+        run.active = self._draw(run)
+        link.add_run(run)
+        run.behaviour.start(run)
+
+    def update_toxic(self, toxic: Toxic) -> None:
+        link = self._link(toxic.direction)
+        run = link.run_for(toxic)
+        if run is None:
+            return
+        run.behaviour.stop(run)
+        run.interrupt()
+        run.active = self._draw(run)
+        link.refresh()
+        run.behaviour.start(run)
+
+    def remove_toxic(self, toxic: Toxic) -> None:
+        link = self._link(toxic.direction)
+        run = link.run_for(toxic)
+        if run is None:
+            return
+        run.interrupt()
+        if run.behaviour.removed(run):
+            link.drop_run(run)
+
+    def _draw(self, run: ToxicRun) -> bool:
+        if not run.behaviour.draws_per_link:
+            return True
+        return run.link.rng.random() < run.toxic.toxicity
+
+    def expect_reply(self, marker: bytes, replacement: bytes) -> None:
+        """``redis_error``: swap the reply ``marker`` for ``replacement`` on the way back."""
+        if self._rewriter is None:
+            toxic = Toxic(
+                name="", type="reply_rewriter", stream="downstream", toxicity=1.0,
+                attributes={}, order=-1,
+            )
+            self._rewriter = ToxicRun(toxic, REPLY_REWRITER, self.downstream, -1)
+            self.downstream.runs.insert(0, self._rewriter)
+        self._rewriter.state.setdefault("expected", deque()).append(
+            (marker, replacement)
+        )
+        self._rewriter.active = True
+        self.downstream.refresh()
+
+
+class ClientSide(asyncio.Protocol):
+    """The accepted socket: its bytes feed the upstream link."""
+
+    __slots__ = ("connection", "link")
+
+    def __init__(self, proxy: Proxy) -> None:
+        self.connection = proxy.new_connection()
+        self.link = self.connection.upstream
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.connection.accepted(transport)  # type: ignore[arg-type]
+
+    def data_received(self, data: bytes) -> None:
+        link = self.link
+        if link.fast:
+            link.sink.write(data)  # type: ignore[union-attr]
+        else:
+            link.feed(data)
+
+    def eof_received(self) -> bool:
+        self.link.feed_eof()
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.connection.closed:
+            self.link.feed_eof()
+
+    def pause_writing(self) -> None:
+        self.connection.downstream.sink_paused()
+
+    def resume_writing(self) -> None:
+        self.connection.downstream.sink_resumed()
+
+
+class UpstreamSide(asyncio.Protocol):
+    """The dialled socket: its bytes feed the downstream link."""
+
+    __slots__ = ("connection", "link")
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.link = connection.downstream
+
+    def data_received(self, data: bytes) -> None:
+        link = self.link
+        if link.fast:
+            link.sink.write(data)  # type: ignore[union-attr]
+        else:
+            link.feed(data)
+
+    def eof_received(self) -> bool:
+        self.link.feed_eof()
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.connection.closed:
+            self.link.feed_eof()
+
+    def pause_writing(self) -> None:
+        self.connection.upstream.sink_paused()
+
+    def resume_writing(self) -> None:
+        self.connection.upstream.sink_resumed()

@@ -1,0 +1,83 @@
+"""A real redis-server behind the proxy, redis-py as the client."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import pytest
+import redis
+
+from chaos.proxy import ProxyHandle, ToxiproxyClient
+
+
+@pytest.fixture
+def redis_proxy(toxiproxy: ToxiproxyClient, redis_port: int) -> ProxyHandle:
+    return toxiproxy.create_proxy("redis", f"127.0.0.1:{redis_port}")
+
+
+@pytest.fixture
+def client(redis_proxy: ProxyHandle) -> redis.Redis:
+    connection = redis.Redis(
+        port=redis_proxy.listen_port, socket_timeout=5, retry=None
+    )
+    yield connection
+    connection.close()
+
+
+def _round_trip(client: redis.Redis) -> float:
+    started = time.perf_counter()
+    client.get("chaos:key")
+    return time.perf_counter() - started
+
+
+def test_commands_pass_unchanged(client: redis.Redis) -> None:
+    client.delete("chaos:list")
+    assert client.set("chaos:key", b"\x00\r\nvalue") is True
+    assert client.get("chaos:key") == b"\x00\r\nvalue"
+    assert client.rpush("chaos:list", *[str(n) for n in range(100)]) == 100
+    pipe = client.pipeline(transaction=False)
+    for _ in range(50):
+        pipe.lpop("chaos:list")
+    assert pipe.execute() == [str(n).encode() for n in range(50)]
+
+
+def test_latency_grows_the_round_trip(client: redis.Redis, redis_proxy: ProxyHandle) -> None:
+    client.ping()
+    before = statistics.median(_round_trip(client) for _ in range(5))
+    with redis_proxy.toxic("latency", latency=50):
+        during = statistics.median(_round_trip(client) for _ in range(5))
+    # Median of 5 against scheduler noise; 5 ms of slack for a loaded 2-core machine.
+    assert 0.050 <= during - before + 0.001 <= 0.055
+
+
+def test_disabled_proxy_gives_a_connection_error(
+    client: redis.Redis, redis_proxy: ProxyHandle
+) -> None:
+    client.ping()
+    redis_proxy.disable()
+    with pytest.raises(redis.ConnectionError):
+        client.get("chaos:key")
+    redis_proxy.enable()
+    assert client.ping()
+
+
+@pytest.mark.parametrize(
+    ("error", "exception"),
+    [
+        ("OOM", redis.exceptions.OutOfMemoryError),
+        ("LOADING", redis.exceptions.BusyLoadingError),
+        ("READONLY", redis.exceptions.ReadOnlyError),
+        ("BUSY", redis.exceptions.ResponseError),
+        ("ERR chaos says no", redis.exceptions.ResponseError),
+    ],
+)
+def test_redis_error_raises_the_matching_exception(
+    client: redis.Redis, redis_proxy: ProxyHandle, error: str, exception: type[Exception]
+) -> None:
+    client.delete("chaos:queue")
+    with redis_proxy.toxic("redis_error", error=error, commands=["LPUSH"]):
+        with pytest.raises(exception):
+            client.lpush("chaos:queue", "job")
+        assert client.set("chaos:key", "still served") is True
+    assert client.lpush("chaos:queue", "job") == 1
