@@ -1,0 +1,69 @@
+"""Removing what docker stacks left behind, found by label (there is no Ryuk container here)."""
+
+from __future__ import annotations
+
+import docker
+from docker.errors import APIError, NotFound
+
+from chaos.stack.docker.engine import engine_client
+from chaos.stack.docker.labels import LABEL_MANAGED, LABEL_RUN_ID, owner_is_alive
+
+
+def reap_docker(
+    run_id: str | None = None,
+    *,
+    include_live: bool = False,
+    client: docker.DockerClient | None = None,
+) -> list[str]:
+    """Remove labelled containers, then networks, then volumes; return what was removed.
+
+    With ``run_id``: everything of that run, owned or not. Without: what belongs to runs whose
+    owner process is dead (a runner killed with ``kill -9``), or everything labelled with
+    ``include_live``. Raises StackError when no engine answers.
+    """
+    client = client or engine_client()
+    label_filter = [f"{LABEL_MANAGED}=true"]
+    if run_id is not None:
+        label_filter.append(f"{LABEL_RUN_ID}={run_id}")
+
+    def wanted(labels: dict[str, str] | None) -> bool:
+        return run_id is not None or include_live or not owner_is_alive(labels or {})
+
+    removed: list[str] = []
+    for container in client.containers.list(all=True, filters={"label": label_filter}):
+        if wanted(container.labels):
+            try:
+                container.remove(force=True, v=True)
+                removed.append(f"container {container.name}")
+            except NotFound:
+                pass  # gone meanwhile: what we wanted
+    for network in client.networks.list(filters={"label": label_filter}):
+        if wanted(network.attrs.get("Labels")):
+            try:
+                network.remove()
+                removed.append(f"network {network.name}")
+            except NotFound:
+                pass
+            except APIError as exc:
+                # Still in use by a container that is not ours to remove: leave it, say why.
+                removed.append(f"network {network.name} NOT removed: {exc.explanation}")
+    for volume in client.volumes.list(filters={"label": label_filter}):
+        if wanted(volume.attrs.get("Labels")):
+            try:
+                volume.remove(force=True)
+                removed.append(f"volume {volume.name}")
+            except NotFound:
+                pass
+            except APIError as exc:
+                removed.append(f"volume {volume.name} NOT removed: {exc.explanation}")
+    return removed
+
+
+def labelled_leftovers(run_id: str, client: docker.DockerClient | None = None) -> list[str]:
+    """Containers, networks and volumes still carrying ``run_id``'s label (for checks and tests)."""
+    client = client or engine_client()
+    label_filter = [f"{LABEL_MANAGED}=true", f"{LABEL_RUN_ID}={run_id}"]
+    found = [f"container {c.name}" for c in client.containers.list(all=True, filters={"label": label_filter})]
+    found += [f"network {n.name}" for n in client.networks.list(filters={"label": label_filter})]
+    found += [f"volume {v.name}" for v in client.volumes.list(filters={"label": label_filter})]
+    return found

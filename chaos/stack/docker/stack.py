@@ -1,0 +1,499 @@
+"""``DockerStack``: the stack interface on containers (Redis, the fault proxy, the app's workers).
+
+One private Docker network per run. Workers reach Redis only through the proxy, by its network
+alias; the producer on the host reaches the same proxy on a port published on 127.0.0.1. Redis
+keeps its data in a named volume, so a killed and restarted broker comes back at the same alias
+with what its persistence setting saved. Every container, the network and the volume carry the
+run id as a label; ``close()`` removes them, and ``reap_docker`` removes what a killed runner left.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import redis
+from docker.errors import APIError, NotFound
+from testcontainers.core.network import Network
+
+from chaos.errors import ConfigError, Problem, StackError
+from chaos.journal import JournalWriter
+from chaos.probe import ENV_WORKER_NAME
+from chaos.stack._django_db import ENV_DB_PATH, database_for_run
+from chaos.stack._journal_tail import JournalTail
+from chaos.stack._ping import redis_ping
+from chaos.stack._waiting import poll_until
+from chaos.stack.base import BrokerHandle, Stack, StackConfig, WorkerHandle
+from chaos.stack.docker.engine import engine_client
+from chaos.stack.docker.images import BuiltImages, ImageBuilder, ProxyImage, ProxyImageChoice
+from chaos.stack.docker.labels import run_labels
+from chaos.stack.docker.reaping import reap_docker
+from chaos.stack.docker.redis_container import REDIS_PORT, RedisBrokerContainer
+from chaos.stack.docker.toxiproxy_container import FIRST_PROXY_PORT, ToxiproxyContainer
+from chaos.stack.docker.worker_container import RUN_DIR_IN_CONTAINER, CeleryWorkerContainer
+from chaos.stack.launch import ENV_BROKER_WAIT
+from chaos.stack.local import PRIORITY_SEPARATOR, new_run_id, validate_config
+
+REDIS_ALIAS = "redis"
+PROXY_ALIAS = "toxiproxy"
+BROKER_PROXY_NAME = "redis"
+#: The broker's proxy listens here inside the proxy container (workers dial it by alias).
+BROKER_PROXY_PORT = FIRST_PROXY_PORT
+
+
+class DockerBroker(BrokerHandle):
+    """The Redis container: kill is ``docker kill``, a hung broker is ``docker pause``."""
+
+    def __init__(self, container: RedisBrokerContainer, start_timeout: float) -> None:
+        self.container = container
+        self.start_timeout = start_timeout
+
+    def kill(self) -> None:
+        self.container.kill()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.container.stop_gracefully(timeout)
+
+    def pause(self) -> None:
+        self.container.pause()
+
+    def resume(self) -> None:
+        self.container.unpause()
+
+    def start(self) -> None:
+        if self.container.is_paused():
+            self.container.unpause()
+        elif not self.container.is_running():
+            self.container.start_again()
+        self.container.wait_ready(self.start_timeout)
+
+    def is_running(self) -> bool:
+        return self.container.is_running()
+
+    def paused(self) -> bool:
+        return self.container.is_paused()
+
+    @property
+    def direct_url(self) -> str:
+        return self.container.get_direct_url()
+
+
+class DockerWorker(WorkerHandle):
+    """One worker container; ``start`` after a kill starts the same container again."""
+
+    def __init__(self, stack: DockerStack, name: str) -> None:
+        self.name = name
+        self._stack = stack
+        self.container = stack.new_worker_container(name, self.hostname)
+        self._created = False
+        self._started_wall = 0.0
+
+    @property
+    def hostname(self) -> str:
+        return f"{self.name}@{self._stack.run_id}"
+
+    @property
+    def pid(self) -> int | None:
+        """Host pid of the container's init (docker-init), None when it is not running."""
+        return self.container.host_pid() if self._created else None
+
+    def spawn(self) -> None:
+        """Start the container without waiting for the worker to be ready."""
+        self._started_wall = time.time()
+        if not self._created:
+            self.container.start()
+            self._created = True
+        elif not self.container.is_running():
+            self.container.start_again()
+
+    def start(self) -> None:
+        self.spawn()
+        self.wait_ready(self._stack.config.start_timeout)
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        since = self._started_wall
+
+        def ready() -> bool:
+            if self.container.exit_code() is not None:
+                raise StackError(
+                    self.name,
+                    f"the worker container exited with code {self.container.exit_code()} "
+                    "before it was ready",
+                    log_tail=self.container.logs_text(tail=40),
+                )
+            return self._stack.saw_ready(self.hostname, since)
+
+        if not poll_until(ready, timeout):
+            raise StackError(
+                self.name,
+                f"celery worker not ready within {timeout:.0f} s (no worker.ready in the journal)",
+                log_tail=self.container.logs_text(tail=40),
+            )
+
+    def is_alive(self) -> bool:
+        return self._created and self.container.is_running()
+
+    def kill(self) -> None:
+        if self._created:
+            self.container.kill()
+
+    def terminate(self, grace: float = 10.0) -> bool:
+        if not self.is_alive():
+            return True
+        exited = self.container.stop_gracefully(grace)
+        if not exited:
+            self._stack.journal.write(
+                "worker.escalated", hostname=self.hostname, pid=None, grace=grace,
+                signal="SIGKILL",
+            )  # fmt: skip
+        return exited
+
+    def remove(self) -> None:
+        if self._created:
+            self._stack.save_log(self.name, self.container)
+            self.container.remove()
+            self._created = False
+
+
+class DockerStack(Stack):
+    """Every part as a container; see chaos/stack/base.py for what each handle promises."""
+
+    def __init__(
+        self,
+        config: StackConfig | None = None,
+        *,
+        proxy_image: ProxyImageChoice = "auto",
+        images: BuiltImages | None = None,
+    ) -> None:
+        self.config = config or StackConfig()
+        validate_config(self.config)
+        self.run_id = self.config.run_id or new_run_id()
+        self.run_dir = Path(
+            self.config.run_dir or Path.cwd() / ".chaos" / "runs" / self.run_id
+        ).resolve()
+        self.proxy_image_choice: ProxyImageChoice = proxy_image
+        self._images = images
+        self._network: Network | None = None
+        self._volume: Any = None
+        self._redis: RedisBrokerContainer | None = None
+        self._broker: DockerBroker | None = None
+        self._proxy_container: ToxiproxyContainer | None = None
+        self._proxy_handle: Any = None
+        self._workers: list[DockerWorker] = []
+        self._journal: JournalWriter | None = None
+        self._tail = JournalTail(self.journal_path)
+        self._worker_image = ""
+        self.started_seconds: dict[str, float] = {}
+        """How long each start-up step took (the benchmark reads it)."""
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def __enter__(self) -> DockerStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Start every part and wait until each is ready; on any failure remove what started."""
+        began = time.monotonic()
+        client = engine_client()
+        reap_docker(client=client)  # leftovers of runners that died (owner process gone)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._journal = JournalWriter.for_run_dir(self.run_dir, "stack")
+        try:
+            self._start_parts(began)
+        except BaseException:
+            self.close()
+            raise
+
+    def _resolve_images(self) -> tuple[str, ProxyImage, str]:
+        if self._images is not None:
+            return self._images.redis, self._images.proxy, self._images.worker
+        builder = ImageBuilder(progress=None)
+        return (
+            builder.redis(),
+            builder.proxy(self.proxy_image_choice),
+            builder.worker(Path(self.config.workdir)),
+        )
+
+    def _start_parts(self, began: float) -> None:
+        steps = self.started_seconds
+        client = engine_client()
+        redis_image, proxy_image, self._worker_image = self._resolve_images()
+        steps["images"] = time.monotonic() - began
+
+        self._network = Network(docker_network_kw={"labels": run_labels(self.run_id, "network")})
+        self._network.name = f"chaos-{self.run_id}"
+        self._network.create()
+        self._volume = client.volumes.create(
+            name=f"chaos-{self.run_id}-redis", labels=run_labels(self.run_id, "volume")
+        )
+        self._redis = (
+            RedisBrokerContainer(redis_image, persistence=self.config.persistence)
+            .with_data_volume(self._volume.name)
+            .with_name(f"chaos-{self.run_id}-redis")
+        )
+        self._redis.with_run(self.run_id).with_private_network(self._network, REDIS_ALIAS)
+        self._broker = DockerBroker(self._redis, self.config.start_timeout)
+        self._proxy_container = ToxiproxyContainer(
+            proxy_image.tag, flavour=proxy_image.flavour
+        ).with_name(f"chaos-{self.run_id}-proxy")
+        self._proxy_container.with_run(self.run_id).with_private_network(self._network, PROXY_ALIAS)
+
+        if self.config.settings_module:
+            mark = time.monotonic()
+            database_for_run(
+                Path(self.config.workdir), self.config.settings_module, self.run_dir, {}
+            )
+            steps["django_db"] = time.monotonic() - mark
+        self._workers = [DockerWorker(self, f"worker-{n}") for n in range(1, self.config.workers + 1)]
+
+        # Containers start in parallel: the launcher in each worker waits for the broker's PING
+        # through the proxy, so the workers' imports overlap Redis and the proxy coming up.
+        with ThreadPoolExecutor(max_workers=2 + len(self._workers)) as pool:
+            started = [pool.submit(self._redis.start), pool.submit(self._proxy_container.start)]
+            started += [pool.submit(worker.spawn) for worker in self._workers]
+            for future in started:
+                future.result()
+        steps["containers_started"] = time.monotonic() - began
+
+        self._proxy_container.wait_ready(self._remaining(began))
+        self._proxy_handle = self._proxy_container.create_proxy(
+            BROKER_PROXY_NAME, upstream=f"{REDIS_ALIAS}:{REDIS_PORT}", listen_port=BROKER_PROXY_PORT
+        )
+        steps["proxy"] = time.monotonic() - began
+        self._redis.wait_ready(self._remaining(began))
+        steps["broker"] = time.monotonic() - began
+        self._wait_proxy_passes()
+        steps["broker_through_proxy"] = time.monotonic() - began
+        for worker in self._workers:
+            worker.wait_ready(self._remaining(began))
+        steps["workers_ready"] = time.monotonic() - began
+        self._write_stack_file()
+
+    def _remaining(self, began: float) -> float:
+        return max(0.5, self.config.start_timeout - (time.monotonic() - began))
+
+    def _wait_proxy_passes(self) -> None:
+        assert self._proxy_container is not None
+        port = self._proxy_container.get_proxy_host_port(BROKER_PROXY_NAME)
+        if not poll_until(lambda: redis_ping("127.0.0.1", port), self.config.start_timeout):
+            raise StackError(
+                "proxy",
+                f"Redis did not answer PING through the proxy at 127.0.0.1:{port} "
+                f"(upstream {REDIS_ALIAS}:{REDIS_PORT})",
+                log_tail=self._proxy_container.logs_text(tail=40),
+            )
+
+    def _write_stack_file(self) -> None:
+        """Names and ports for a human looking at the run directory."""
+        assert self._redis is not None and self._proxy_container is not None
+        record = {
+            "run_id": self.run_id,
+            "backend": "docker",
+            "network": self._network.name if self._network else None,
+            "broker": {"container": f"chaos-{self.run_id}-redis", "direct_url": self.broker.direct_url},
+            "proxy": {"api_url": self.proxy_api_url, "producer_url": self.producer_broker_url,
+                      "worker_url": self.worker_broker_url,
+                      "flavour": self._proxy_container.flavour},
+            "workers": {w.name: {"hostname": w.hostname, "image": self._worker_image}
+                        for w in self._workers},
+        }  # fmt: skip
+        (self.run_dir / "stack.json").write_text(json.dumps(record, indent=2))
+
+    def save_log(self, name: str, container: Any) -> None:
+        """Keep a container's log in the run directory before the container goes."""
+        text = container.logs_text()
+        if text:
+            logs = self.run_dir / "logs"
+            logs.mkdir(parents=True, exist_ok=True)
+            (logs / f"{name}.log").write_text(text)
+
+    def close(self) -> None:
+        """Remove every container, then the network and the volume (they are in use until then)."""
+        problems: list[str] = []
+        with ThreadPoolExecutor(max_workers=2 + len(self._workers)) as pool:
+            removals = [pool.submit(worker.remove) for worker in self._workers]
+            for name, container in (("proxy", self._proxy_container), ("redis", self._redis)):
+                if container is not None and container._container is not None:
+                    removals.append(pool.submit(self._remove_container, name, container))
+            for future in removals:
+                try:
+                    future.result()
+                except (APIError, StackError) as exc:
+                    problems.append(str(exc))
+        self._workers = []
+        self._proxy_container = None
+        self._redis = None
+        if self._network is not None and self._network._network is not None:
+            try:
+                self._network.remove()
+            except NotFound:
+                pass
+            except APIError as exc:
+                problems.append(f"network: {exc}")
+            self._network = None
+        if self._volume is not None:
+            try:
+                self._volume.remove(force=True)
+            except NotFound:
+                pass
+            except APIError as exc:
+                problems.append(f"volume: {exc}")
+            self._volume = None
+        if problems:
+            # Whatever resisted is reaped by label: a run must never leave anything behind.
+            reap_docker(self.run_id)
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+
+    def _remove_container(self, name: str, container: Any) -> None:
+        self.save_log(name, container)
+        container.remove()
+
+    # --- what workers get ---------------------------------------------------------------------
+
+    def celery_settings(self) -> dict[str, Any]:
+        """The overrides every worker applies, broker URL included."""
+        settings = dict(self.config.celery_settings)
+        settings["broker_url"] = self.worker_broker_url
+        if self.config.prefetch_multiplier is not None:
+            settings["worker_prefetch_multiplier"] = self.config.prefetch_multiplier
+        return settings
+
+    def new_worker_container(self, name: str, hostname: str) -> CeleryWorkerContainer:
+        if self._network is None:
+            raise StackError(name, "the stack is not started")
+        container = (
+            CeleryWorkerContainer(self._worker_image, app=self.config.app, hostname=hostname)
+            .with_run_dir(self.run_dir, self.run_id)
+            .with_pool(self.config.pool, self.config.concurrency)
+            .with_celery_settings(self.celery_settings())
+            .with_name(f"chaos-{self.run_id}-{name}")
+        )
+        container.with_private_network(self._network)
+        env = {
+            **dict(self.config.env),
+            ENV_WORKER_NAME: name,
+            ENV_BROKER_WAIT: str(self.config.start_timeout),
+            "CELERY_BROKER_URL": self.worker_broker_url,
+        }
+        if self.config.settings_module:
+            env["DJANGO_SETTINGS_MODULE"] = self.config.settings_module
+            env[ENV_DB_PATH] = f"{RUN_DIR_IN_CONTAINER}/db.sqlite3"
+        container.with_envs(**env)
+        return container
+
+    def saw_ready(self, hostname: str, since_wall: float) -> bool:
+        """True once the journal holds a worker.ready from ``hostname`` written after ``since``."""
+        return (
+            self._tail.find(
+                lambda e: e.kind == "worker.ready"
+                and e.data.get("hostname") == hostname
+                and e.wall >= since_wall - 1.0
+            )
+            is not None
+        )
+
+    # --- handles ------------------------------------------------------------------------------
+
+    @property
+    def journal(self) -> JournalWriter:
+        if self._journal is None:
+            raise StackError("stack", "not started")
+        return self._journal
+
+    @property
+    def broker(self) -> DockerBroker:
+        if self._broker is None:
+            raise StackError("broker", "not started")
+        return self._broker
+
+    @property
+    def proxy(self) -> Any:
+        if self._proxy_handle is None:
+            raise StackError("proxy", "not started")
+        return self._proxy_handle
+
+    @property
+    def proxy_container(self) -> ToxiproxyContainer:
+        if self._proxy_container is None:
+            raise StackError("proxy", "not started")
+        return self._proxy_container
+
+    @property
+    def proxy_api_url(self) -> str:
+        """The proxy server's Toxiproxy API on 127.0.0.1 (for clients other than the handle)."""
+        return self.proxy_container.get_api_url()
+
+    @property
+    def workers(self) -> Sequence[DockerWorker]:
+        return tuple(self._workers)
+
+    def scale(self, count: int) -> None:
+        if count < 0:
+            raise ConfigError([Problem("negative worker count", field_path="workers",
+                                       given=str(count), expected=">= 0")])  # fmt: skip
+        while len(self._workers) > count:
+            worker = self._workers.pop()
+            worker.terminate()
+            worker.remove()
+        added = []
+        while len(self._workers) < count:
+            worker = DockerWorker(self, f"worker-{self._next_worker_number()}")
+            self._workers.append(worker)
+            worker.spawn()
+            added.append(worker)
+        for worker in added:
+            worker.wait_ready(self.config.start_timeout)
+
+    def _next_worker_number(self) -> int:
+        used = {int(w.name.rsplit("-", 1)[1]) for w in self._workers}
+        return next(n for n in range(1, len(used) + 2) if n not in used)
+
+    @property
+    def producer_broker_url(self) -> str:
+        port = self.proxy_container.get_proxy_host_port(BROKER_PROXY_NAME)
+        return f"redis://{self.proxy_container.get_container_host_ip()}:{port}/0"
+
+    @property
+    def worker_broker_url(self) -> str:
+        return f"redis://{PROXY_ALIAS}:{BROKER_PROXY_PORT}/0"
+
+    def queue_lengths(self) -> dict[str, int]:
+        client = redis.Redis.from_url(
+            self.broker.direct_url, socket_timeout=2.0, socket_connect_timeout=1.0, retry=None
+        )
+        try:
+            lengths: dict[str, int] = {"celery": 0}
+            for key in client.scan_iter(count=1000):
+                if client.type(key) == b"list":
+                    queue = key.decode(errors="replace").split(PRIORITY_SEPARATOR, 1)[0]
+                    lengths[queue] = lengths.get(queue, 0) + int(client.llen(key))
+            lengths["unacked"] = int(client.hlen("unacked"))
+            return lengths
+        except redis.RedisError as exc:
+            raise StackError(
+                "broker", f"cannot read queue lengths from {self.broker.direct_url}: {exc}",
+                hint="is the broker killed or paused?",
+            ) from exc  # fmt: skip
+        finally:
+            client.close()
+
+    def wait_queues_empty(self, timeout: float = 30.0) -> None:
+        last: dict[str, int] = {}
+
+        def empty() -> bool:
+            last.clear()
+            last.update(self.queue_lengths())
+            return not any(last.values())
+
+        if not poll_until(empty, timeout, max_interval=0.1):
+            raise StackError("broker", f"queues not empty after {timeout:.0f} s: {last}")

@@ -1,0 +1,68 @@
+"""``CeleryWorkerContainer``: one ``celery worker`` of the app, started by the project's launcher.
+
+The run directory is bind-mounted at ``RUN_DIR_IN_CONTAINER``: the probe and the failpoints write
+the journal there and the app's SQLite result database lives there, so host and containers share
+them and they stay outside the fault domain. The container runs as the host user, so that what it
+writes in the run directory belongs to whoever started the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from chaos.journal import ENV_RUN_DIR, ENV_RUN_ID
+from chaos.stack.docker.container import ChaosContainer
+
+RUN_DIR_IN_CONTAINER = "/chaos-run"
+APP_DIR_IN_CONTAINER = "/app"
+
+
+class CeleryWorkerContainer(ChaosContainer):
+    """``python -m chaos.stack.launch APP`` with Celery's worker options, one node per container."""
+
+    role = "worker"
+
+    def __init__(self, image: str, *, app: str, hostname: str, **kwargs: Any) -> None:
+        super().__init__(image, **kwargs)
+        self.app = app
+        self.hostname = hostname
+        self.pool = "solo"
+        self.concurrency = 1
+        # docker-init (tini) as PID 1 forwards SIGTERM to the worker and reaps prefork children.
+        self._kwargs["init"] = True
+        self._kwargs["working_dir"] = APP_DIR_IN_CONTAINER
+        if hasattr(os, "getuid"):
+            self._kwargs["user"] = f"{os.getuid()}:{os.getgid()}"
+
+    def with_run_dir(self, run_dir: Path, run_id: str) -> CeleryWorkerContainer:
+        """Share the run directory (journal, database) with the host, read-write."""
+        self.with_run(run_id)
+        self.volumes[str(Path(run_dir).resolve())] = {"bind": RUN_DIR_IN_CONTAINER, "mode": "rw"}
+        self.with_envs(**{ENV_RUN_DIR: RUN_DIR_IN_CONTAINER, ENV_RUN_ID: run_id})
+        return self
+
+    def with_pool(self, pool: str, concurrency: int = 1) -> CeleryWorkerContainer:
+        self.pool = pool
+        self.concurrency = concurrency
+        return self
+
+    def with_celery_settings(self, settings: Mapping[str, Any]) -> CeleryWorkerContainer:
+        """Celery settings the launcher applies before the app is finalized."""
+        from chaos.stack.launch import ENV_CELERY_SETTINGS
+
+        self.with_env(ENV_CELERY_SETTINGS, json.dumps(dict(settings)))
+        return self
+
+    def _configure(self) -> None:
+        self.with_command(
+            ["python", "-m", "chaos.stack.launch", self.app,
+             "--hostname", self.hostname,
+             "--pool", self.pool,
+             "--concurrency", str(self.concurrency),
+             "--loglevel", "INFO",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"]  # fmt: skip
+        )
