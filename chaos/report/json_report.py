@@ -1,0 +1,136 @@
+"""``report.json``: a run's verdicts and a summary of its history, for machines and for replay.
+
+Shape (schema 1; additive changes only)::
+
+    {"schema": 1, "run_id", "scenario", "seed", "backend", "ok",
+     "summary": {"expectations", "held", "failed", "failed_checks": [...]},
+     "expectations": [{"check": NAME, ...params}],   # what replay and ``chaos check`` re-run
+     "verdicts": [Verdict.to_dict(), ...],
+     "tasks": {"count", "by_outcome": {...}, "attempts", "refused_publishes"},
+     "fault_windows": [FaultWindow.to_dict(), ...],
+     "resume": [{"fault_id", "healed_at", "resumed_at", "seconds"}],
+     "duration_seconds", "files": {"journal", "timeline_png", "timeline_svg", "html"},
+     ...extra (whatever the caller adds, e.g. the runner's timings)}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from chaos.checks.verdict import Verdict
+from chaos.errors import ConfigError, Problem
+from chaos.history import RunHistory
+from chaos.journal import JOURNAL_FILE
+
+REPORT_FILE = "report.json"
+SCHEMA_VERSION = 1
+
+
+def _task_summary(history: RunHistory) -> dict[str, Any]:
+    outcomes = Counter(task.final_outcome or "unfinished" for task in history.tasks.values())
+    return {
+        "count": len(history.tasks),
+        "by_outcome": dict(sorted(outcomes.items())),
+        "attempts": sum(len(task.executions) for task in history.tasks.values()),
+        "refused_publishes": sum(
+            1 for e in history.producer_events if e.kind == "enqueue.refused"
+        ),
+    }
+
+
+def build_report(
+    verdicts: Sequence[Verdict],
+    history: RunHistory | None = None,
+    *,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The report as a JSON-ready dict; ``extra`` keys are added last (they may override)."""
+    from chaos.report.timeline import resume_marks
+
+    failed = [v.name for v in verdicts if not v.ok]
+    report: dict[str, Any] = {"schema": SCHEMA_VERSION}
+    if history is not None:
+        meta = history.meta
+        report.update(run_id=meta.run_id, scenario=meta.scenario, seed=meta.seed,
+                      backend=meta.backend)
+    report["ok"] = not failed
+    report["summary"] = {
+        "expectations": len(verdicts),
+        "held": len(verdicts) - len(failed),
+        "failed": len(failed),
+        "failed_checks": failed,
+    }
+    report["expectations"] = [{"check": v.name, **v.params} for v in verdicts]
+    report["verdicts"] = [v.to_dict() for v in verdicts]
+    if history is not None:
+        report["tasks"] = _task_summary(history)
+        report["fault_windows"] = [w.to_dict() for w in history.fault_windows]
+        report["resume"] = [
+            {
+                "fault_id": mark.window.fault_id,
+                "healed_at": mark.healed_at,
+                "resumed_at": mark.resumed_at,
+                "seconds": mark.seconds,
+            }
+            for mark in resume_marks(history)
+        ]
+        report["duration_seconds"] = history.meta.finished_at or history.end_at
+    report["files"] = {"journal": JOURNAL_FILE}
+    if extra:
+        report.update(extra)
+    return report
+
+
+def write_json(
+    run_dir: Path | str,
+    verdicts: Sequence[Verdict],
+    history: RunHistory | None = None,
+    *,
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``RUN_DIR/report.json`` atomically (a reader never sees half a report)."""
+    run_dir = Path(run_dir)
+    report = build_report(verdicts, history, extra=extra)
+    for name, key in (("timeline.png", "timeline_png"), ("timeline.svg", "timeline_svg"),
+                      ("report.html", "html")):
+        if (run_dir / name).is_file():
+            report["files"][key] = name
+    path = run_dir / REPORT_FILE
+    partial = path.with_name(f".{REPORT_FILE}.{os.getpid()}.tmp")
+    partial.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    partial.replace(path)
+    return path
+
+
+def read_report(run_dir: Path | str) -> dict[str, Any]:
+    """``RUN_DIR/report.json`` as a dict; a ConfigError naming the file if absent or malformed."""
+    path = Path(run_dir)
+    if path.is_dir():
+        path = path / REPORT_FILE
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError([Problem("no report here", file=path,
+                                   hint="run 'chaos check RUN_DIR' to judge the journal")]) from exc
+    except ValueError as exc:
+        raise ConfigError([Problem(f"not JSON: {exc}", file=path)]) from exc
+    if not isinstance(document, dict):
+        raise ConfigError([Problem("not a report", file=path, expected="a JSON object")])
+    return document
+
+
+def read_verdicts(run_dir: Path | str) -> list[Verdict]:
+    """The verdicts stored in ``report.json``, as Verdict objects."""
+    path = Path(run_dir)
+    document = read_report(path)
+    records = document.get("verdicts")
+    if not isinstance(records, list):
+        where = path / REPORT_FILE if path.is_dir() else path
+        raise ConfigError([Problem("no verdicts list", file=where, field_path="verdicts",
+                                   expected="a list of verdicts")])
+    return [Verdict.from_dict(record) for record in records]

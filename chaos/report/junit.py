@@ -1,0 +1,64 @@
+"""Verdicts in forms pytest puts into its JUnit XML and its failure reports.
+
+pytest's own ``--junitxml`` writes ``item.user_properties`` as ``<property>`` elements of the test
+case, and report sections named ``Captured stdout ...`` into ``<system-out>`` (when
+``junit_logging`` is ``system-out`` or ``all``); the plugin fills both from these functions, so CI
+tools that read JUnit see each verdict without a format of our own.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from collections.abc import Sequence
+from pathlib import Path
+
+from chaos.checks.verdict import Verdict
+
+#: Width of the plain-text verdict table (wide enough for messages, narrow enough for CI logs).
+TEXT_WIDTH = 140
+
+
+def verdict_text(verdicts: Sequence[Verdict], title: str | None = None,
+                 width: int = TEXT_WIDTH) -> str:
+    """The console verdict table as plain ASCII text, without colour codes."""
+    from rich import box
+    from rich.console import Console
+    from rich.markup import escape
+
+    from chaos.checks.table import verdict_table
+
+    # Messages name tasks as ``name[order=17]``, which rich would read as markup and drop.
+    literal = [
+        replace(v, message=escape(v.message), expected=escape(v.expected),
+                observed=escape(v.observed))
+        for v in verdicts
+    ]
+    table = verdict_table(literal, title=title)
+    table.box = box.ASCII2
+    buffer = io.StringIO()
+    Console(file=buffer, width=width, color_system=None, force_terminal=False,
+            legacy_windows=False).print(table)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+def junit_properties(verdicts: Sequence[Verdict],
+                     run_dir: Path | str | None = None) -> list[tuple[str, str]]:
+    """``(name, value)`` pairs: one ``chaos.verdict.<check>`` per verdict, ``held: message`` or
+    ``FAILED: message``, then the run directory and the pictures' paths."""
+    properties: list[tuple[str, str]] = []
+    seen: dict[str, int] = {}
+    for verdict in verdicts:
+        count = seen[verdict.name] = seen.get(verdict.name, 0) + 1
+        suffix = "" if count == 1 else f"#{count}"
+        properties.append((f"chaos.verdict.{verdict.name}{suffix}",
+                           f"{verdict.status}: {verdict.message}"))
+    held = sum(1 for v in verdicts if v.ok)
+    properties.append(("chaos.verdicts", f"{held} of {len(verdicts)} held"))
+    if run_dir is not None:
+        run_dir = Path(run_dir)
+        properties.append(("chaos.run_dir", str(run_dir)))
+        for name in ("report.json", "timeline.png", "timeline.svg", "report.html"):
+            if (run_dir / name).is_file():
+                properties.append((f"chaos.{name.replace('.', '_')}", str(run_dir / name)))
+    return properties
