@@ -55,6 +55,11 @@ def configure_testcontainers() -> None:
 
 @cache
 def engine_client() -> docker.DockerClient:
+    """The process's client for the engine (connected and checked once)."""
+    return connect_engine()
+
+
+def connect_engine() -> docker.DockerClient:
     """A client for the engine DOCKER_HOST names (or the default socket), checked to answer."""
     try:
         client = docker.from_env(timeout=120)

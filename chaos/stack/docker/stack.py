@@ -10,6 +10,7 @@ run id as a label; ``close()`` removes them, and ``reap_docker`` removes what a 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +39,8 @@ from chaos.stack.docker.worker_container import RUN_DIR_IN_CONTAINER, CeleryWork
 from chaos.stack.launch import ENV_BROKER_WAIT
 from chaos.stack.local import PRIORITY_SEPARATOR, new_run_id, validate_config
 
+#: auto | toxiproxy | own, for stacks opened without saying (``chaos run --backend docker``).
+ENV_PROXY_IMAGE = "CHAOS_DOCKER_PROXY_IMAGE"
 REDIS_ALIAS = "redis"
 PROXY_ALIAS = "toxiproxy"
 BROKER_PROXY_NAME = "redis"
@@ -166,7 +169,7 @@ class DockerStack(Stack):
         self,
         config: StackConfig | None = None,
         *,
-        proxy_image: ProxyImageChoice = "auto",
+        proxy_image: ProxyImageChoice | None = None,
         images: BuiltImages | None = None,
     ) -> None:
         self.config = config or StackConfig()
@@ -175,7 +178,9 @@ class DockerStack(Stack):
         self.run_dir = Path(
             self.config.run_dir or Path.cwd() / ".chaos" / "runs" / self.run_id
         ).resolve()
-        self.proxy_image_choice: ProxyImageChoice = proxy_image
+        self.proxy_image_choice: ProxyImageChoice = proxy_image or os.environ.get(  # type: ignore[assignment]
+            ENV_PROXY_IMAGE, "auto"
+        )
         self._images = images
         self._network: Network | None = None
         self._volume: Any = None
@@ -241,9 +246,11 @@ class DockerStack(Stack):
         )
         self._redis.with_run(self.run_id).with_private_network(self._network, REDIS_ALIAS)
         self._broker = DockerBroker(self._redis, self.config.start_timeout)
-        self._proxy_container = ToxiproxyContainer(
-            proxy_image.tag, flavour=proxy_image.flavour
-        ).with_name(f"chaos-{self.run_id}-proxy")
+        self._proxy_container = (
+            ToxiproxyContainer(proxy_image.tag, flavour=proxy_image.flavour)
+            .with_seed(self.config.seed)
+            .with_name(f"chaos-{self.run_id}-proxy")
+        )
         self._proxy_container.with_run(self.run_id).with_private_network(self._network, PROXY_ALIAS)
 
         if self.config.settings_module:

@@ -47,6 +47,16 @@ class ToxiproxyContainer(ChaosContainer):
             # The real image's entrypoint is /toxiproxy; it binds its API to 0.0.0.0 only if told.
             self.with_command(["-host=0.0.0.0"])
 
+    def with_seed(self, seed: int) -> ToxiproxyContainer:
+        """Seed the project's own proxy's random draws (toxicity, jitter); the real Toxiproxy
+        has no seed, so its draws stay its own."""
+        if self.flavour == "own":
+            self.with_command(
+                ["python", "-m", "chaos", "proxy", "--host", "0.0.0.0", "--port", str(CONTROL_PORT),
+                 "--allow-remote", "--seed", str(seed)]  # fmt: skip
+            )
+        return self
+
     # -- addresses -------------------------------------------------------------------------------
 
     def get_api_url(self) -> str:

@@ -1,0 +1,105 @@
+"""End to end on the docker backend: tasks run in worker containers, broker and workers die and
+come back, the proxy's toxics apply to the producer on the host."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+
+from chaos.producer import Producer
+from chaos.stack._ping import redis_ping
+from chaos.stack._waiting import poll_until
+from chaos.stack.base import StackConfig
+from chaos.stack.docker import DockerStack
+
+from .conftest import wait_for_event
+
+pytestmark = pytest.mark.docker
+
+TASK = "shop.tasks.send_invoice_email"
+
+
+def send(celery_app, stack: DockerStack, order_id: int) -> str:
+    with Producer.for_stack(celery_app, stack) as producer:
+        outcome = producer.send(TASK, args=[order_id], key=f"order={order_id}")
+    assert outcome.accepted, outcome
+    return outcome.task_id
+
+
+def test_task_sent_from_the_host_executes_in_a_worker_container(docker_stack, celery_app):
+    task_id = send(celery_app, docker_stack, 1)
+    event = wait_for_event(docker_stack.run_dir, "task.succeeded", task_id)
+    assert event["data"]["attempt"] == 0
+    started = wait_for_event(docker_stack.run_dir, "task.started", task_id)
+    assert started["data"]["hostname"] == docker_stack.workers[0].hostname
+
+
+def test_broker_killed_then_started_again_serves_the_workers(docker_stack, celery_app):
+    broker = docker_stack.broker
+    broker.kill()
+    assert poll_until(lambda: not broker.is_running(), 10)
+    broker.start()
+    assert broker.is_running()
+    # The worker reconnects on its own schedule (2 s, then 4 s, ...: reference facts).
+    task_id = send(celery_app, docker_stack, 2)
+    wait_for_event(docker_stack.run_dir, "task.succeeded", task_id)
+
+
+def test_paused_broker_accepts_connections_but_never_answers(docker_stack):
+    broker = docker_stack.broker
+    port = docker_stack.broker.container.get_host_port()
+    broker.pause()
+    try:
+        assert broker.paused()
+        assert not redis_ping("127.0.0.1", port, timeout=0.5)
+    finally:
+        broker.resume()
+    assert poll_until(lambda: redis_ping("127.0.0.1", port), 10)
+
+
+def test_killed_worker_restarts_and_takes_tasks_again(docker_stack, celery_app):
+    worker = docker_stack.workers[0]
+    worker.kill()
+    assert poll_until(lambda: not worker.is_alive(), 10)
+    worker.start()
+    assert worker.is_alive()
+    task_id = send(celery_app, docker_stack, 3)
+    wait_for_event(docker_stack.run_dir, "task.succeeded", task_id)
+
+
+def test_latency_toxic_on_the_proxy_delays_the_producer_side(docker_stack):
+    url = docker_stack.producer_broker_url
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        client.ping()
+        with docker_stack.proxy.toxic("latency", latency=400):
+            began = time.monotonic()
+            client.ping()
+            delayed = time.monotonic() - began
+        # 400 ms added downstream; 0.3 s leaves room for timer granularity, none for no toxic.
+        assert delayed >= 0.3
+    finally:
+        client.close()
+
+
+def test_scale_adds_and_removes_worker_containers(docker_stack):
+    docker_stack.scale(2)
+    try:
+        assert [w.name for w in docker_stack.workers] == ["worker-1", "worker-2"]
+        assert all(w.is_alive() for w in docker_stack.workers)
+    finally:
+        docker_stack.scale(1)
+    assert [w.name for w in docker_stack.workers] == ["worker-1"]
+
+
+def test_restarted_broker_keeps_its_volume(docker_images, tmp_path, celery_app):
+    """appendfsync always + the same named volume: a queued message survives docker kill."""
+    config = StackConfig(workers=0, persistence="always", run_dir=tmp_path, start_timeout=60)
+    with DockerStack(config, images=docker_images) as stack:
+        send(celery_app, stack, 4)
+        assert stack.queue_lengths()["celery"] == 1
+        stack.broker.kill()
+        stack.broker.start()
+        assert stack.queue_lengths()["celery"] == 1
