@@ -47,6 +47,8 @@ def args_digest(args: Sequence[Any] | None, kwargs: Mapping[str, Any] | None) ->
 
 def declared_policy(task: Any) -> dict[str, Any]:
     """The retry policy as the task's code declares it (cached per task name)."""
+    if hasattr(task, "_get_current_object"):  # a lazy task proxy from an unfinalized app
+        task = task._get_current_object()
     name = getattr(task, "name", None)
     if name in _policies:
         return _policies[name]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import socket
 import time
+import traceback
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -55,19 +56,35 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return chain
 
 
-def may_have_been_sent(exc: BaseException) -> bool:
-    """False only when the failure happened while connecting (nothing was written).
+#: redis-py frames that mean "still connecting": nothing of the command was written yet.
+CONNECT_FRAMES = frozenset(
+    {"connect", "_connect", "on_connect", "connect_check_health", "on_connect_check_health"}
+)
+#: kombu's virtual transport writes a message in ``Channel._put`` (LPUSH for Redis).
+WRITE_FRAME = "_put"
 
-    redis-py says "connecting to" / "Timeout connecting" for connect failures; a read timeout or
-    a connection reset after the command was written leaves the outcome unknown.
+
+def may_have_been_sent(exc: BaseException) -> bool:
+    """False only when the failure happened before the message was written.
+
+    Read from the traceback: a failure inside kombu's ``_put`` after the connection was up (a
+    read timeout, a reset) may have delivered the LPUSH; one while (re)connecting, or before
+    ``_put`` (the channel's PING), did not. Behind the proxy a dead Redis looks like a closed
+    connection, not a refused one, so the message text alone cannot tell. Without any traceback
+    (a constructed exception) the message decides.
     """
-    for cause in _causes(exc):
-        text = str(cause)
-        if isinstance(cause, (ConnectionRefusedError,)) or "connecting to" in text:
-            return False
-        if "Timeout connecting" in text:
-            return False
-    return True
+    chain = _causes(exc)
+    traced = False
+    for cause in chain:
+        frames = [frame.name for frame in traceback.extract_tb(cause.__traceback__)]
+        traced = traced or bool(frames)
+        if WRITE_FRAME in frames:
+            after_write = frames[frames.index(WRITE_FRAME) :]
+            return not any(name in CONNECT_FRAMES for name in after_write)
+    if traced:
+        return False
+    text = " ".join(str(cause) for cause in chain)
+    return not ("connecting to" in text or "Timeout connecting" in text)
 
 
 class Producer:
@@ -125,6 +142,8 @@ class Producer:
         task_id = task_id or str(uuid.uuid4())
         self._write("enqueue.tried", task_id, task_name, path=self.path, key=key,
                     args_digest=args_digest(args, kwargs))  # fmt: skip
+        failed_attempts: list[BaseException] = []
+        retry_policy = {**self._retry_policy, "errback": lambda exc, _: failed_attempts.append(exc)}
         began = time.monotonic()
         try:
             self.app.send_task(
@@ -134,13 +153,15 @@ class Producer:
                 task_id=task_id,
                 connection=self._connection,
                 retry=True,
-                retry_policy=self._retry_policy,
+                retry_policy=retry_policy,
                 **options,
             )
         except PUBLISH_ERRORS as exc:
             seconds = time.monotonic() - began
+            # Any attempt that may have written the message makes the whole publish uncertain.
+            uncertain = any(may_have_been_sent(e) for e in [*failed_attempts, exc])
             outcome = EnqueueOutcome(
-                task_id, False, seconds, qualified_name(exc), str(exc), may_have_been_sent(exc)
+                task_id, False, seconds, qualified_name(exc), str(exc), uncertain
             )
             self._write("enqueue.refused", task_id, task_name, path=self.path, key=key,
                         exc_type=outcome.exc_type, exc_message=outcome.exc_message,

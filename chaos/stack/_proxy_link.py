@@ -21,11 +21,17 @@ class BrokerProxy:
 
     def start(self) -> None:
         try:
-            from chaos.proxy import ToxiproxyClient, start_proxy_server
-        except ImportError as exc:
-            raise StackError("proxy", f"the fault proxy is not importable: {exc}") from exc
+            from chaos.proxy import ProxyServer, ToxiproxyClient
+        except ImportError:
+            try:
+                from chaos.proxy.client import ToxiproxyClient
+                from chaos.proxy.server import ProxyServer
+            except ImportError as exc:
+                raise StackError("proxy", f"the fault proxy is not importable: {exc}") from exc
         try:
-            self.server = start_proxy_server(host=LOOPBACK, port=0, seed=self.seed)
+            # Thread mode: the proxy lives and dies with the stack's owner, so a kill -9 of the
+            # runner leaves no proxy behind, and no interpreter start-up is paid for it.
+            self.server = ProxyServer(LOOPBACK, 0, seed=self.seed, mode="thread").start()
             client = ToxiproxyClient(self.server.api_url)
             self.handle = client.create_proxy(
                 BROKER_PROXY_NAME, upstream=self.upstream, listen=f"{LOOPBACK}:0"

@@ -1,0 +1,74 @@
+"""A runner killed with ``kill -9`` leaves Redis and workers behind; ``chaos clean`` stops them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+
+from chaos.stack._ports import is_listening
+from chaos.stack._reaping import registered_runs
+
+OWNER_SCRIPT = Path(__file__).resolve().parent / "stack_owner.py"
+
+
+def _run_processes(run_id: str) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get("CHAOS_RUN_ID") == run_id:
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
+def _still_running(pid: int) -> bool:
+    """Alive and not a zombie (a dead child whose reaper has not collected it yet is gone)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_chaos_clean_stops_what_a_killed_runner_left(tmp_path: Path) -> None:
+    owner = subprocess.Popen(
+        [sys.executable, str(OWNER_SCRIPT), str(tmp_path / "run")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    started: dict = {}
+    try:
+        line = owner.stdout.readline() if owner.stdout else ""
+        assert line, f"the stack owner did not start: {owner.stderr.read() if owner.stderr else ''}"
+        started = json.loads(line)
+        # The worker's main process and its prefork child carry the run id in their environment
+        # (redis-server rewrites its process title over it: its pidfile names it instead).
+        tagged = _run_processes(started["run_id"])
+        assert len(tagged) >= 2
+        os.kill(owner.pid, signal.SIGKILL)
+        owner.wait(timeout=10)
+        assert all(_still_running(pid) for pid in started["pids"] + [p.pid for p in tagged])
+        assert [r.run_id for r in registered_runs()] == [started["run_id"]]
+
+        cleaned = subprocess.run(
+            [sys.executable, "-m", "chaos", "clean"], capture_output=True, text=True, timeout=60
+        )
+        assert cleaned.returncode == 0, cleaned.stderr
+        assert f"stopped {started['run_id']} (owner dead)" in cleaned.stdout
+
+        assert _run_processes(started["run_id"]) == []
+        assert not any(_still_running(pid) for pid in started["pids"])
+        assert not any(is_listening(port) for port in started["ports"])
+        assert registered_runs() == []
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait(timeout=10)
+        if started:
+            for process in _run_processes(started["run_id"]):
+                process.kill()
