@@ -1,16 +1,82 @@
-"""``chaos run``: not built yet (a stub so that the command list is complete)."""
+"""``chaos run SCENARIO_OR_DIR...``: run scenarios on a fresh stack each and print the verdicts."""
 
 from __future__ import annotations
 
 import argparse
-import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from chaos.errors import ConfigError
+from chaos.runner.junit import write_junit
+from chaos.runner.run import RunResult, run_scenario
+from chaos.runner.rundir import DEFAULT_OUT_DIR
+from chaos.scenario import load_scenario, scenario_files
+
+EXAMPLE = f"""example:
+  chaos run scenarios/broker-restart-during-orders.yaml
+  chaos run scenarios/ --seed 7 --out /tmp/runs --junit results.xml
+
+Each scenario gets its own run directory under --out (default {DEFAULT_OUT_DIR}): the scenario,
+seed and resolved timeline (for 'chaos replay'), the journal, report.json and a timeline picture.
+Exit codes: 0 every expectation held, 1 an expectation failed, 2 bad input, 3 the stack could
+not start (an infrastructure error is never reported as a verdict)."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("run", help="(not built yet)")
+    parser = subparsers.add_parser(
+        "run",
+        help="run scenarios against a real stack and print the verdicts",
+        description="Run each scenario on a fresh stack: apply its faults on its timeline, heal, "
+        "drain, check its expectations, write report.json.",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("targets", nargs="+", metavar="SCENARIO_OR_DIR")
+    parser.add_argument("--backend", default="local", choices=("local", "docker"),
+                        help="where the stack runs (default: local processes)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed for every random choice (default: the scenario's, else new)")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help=f"where run directories go (default: {DEFAULT_OUT_DIR})")
+    parser.add_argument("--junit", type=Path, default=None, metavar="FILE",
+                        help="also write JUnit XML: one test case per expectation")
+    parser.add_argument("--no-picture", action="store_true",
+                        help="skip the timeline picture (saves the plotting time)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    print("chaos run: not built yet", file=sys.stderr)
-    return 2
+    files = scenario_files(args.targets)
+    problems = []
+    for path in files:  # every file is validated before anything starts
+        try:
+            load_scenario(path)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
+    console = Console()
+    results: list[RunResult] = []
+    for path in files:
+        result = run_scenario(path, backend=args.backend, seed=args.seed, out_dir=args.out,
+                              picture=not args.no_picture)  # fmt: skip
+        results.append(result)
+        print_result(result, console)
+    if args.junit is not None:
+        write_junit(args.junit, results)
+        console.print(f"JUnit XML: {args.junit}")
+    return 0 if all(result.ok for result in results) else 1
+
+
+def print_result(result: RunResult, console: Console) -> None:
+    from chaos.checks import verdict_table
+
+    title = f"{result.scenario} (seed {result.seed}, {result.backend})"
+    console.print(verdict_table(result.verdicts, title=title))
+    if result.never_applied:
+        console.print(f"[yellow]faults never applied[/yellow] (their start event did not "
+                      f"happen): {', '.join(result.never_applied)}")  # fmt: skip
+    outcome = "[green]all expectations held[/green]" if result.ok else "[red]FAILED[/red]"
+    console.print(f"{outcome}; report: {result.report_path}")
+    console.print(f"replay: chaos replay {result.run_dir}", highlight=False)

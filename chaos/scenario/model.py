@@ -9,11 +9,13 @@ live in ``chaos.scenario.semantics``.
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
+    PlainSerializer,
     ConfigDict,
     Discriminator,
     Field,
@@ -24,7 +26,11 @@ from pydantic import (
 
 from chaos.scenario.durations import parse_duration
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    PlainSerializer(lambda seconds: f"{seconds:g}s", when_used="json"),
+]
 """Seconds, written with a unit in the file (``2s``, ``500ms``)."""
 
 
@@ -183,7 +189,9 @@ class ProxyToxic(_Timed):
 
     type: Literal["proxy.toxic"]
     toxic: str
-    stream: Literal["upstream", "downstream"] = "downstream"
+    stream: Literal["upstream", "downstream"] | None = Field(
+        None, description="Toxiproxy's default: downstream (upstream for redis_error)"
+    )
     toxicity: float = Field(1.0, ge=0.0, le=1.0)
     attributes: dict[str, Any] = Field(default_factory=dict)
 
@@ -347,7 +355,11 @@ def _parse_rate(value: Any) -> float:
     return per_second
 
 
-Rate = Annotated[float, BeforeValidator(_parse_rate)]
+Rate = Annotated[
+    float,
+    BeforeValidator(_parse_rate),
+    PlainSerializer(lambda per_second: f"{per_second:g}/s", when_used="json"),
+]
 
 
 class WorkloadStream(_Strict):
@@ -404,6 +416,14 @@ class Scenario(_Strict):
     expect: list[Expectation] = Field(min_length=1)
     drain: Duration = Field(30.0, description="deadline for the queues to empty after healing")
     timeout: Duration = Field(300.0, description="deadline for the whole run")
+
+    def to_document(self) -> dict[str, Any]:
+        """The scenario as a file would hold it (durations with units): loads back equal."""
+        with warnings.catch_warnings():
+            # pydantic tries the duration member of a time union on a {between: ...} value before
+            # the range member that serializes it; the result is right, the warning is noise.
+            warnings.simplefilter("ignore", UserWarning)
+            return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
     def fault_ids(self) -> list[str]:
         """Each fault's id: the one given, else ``<type>-<index>`` (1-based)."""

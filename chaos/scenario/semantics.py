@@ -328,7 +328,7 @@ def _resource(fault: Any) -> str | None:
     if isinstance(fault, WorkerScale):
         return "workers"
     if isinstance(fault, ProxyToxic):
-        return f"toxic:{fault.toxic}_{fault.stream}"
+        return None  # toxics stack up on a link (Toxiproxy runs them in order): no contradiction
     if isinstance(fault, FailpointFault):
         return f"failpoint:{fault.failpoint_name}"
     return None

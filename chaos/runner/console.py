@@ -1,0 +1,84 @@
+"""Console progress while a scenario runs: the phase, the active faults, tasks done of expected.
+
+On a terminal a rich Live panel redraws in place; elsewhere (CI logs) one line is printed per
+change of phase or of the active faults, so a log stays short and still tells the story.
+"""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+
+class RunConsole:
+    """Shows one run's progress; a context manager around the run."""
+
+    def __init__(self, scenario: str, expected_tasks: int, console: Console | None = None,
+                 quiet: bool = False) -> None:  # fmt: skip
+        self.console = console or Console(stderr=True)
+        self.scenario = scenario
+        self.expected_tasks = expected_tasks
+        self.quiet = quiet
+        self.phase = "start"
+        self.active_faults: list[str] = []
+        self.tasks_done = 0
+        self.began = time.monotonic()
+        self._live: Live | None = None
+        self._last_line: tuple[str, tuple[str, ...]] | None = None
+
+    def __enter__(self) -> RunConsole:
+        if not self.quiet and self.console.is_terminal:
+            self._live = Live(self._panel(), console=self.console, refresh_per_second=4,
+                              transient=True)  # fmt: skip
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 trace: TracebackType | None) -> None:  # fmt: skip
+        if self._live is not None:
+            self._live.__exit__(kind, exc, trace)
+            self._live = None
+
+    def update(self, *, phase: str | None = None, active_faults: list[str] | None = None,
+               tasks_done: int | None = None) -> None:  # fmt: skip
+        if phase is not None:
+            self.phase = phase
+        if active_faults is not None:
+            self.active_faults = active_faults
+        if tasks_done is not None:
+            self.tasks_done = tasks_done
+        if self.quiet:
+            return
+        if self._live is not None:
+            self._live.update(self._panel())
+            return
+        line = (self.phase, tuple(self.active_faults))
+        if line != self._last_line:
+            self._last_line = line
+            self.console.print(self._line(), highlight=False)
+
+    def note(self, text: str) -> None:
+        """A one-off line (a fault applied or healed) above the live panel."""
+        if not self.quiet:
+            self.console.print(f"[dim]{self._elapsed():7.2f}s[/dim] {text}", highlight=False)
+
+    def _elapsed(self) -> float:
+        return time.monotonic() - self.began
+
+    def _line(self) -> str:
+        faults = ", ".join(self.active_faults) or "none"
+        return (f"[bold]{self.scenario}[/bold] {self._elapsed():6.1f}s phase={self.phase} "
+                f"faults={faults} tasks={self.tasks_done}/{self.expected_tasks}")  # fmt: skip
+
+    def _panel(self) -> Table:
+        table = Table.grid(padding=(0, 2))
+        table.add_row("scenario", self.scenario)
+        table.add_row("elapsed", f"{self._elapsed():.1f} s")
+        table.add_row("phase", self.phase)
+        table.add_row("active faults", ", ".join(self.active_faults) or "none")
+        table.add_row("tasks done", f"{self.tasks_done} of {self.expected_tasks}")
+        return table

@@ -1,0 +1,394 @@
+"""Running one scenario: resolve, start the stack, drive the timeline, heal, drain, check, report.
+
+Every random choice is fixed before anything starts (the resolved timeline, written to the run
+directory with the scenario and the seed), so ``chaos replay`` can run the same experiment again.
+The loop ticks every few tens of milliseconds: it reads what the journal says happened (first task
+started, tasks finished), applies each fault when its time comes and heals it when its ``for:``
+has passed or its ``until:`` condition holds. An infrastructure failure (StackError) ends the run
+without a verdict: it says nothing about the system under test.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chaos import failpoints
+from chaos.errors import ConfigError, StackError
+from chaos.journal import JournalWriter
+from chaos.runner.console import RunConsole
+from chaos.runner.faults import FaultDriver
+from chaos.runner.follower import JournalFollower, RunProgress
+from chaos.runner.rundir import RunFiles, new_run_files
+from chaos.runner.workload_process import WorkloadProcess
+from chaos.scenario import LoadedScenario, Scenario, load_scenario, load_scenario_text
+from chaos.scenario.semantics import app_workdir
+from chaos.scenario.timeline import ResolvedFault, ResolvedTimeline, new_seed, resolve_timeline
+from chaos.stack import open_stack
+from chaos.stack.base import Stack, StackConfig
+
+TICK_SECONDS = 0.02
+QUEUE_CHECK_SECONDS = 0.2
+WORKLOAD_READY_SECONDS = 60.0
+#: The drain's "nothing left" must hold on two looks this far apart: a message being moved from
+#: the queue to the unacked hash by a worker is briefly in neither.
+SETTLE_SECONDS = 0.3
+
+
+@dataclass
+class RunResult:
+    """What a run concluded; ``ok`` is the gate (every expectation held)."""
+
+    scenario: str
+    run_id: str
+    run_dir: Path
+    seed: int
+    backend: str
+    verdicts: list[Any]
+    timings: dict[str, float] = field(default_factory=dict)
+    never_applied: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(verdict.ok for verdict in self.verdicts)
+
+    @property
+    def report_path(self) -> Path:
+        return self.run_dir / "report.json"
+
+    @property
+    def overhead(self) -> float | None:
+        """Wall time over intrinsic time (the fault windows and the system's own waits)."""
+        intrinsic = self.timings.get("intrinsic")
+        return self.timings["wall"] / intrinsic if intrinsic else None
+
+
+@dataclass
+class _FaultState:
+    fault: ResolvedFault
+    applied_at: float | None = None
+    healed_at: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.applied_at is not None and self.healed_at is None
+
+    @property
+    def pending(self) -> bool:
+        return self.applied_at is None
+
+
+def as_loaded(scenario: LoadedScenario | Scenario | dict[str, Any] | Path | str) -> LoadedScenario:
+    """A validated scenario from a path, a dict (as a file would hold it), or a model."""
+    if isinstance(scenario, LoadedScenario):
+        return scenario
+    if isinstance(scenario, Scenario):
+        text = yaml.safe_dump(scenario.to_document(), sort_keys=False)
+        return load_scenario_text(text, f"<{scenario.name}>")
+    if isinstance(scenario, dict):
+        text = yaml.safe_dump(scenario, sort_keys=False)
+        return load_scenario_text(text, f"<{scenario.get('name', 'scenario')}>")
+    return load_scenario(Path(scenario))
+
+
+def stack_config(loaded: LoadedScenario, files: RunFiles, seed: int) -> StackConfig:
+    scenario = loaded.scenario
+    topology = scenario.topology
+    return StackConfig(
+        app=scenario.app.name,
+        workdir=app_workdir(scenario, loaded.path),
+        settings_module=scenario.app.settings,
+        workers=topology.workers,
+        pool=topology.pool,
+        concurrency=topology.concurrency,
+        prefetch_multiplier=topology.prefetch_multiplier,
+        persistence=topology.persistence,
+        celery_settings=dict(topology.celery),
+        run_dir=files.run_dir,
+        run_id=files.run_id,
+        seed=seed,
+    )
+
+
+def run_scenario(
+    scenario: LoadedScenario | Scenario | dict[str, Any] | Path | str,
+    *,
+    backend: str = "local",
+    seed: int | None = None,
+    out_dir: Path | str | None = None,
+    timeline: ResolvedTimeline | None = None,
+    console: RunConsole | None = None,
+    quiet: bool = False,
+    picture: bool = False,
+) -> RunResult:
+    """Run a scenario on a fresh stack and judge it. ConfigError for bad input (nothing started),
+    StackError when the stack could not start or died (no verdict)."""
+    began = time.monotonic()
+    loaded = as_loaded(scenario)
+    model = loaded.scenario
+    if timeline is None:
+        chosen = seed if seed is not None else (model.seed if model.seed is not None else new_seed())
+        timeline = resolve_timeline(model, chosen)
+    files = new_run_files(out_dir, model.name)
+    files.write_inputs(loaded, timeline, backend)
+    patches = [f.params["patch"] for f in timeline.faults if f.params.get("patch")]
+    failpoints.write_plans(files.run_dir, {}, patches=patches)
+    config = stack_config(loaded, files, timeline.seed)
+    show = console or RunConsole(model.name, timeline.expected_tasks, quiet=quiet)
+    with show:
+        driver = _Run(model, timeline, files, backend, show)
+        with open_stack(config, backend=backend) as stack:
+            driver.timings["stack_start"] = time.monotonic() - began
+            driver.drive(stack)
+            closing = time.monotonic()
+        driver.timings["stack_stop"] = time.monotonic() - closing
+        verdicts = driver.check()
+    timings = driver.timings
+    timings["wall"] = time.monotonic() - began
+    result = RunResult(
+        scenario=model.name, run_id=files.run_id, run_dir=files.run_dir, seed=timeline.seed,
+        backend=backend, verdicts=verdicts, timings=timings,
+        never_applied=driver.never_applied,
+    )  # fmt: skip
+    driver.write_reports(result, picture=picture)
+    result.timings["wall"] = time.monotonic() - began
+    files.patch_report_timings(result.timings, result.overhead)
+    return result
+
+
+class _Run:
+    """The state of one run while it goes on."""
+
+    def __init__(self, scenario: Scenario, timeline: ResolvedTimeline, files: RunFiles,
+                 backend: str, console: RunConsole) -> None:  # fmt: skip
+        self.scenario = scenario
+        self.timeline = timeline
+        self.files = files
+        self.backend = backend
+        self.console = console
+        self.journal = JournalWriter.for_run_dir(files.run_dir, f"runner@{socket.gethostname()}")
+        self.states = [_FaultState(fault) for fault in timeline.faults]
+        self.timings: dict[str, float] = {}
+        self.never_applied: list[str] = []
+        self.history: Any = None
+        self._stop = threading.Event()
+        self._queue_checked = 0.0
+        self._queue_empty_since: float | None = None
+        self._timed_out = False
+
+    def phase(self, name: str) -> None:
+        self.journal.write("phase", name=name)
+        self.console.update(phase=name)
+
+    # --- the run on a started stack --------------------------------------------------------
+
+    def drive(self, stack: Stack) -> None:
+        self.stack = stack
+        self.faults = FaultDriver(stack, self.journal, self.files.run_dir,
+                                  self.scenario.topology.persistence)  # fmt: skip
+        self.follower = JournalFollower(self.files.run_dir)
+        workload = WorkloadProcess(stack, self.timeline, self.scenario.app.name,
+                                   deadline=self.scenario.timeout)  # fmt: skip
+        try:
+            spawned = time.monotonic()
+            workload.start(WORKLOAD_READY_SECONDS)
+            self.timings["workload_ready"] = time.monotonic() - spawned
+            self.journal.write(
+                "run.started", run_id=self.files.run_id, scenario=self.scenario.name,
+                seed=self.timeline.seed, backend=self.backend,
+                topology=self.scenario.topology.model_dump(mode="json"),
+                expected_tasks=self.timeline.expected_tasks,
+            )  # fmt: skip
+            self.phase("workload")
+            self.t0 = time.monotonic()
+            workload.go(self.t0)
+            self._timeline_loop(workload)
+            self.phase("heal")
+            self._heal_everything()
+            self.phase("drain")
+            drained = self._drain(workload)
+            self.timings["timeline"] = self._timeline_end - self.t0
+            self.timings["drain"] = time.monotonic() - self._timeline_end
+            self.timings["intrinsic"] = time.monotonic() - self.t0
+            self.timings["drained"] = 1.0 if drained else 0.0
+        finally:
+            workload.stop()
+            for state in self.states:
+                if state.active:  # an error mid-run: undo what we did before the stack goes
+                    try:
+                        self.faults.heal(state.fault, "aborted")
+                    except StackError:
+                        pass
+
+    def _events(self, progress: RunProgress, said: set[str]) -> dict[str, float]:
+        events = {"run_started": self.t0, **progress.event_times}
+        if "sent" in said:
+            events.setdefault("workload_done", self._sent_at)
+        for state in self.states:
+            if state.applied_at is not None:
+                events[f"{state.fault.fault_id}.applied"] = state.applied_at
+            if state.healed_at is not None:
+                events[f"{state.fault.fault_id}.healed"] = state.healed_at
+        return events
+
+    def _condition(self, name: str, progress: RunProgress, said: set[str], now: float) -> bool:
+        sent = "sent" in said
+        durable_done = "relayed" in said or not any(
+            stream.path == "durable" for stream in self.timeline.workload
+        )
+        if name == "workload_done":
+            return sent
+        if name in ("first_task_started", "first_task_succeeded"):
+            return name in progress.event_times
+        if name == "all_tasks_done":
+            return sent and durable_done and progress.in_flight == 0 and (
+                progress.accepted <= progress.finished
+            )
+        if name == "queue_empty":
+            return sent and durable_done and progress.in_flight == 0 and self._queues_empty(now)
+        raise ConfigError(f"unknown condition {name!r}")  # validation keeps this from happening
+
+    def _queues_empty(self, now: float) -> bool:
+        if now - self._queue_checked < QUEUE_CHECK_SECONDS:
+            return False
+        self._queue_checked = now
+        try:
+            return not any(self.stack.queue_lengths().values())
+        except StackError:
+            return False  # the broker is down or paused: nothing can be said to be empty
+
+    def _timeline_loop(self, workload: WorkloadProcess) -> None:
+        self._sent_at = 0.0
+        deadline = self.t0 + self.scenario.timeout
+        gave_up_waiting_at: float | None = None
+        while True:
+            now = time.monotonic()
+            progress = self.follower.poll()
+            said = workload.poll_said()
+            if "sent" in said and not self._sent_at:
+                self._sent_at = now
+            events = self._events(progress, said)
+            for state in self.states:
+                if state.pending:
+                    base = events.get(state.fault.start_event)
+                    if base is not None and now >= base + state.fault.start_offset:
+                        self._apply(state)
+                elif state.active:
+                    self._maybe_heal(state, progress, said, now)
+            self.console.update(active_faults=self._active_names(),
+                                tasks_done=len(progress.finished))  # fmt: skip
+            if now > deadline:
+                self._timed_out = True
+                break
+            timed = [s for s in self.states if s.active and s.fault.end.kind in ("after", "until")]
+            waiting = [s for s in self.states if s.pending]
+            known_start = [s for s in waiting if s.fault.start_event in events]
+            finished_sending = "sent" in said or workload.finished
+            if finished_sending and not timed and not known_start:
+                if not waiting:
+                    break
+                # Faults waiting for an event that has not happened: give the system the drain
+                # deadline to produce it, then say they were never applied.
+                gave_up_waiting_at = gave_up_waiting_at or now + self.scenario.drain
+                if now >= gave_up_waiting_at:
+                    break
+            self._stop.wait(TICK_SECONDS)
+        self._timeline_end = time.monotonic()
+        self.never_applied = [s.fault.fault_id for s in self.states if s.pending]
+        for fault_id in self.never_applied:
+            self.console.note(f"[yellow]never applied[/yellow] {fault_id}: its start event "
+                              "did not happen")  # fmt: skip
+
+    def _apply(self, state: _FaultState) -> None:
+        self.faults.apply(state.fault)
+        state.applied_at = time.monotonic()
+        self.console.note(f"[red]applied[/red] {state.fault.fault_id} ({state.fault.type} "
+                          f"on {state.fault.target})")  # fmt: skip
+        if state.fault.end.kind == "instant":
+            state.healed_at = state.applied_at
+
+    def _maybe_heal(self, state: _FaultState, progress: RunProgress, said: set[str],
+                    now: float) -> None:  # fmt: skip
+        end = state.fault.end
+        assert state.applied_at is not None
+        if end.kind == "after" and now >= state.applied_at + (end.seconds or 0.0):
+            self._heal(state, "for")
+        elif end.kind == "until":
+            if end.condition and self._condition(end.condition, progress, said, now):
+                self._heal(state, "until")
+            elif now >= state.applied_at + (end.deadline or 0.0):
+                self._heal(state, "deadline")
+
+    def _heal(self, state: _FaultState, how: str) -> None:
+        self.faults.heal(state.fault, how)
+        state.healed_at = time.monotonic()
+        self.console.note(f"[green]healed[/green] {state.fault.fault_id} ({how})")
+
+    def _active_names(self) -> list[str]:
+        return [state.fault.fault_id for state in self.states if state.active]
+
+    def _heal_everything(self) -> None:
+        for state in self.states:
+            if state.active:
+                self._heal(state, "end_of_run")
+        self.console.update(active_faults=[])
+
+    def _drain(self, workload: WorkloadProcess) -> bool:
+        """Wait until the workload is done and nothing is queued or running, or the deadline."""
+        deadline = time.monotonic() + self.scenario.drain
+        settled_since: float | None = None
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            progress = self.follower.poll()
+            self.console.update(tasks_done=len(progress.finished))
+            quiet = workload.finished and progress.in_flight == 0
+            if quiet and progress.accepted and progress.accepted <= progress.finished:
+                if self._queues_empty(now + QUEUE_CHECK_SECONDS):
+                    return True
+            if quiet and self._queues_empty(now):
+                settled_since = settled_since or now
+                if now - settled_since >= SETTLE_SECONDS:
+                    return True
+            elif not quiet:
+                settled_since = None
+            self._stop.wait(TICK_SECONDS)
+        self.console.note(f"[yellow]drain deadline[/yellow] {self.scenario.drain:g}s passed with "
+                          "work left; the checks will say what")  # fmt: skip
+        return False
+
+    # --- after the stack is gone --------------------------------------------------------------
+
+    def check(self) -> list[Any]:
+        from chaos.checks import run_checks
+        from chaos.history import load_history
+
+        self.phase("check")
+        checked = time.monotonic()
+        self.history = load_history(self.files.run_dir)
+        verdicts = run_checks(self.history, [e.as_entry() for e in self.scenario.expect])
+        held = all(verdict.ok for verdict in verdicts)
+        self.journal.write("run.finished", outcome="held" if held else "failed",
+                           timed_out=self._timed_out, never_applied=self.never_applied)  # fmt: skip
+        self.timings["check"] = time.monotonic() - checked
+        return verdicts
+
+    def write_reports(self, result: RunResult, picture: bool) -> None:
+        written = time.monotonic()
+        extra = {
+            "timings": result.timings,
+            "overhead": result.overhead,
+            "never_applied": result.never_applied,
+            "timed_out": self._timed_out,
+            "scenario_file": "scenario.yaml",
+            "timeline_file": "timeline.json",
+        }
+        self.files.write_report(result.verdicts, self.history, extra, picture=picture)
+        self.journal.close()
+        result.timings["report"] = time.monotonic() - written
+

@@ -1,0 +1,242 @@
+"""The workload process: sends a scenario's messages the way the app's users would.
+
+Run by the runner as ``python -m chaos.workload SPEC_FILE`` with the stack's worker environment
+(run directory, broker URL through the proxy, the run's database), so the app's code runs as in
+production and the test process's own Django settings never leak in. Three paths:
+
+- ``naive``: POST /orders/ through Django's test client: the seed's view, whose ``.delay()`` raises
+  when the broker is down;
+- ``durable``: POST /orders/durable/: order and pending task in one transaction, then the relay
+  (``shop.outbox.relay_pending``) publishes; this process keeps relaying until the outbox is empty;
+- ``task``: publish a task by name with its args through ``chaos.producer`` (any Celery app).
+
+Every publish is journaled (``enqueue.tried`` / ``accepted`` / ``refused``) from Celery's publish
+signals, with the task id Celery put in the message. Protocol with the runner: this process prints
+``ready`` once set up, reads ``go T0`` (a CLOCK_MONOTONIC time, shared by all processes on Linux),
+sends on schedule from T0, prints ``sent`` after the last send, ``relayed`` once the outbox is
+empty, and exits. Every loop is bounded by the spec's deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chaos.journal import ENV_RUN_DIR, JournalWriter, qualified_name
+
+VIEW_URLS = {"naive": "/orders/", "durable": "/orders/durable/"}
+RELAY_INTERVAL = 0.25
+#: Under Celery's defaults a publish to a hung broker never returns (the TCP connect succeeds);
+#: the workload bounds it so that every loop here ends. The refusal is journaled as uncertain.
+PUBLISH_SOCKET_TIMEOUT = 5.0
+
+
+@dataclass
+class PublishRecord:
+    """The publish in progress in this thread, seen from Celery's signals."""
+
+    path: str
+    task_id: str | None = None
+    task: str | None = None
+    key: str | None = None
+    accepted: bool = False
+    began: float = 0.0
+
+
+@dataclass
+class WorkloadSpec:
+    streams: list[dict[str, Any]]
+    deadline: float
+    app: str
+    publish_timeout: float = 2.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, path: Path) -> WorkloadSpec:
+        return cls(**json.loads(path.read_text()))
+
+
+class Workload:
+    def __init__(self, spec: WorkloadSpec, run_dir: Path) -> None:
+        self.spec = spec
+        self.journal = JournalWriter.for_run_dir(run_dir, f"producer@{socket.gethostname()}")
+        self.current = threading.local()
+        self.stop = threading.Event()
+        self.client: Any = None
+        self.producer: Any = None
+        self.app: Any = None
+
+    # --- set-up --------------------------------------------------------------------------
+
+    def set_up(self) -> None:
+        from celery.app.utils import find_app
+
+        sys.path.insert(0, os.getcwd())
+        self.app = find_app(self.spec.app)
+        overrides = json.loads(os.environ.get("CHAOS_CELERY_SETTINGS") or "{}")
+        options = dict(overrides.get("broker_transport_options") or {})
+        options.setdefault("socket_timeout", PUBLISH_SOCKET_TIMEOUT)
+        overrides["broker_transport_options"] = options
+        self.app.conf.update(overrides)
+        paths = {stream["path"] for stream in self.spec.streams}
+        if paths & set(VIEW_URLS):
+            import django
+            from django.test import Client
+
+            django.setup()
+            # The seed's view raises when the broker refuses; the client re-raises it here.
+            self.client = Client(raise_request_exception=True)
+        if "task" in paths:
+            from chaos.producer import Producer
+
+            self.producer = Producer(
+                self.app, str(self.app.conf.broker_url), self.journal,
+                timeout=self.spec.publish_timeout,
+            )  # fmt: skip
+        from celery.signals import after_task_publish, before_task_publish
+
+        before_task_publish.connect(self._before_publish, weak=False)
+        after_task_publish.connect(self._after_publish, weak=False)
+
+    # --- journaling from Celery's publish signals --------------------------------------------
+
+    def _record(self) -> PublishRecord | None:
+        return getattr(self.current, "record", None)
+
+    def _before_publish(self, sender: str | None = None, headers: Any = None, body: Any = None,
+                        **_: Any) -> None:  # fmt: skip
+        record = self._record()
+        if record is None:
+            return
+        headers = headers or {}
+        record.task_id = headers.get("id")
+        record.task = sender or headers.get("task")
+        args = body[0] if isinstance(body, (list, tuple)) and body else []
+        record.key = f"order={args[0]}" if args else None
+        record.began = time.monotonic()
+        record.accepted = False
+        self.journal.write("enqueue.tried", task_id=record.task_id, task=record.task,
+                           path=record.path, key=record.key)  # fmt: skip
+
+    def _after_publish(self, sender: str | None = None, headers: Any = None, **_: Any) -> None:
+        record = self._record()
+        if record is None:
+            return
+        record.accepted = True
+        self.journal.write("enqueue.accepted", task_id=record.task_id, task=record.task,
+                           path=record.path, key=record.key,
+                           seconds=time.monotonic() - record.began)  # fmt: skip
+
+    def _refused(self, record: PublishRecord, exc_type: str, exc_message: str) -> None:
+        if record.task_id is None or record.accepted:
+            return
+        self.journal.write(
+            "enqueue.refused", task_id=record.task_id, task=record.task, path=record.path,
+            key=record.key, exc_type=exc_type, exc_message=exc_message[:500],
+            seconds=time.monotonic() - record.began, uncertain="imeout" in exc_message,
+        )  # fmt: skip
+        record.task_id = None
+
+    # --- sending -------------------------------------------------------------------------
+
+    def send(self, stream: dict[str, Any], number: int) -> None:
+        path = stream["path"]
+        if path == "task":
+            self.producer.send(
+                stream["task"], stream["args"], stream["kwargs"],
+                key=f"{stream['task'].rsplit('.', 1)[-1]}#{stream['index']}.{number}",
+            )  # fmt: skip
+            return
+        record = PublishRecord(path)
+        self.current.record = record
+        try:
+            response = self.client.post(VIEW_URLS[path], {"item": f"stream{stream['index']}"})
+            if response.status_code >= 400:
+                self._refused(record, "http.HTTPStatus", f"HTTP {response.status_code}")
+        except Exception as exc:  # the seed's view lets the broker's error escape: that is the point
+            self._refused(record, qualified_name(exc), str(exc))
+        finally:
+            if path == "durable":
+                self._journal_outbox_saved(record)
+            self.current.record = None
+
+    def _journal_outbox_saved(self, record: PublishRecord) -> None:
+        """The durable view committed the order and its pending task. Its publish after the
+        commit was journaled by the signals; a refusal is caught by the relay, so say it here."""
+        task_id = record.task_id
+        if task_id is None:
+            return
+        if not record.accepted:
+            from shop.models import OutboxMessage
+
+            row = OutboxMessage.objects.filter(task_id=task_id).first()
+            error = row.last_error if row is not None and row.last_error else "publish refused"
+            self._refused(record, "kombu.exceptions.OperationalError", error)
+        self.journal.write("outbox.saved", task_id=task_id, task=record.task, key=record.key)
+        if record.accepted:
+            self.journal.write("outbox.relayed", task_id=task_id, task=record.task, key=record.key)
+
+    def relay(self, deadline: float) -> None:
+        """Publish what the outbox still holds until it is empty or the deadline passes."""
+        from shop.models import OutboxMessage
+        from shop.outbox import relay_pending
+
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            pending = OutboxMessage.objects.filter(sent_at__isnull=True).count()
+            if pending == 0:
+                return
+            record = PublishRecord("durable")
+            self.current.record = record
+            report = relay_pending()
+            for task_id, error in report.failed.items():
+                record.task_id = task_id
+                self._refused(record, "kombu.exceptions.OperationalError", error)
+            for task_id in report.sent:
+                self.journal.write("outbox.relayed", task_id=task_id)
+            self.current.record = None
+            if report.failed:
+                self.stop.wait(RELAY_INTERVAL)
+
+    def run(self, t0: float) -> None:
+        schedule = sorted(
+            (t0 + stream["start"] + number * stream["interval"], stream["index"], number)
+            for stream in self.spec.streams
+            for number in range(stream["count"])
+        )
+        streams = {stream["index"]: stream for stream in self.spec.streams}
+        deadline = t0 + self.spec.deadline
+        for due, index, number in schedule:
+            if self.stop.wait(max(0.0, due - time.monotonic())) or time.monotonic() > deadline:
+                break
+            self.send(streams[index], number)
+        print("sent", flush=True)
+        if any(stream["path"] == "durable" for stream in self.spec.streams):
+            self.relay(deadline)
+            print("relayed", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    spec = WorkloadSpec.read(Path(args[0]))
+    run_dir = Path(os.environ[ENV_RUN_DIR])
+    workload = Workload(spec, run_dir)
+    signal.signal(signal.SIGTERM, lambda *_: workload.stop.set())
+    workload.set_up()
+    print("ready", flush=True)
+    line = sys.stdin.readline().split()
+    if len(line) != 2 or line[0] != "go":
+        return 0  # the runner gave up before the start: nothing to send
+    workload.run(float(line[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
