@@ -13,6 +13,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from chaos import failpoints
 from chaos.errors import ConfigError, StackError
 from chaos.journal import JournalWriter
 from chaos.runner.console import RunConsole
+from chaos.runner.endpoints import start_endpoints
 from chaos.runner.faults import FaultDriver
 from chaos.runner.follower import JournalFollower, RunProgress
 from chaos.runner.rundir import RunFiles, new_run_files
@@ -141,7 +143,8 @@ def run_scenario(
     failpoints.write_plans(files.run_dir, {}, patches=patches)
     config = stack_config(loaded, files, timeline.seed)
     show = console or RunConsole(model.name, timeline.expected_tasks, quiet=quiet)
-    with show:
+    with show, ExitStack() as services:
+        config.env = {**config.env, **start_endpoints(model, services)}
         driver = _Run(model, timeline, files, backend, show)
         with open_stack(config, backend=backend) as stack:
             driver.timings["stack_start"] = time.monotonic() - began

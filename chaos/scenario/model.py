@@ -403,6 +403,26 @@ class Expectation(BaseModel):
         return {"check": self.check, **self.params}
 
 
+class EndpointStub(_Strict):
+    """A real HTTP service the tasks call (a carrier, a mail API), failing by plan.
+
+    The runner starts it on 127.0.0.1 and gives its URL to the workers in ``env``.
+    """
+
+    env: str = Field(description="the environment variable the app reads the URL from")
+    fail_first: int | Literal["always"] = Field(
+        0, description="requests answered with an error before it succeeds, or always"
+    )
+    fail_status: int = Field(503, ge=400, le=599)
+
+    @field_validator("fail_first")
+    @classmethod
+    def _not_negative(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 0:
+            raise ValueError("give a count of 0 or more, or always")
+        return value
+
+
 class Scenario(_Strict):
     """A whole scenario file."""
 
@@ -412,6 +432,9 @@ class Scenario(_Strict):
     app: AppSpec = Field(default_factory=AppSpec)
     topology: Topology = Field(default_factory=Topology)
     workload: list[WorkloadStream] = Field(min_length=1)
+    endpoints: dict[str, EndpointStub] = Field(
+        default_factory=dict, description="stub services the tasks call, by name"
+    )
     faults: list[Fault] = Field(default_factory=list)
     expect: list[Expectation] = Field(min_length=1)
     drain: Duration = Field(30.0, description="deadline for the queues to empty after healing")
