@@ -34,7 +34,14 @@ _installed = False
 _install_lock = threading.Lock()
 _started_mono: dict[str, float] = {}
 _policies: dict[str, dict[str, Any]] = {}
-_worker_state: dict[str, Any] = {"hostname": None, "init_mono": None, "connection_lost": False}
+_worker_state: dict[str, Any] = {
+    "hostname": None, "main_mono": None, "init_mono": None, "connection_lost": False,
+}  # fmt: skip
+
+
+def mark_worker_main() -> None:
+    """The launcher is about to call ``worker_main``: boot timing from here to worker_init."""
+    _worker_state["main_mono"] = time.monotonic()
 
 
 def args_digest(args: Sequence[Any] | None, kwargs: Mapping[str, Any] | None) -> str:
@@ -245,6 +252,8 @@ def on_task_unknown(
 
 def on_worker_init(sender: Any = None, **_: Any) -> None:
     _worker_state["init_mono"] = time.monotonic()
+    if _worker_state["main_mono"] is not None:
+        boot_seconds["worker_main_to_init"] = _worker_state["init_mono"] - _worker_state["main_mono"]
     _worker_state["hostname"] = getattr(sender, "hostname", None)
 
 

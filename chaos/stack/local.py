@@ -96,7 +96,6 @@ class LocalWorker(WorkerHandle):
             "--pool", config.pool,
             "--concurrency", str(config.concurrency),
             "--loglevel", "INFO",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
 
     def spawn(self) -> None:
