@@ -104,10 +104,16 @@ def _explain_unfinished(task: TaskHistory, history: RunHistory) -> tuple[str, st
 
 
 def classify(history: RunHistory) -> Delivery:
-    """Sort every task of the history into the delivery categories."""
+    """Sort every task of the history into the delivery categories (computed once per history)."""
+    cached = history.derived.get("delivery")
+    if cached is None:
+        cached = history.derived["delivery"] = _classify(history)
+    return cached
+
+
+def _classify(history: RunHistory) -> Delivery:
     result = Delivery()
     for task in history.tasks.values():
-        windows = history.windows_for_task(task)
         duplicated = task.duplicated_attempts()
         if duplicated:
             result.by_category["duplicated"].append(task)
@@ -117,14 +123,14 @@ def classify(history: RunHistory) -> Delivery:
             redelivered = [a for a in task.executions if a.redelivered]
             how = " (redelivered)" if redelivered else ""
             result.reasons.setdefault(task.task_id, f"{task.label}: {times}{how}")
-            result.windows.setdefault(task.task_id, windows)
+            result.windows.setdefault(task.task_id, history.windows_for_task(task))
         if task.executed and not task.tried:
             result.by_category["unexpected"].append(task)
             result.reasons[task.task_id] = (
                 f"{task.label}: executed at {format_seconds(task.executions[0].started_at)}, "
                 "never enqueued by the producer"
             )
-            result.windows[task.task_id] = windows
+            result.windows[task.task_id] = history.windows_for_task(task)
             continue
         if task.promised_at is None:
             if task.executed and task.refused:
@@ -148,7 +154,7 @@ def classify(history: RunHistory) -> Delivery:
         category, reason, around = _explain_unfinished(task, history)
         result.by_category[category].append(task)
         result.reasons[task.task_id] = reason
-        result.windows[task.task_id] = around or windows
+        result.windows[task.task_id] = around or history.windows_for_task(task)
     return result
 
 
