@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -79,6 +80,8 @@ class ExternalToxiproxyServer:
         return ToxiproxyClient(self.api_url)
 
     def start(self) -> ExternalToxiproxyServer:
+        if self._process is not None:
+            return self
         port = self.port or _free_port(self.host)
         argv = [self.binary, "-host", self.host, "-port", str(port)]
         if self.seed is not None:
@@ -104,12 +107,7 @@ class ExternalToxiproxyServer:
                         "proxy", f"{self.binary} did not answer on {self.host}:{port}",
                         hint=f"set {ENV_SERVER}=builtin to use the project's own proxy",
                     ) from None
-            with socket.socket() as waiter:  # a bounded wait for the port, not a sleep
-                waiter.settimeout(0.05)
-                try:
-                    waiter.connect((self.host, port))
-                except OSError:
-                    pass
+            threading.Event().wait(0.02)  # noqa: sleep-ok poll interval inside the deadline loop
 
     def stop(self) -> None:
         if self._process is not None:

@@ -148,7 +148,10 @@ class ProxyService:
             except ApiError as exc:
                 await self.close()
                 raise ConfigError(f"--config: {exc.message}") from None
-        log.info("API listening on http://%s (seed %d)", self.address, self.seed)
+        log.info(
+            "API listening on http://%s (seed %d, event loop %s)",
+            self.address, self.seed, type(loop).__module__,
+        )
         return self.address
 
     async def close(self) -> None:
@@ -227,6 +230,9 @@ class ProxyServer:
         self._stop_requested: asyncio.Event | None = None
         self._process: subprocess.Popen[str] | None = None
         self._log_file: IO[bytes] | None = None
+        self._service: ProxyService | None = None
+        self.returncode: int | None = None
+        """subprocess mode: the exit status of ``chaos proxy`` once stopped."""
 
     @property
     def api_url(self) -> str:
@@ -287,6 +293,7 @@ class ProxyServer:
                 loop.close()
                 asyncio.set_event_loop(None)
 
+        self._service = service
         self._thread = threading.Thread(target=serve, name="chaos-proxy", daemon=True)
         self._thread.start()
         if not started.wait(self.start_timeout):
@@ -382,12 +389,33 @@ class ProxyServer:
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait(self.start_timeout)
+            self.returncode = process.returncode
             if process.stdout is not None:
                 process.stdout.close()
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
         self.address = ""
+        self._service = None
+
+    def census(self, timeout: float = 5.0) -> dict[str, int]:
+        """What the in-process server holds now: proxies, listeners, live connections, and asyncio
+        tasks besides its own main task. For leak checks (thread mode only)."""
+        service, loop = self._service, self._loop
+        if service is None or loop is None or service.collection is None:
+            raise StackError("proxy", "census() needs a started server in thread mode")
+        collection = service.collection
+
+        async def count() -> dict[str, int]:
+            proxies = list(collection.proxies.values())
+            return {
+                "proxies": len(proxies),
+                "listeners": sum(proxy.running for proxy in proxies),
+                "connections": sum(len(proxy.connections) for proxy in proxies),
+                "tasks": len(asyncio.all_tasks()) - 2,  # minus main() and this one
+            }
+
+        return asyncio.run_coroutine_threadsafe(count(), loop).result(timeout)
 
     def __enter__(self) -> ProxyServer:
         return self.start()
