@@ -1,4 +1,84 @@
-"""The pytest plugin, registered through the ``pytest11`` entry point (fixtures land with the
-plugin issue; this module only registers what exists so far)."""
+"""The pytest plugin, registered through the ``pytest11`` entry point: it only registers.
+
+Options (``--chaos-backend``, ``--chaos-seed``, ``--chaos-out``, ``--chaos-keep``) and the
+``chaos_scenarios`` ini option live in ``chaos.pytest_options``, the fixtures in
+``chaos.pytest_fixtures``, scenario collection in ``chaos.pytest_scenarios``, the assertion
+helpers in ``chaos.pytest_assertions`` (registered here for assertion rewriting). The plugin is
+loaded in every session of a project that installs the package, so importing it starts nothing
+and imports nothing heavy (no Celery, no matplotlib): that happens when a fixture is used.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+
+import pytest
+
+# Before anything imports the helpers, so that their asserts are rewritten.
+pytest.register_assert_rewrite("chaos.pytest_assertions")
+
+from chaos.pytest_fixtures import (  # noqa: E402  (fixtures pytest finds on this module)
+    _chaos_between_tests,
+    broker,
+    chaos_app,
+    chaos_celery_app,
+    chaos_options,
+    chaos_producer,
+    chaos_run,
+    chaos_stack,
+    failed_key,
+    journal,
+    proxy,
+    workers,
+)
+from chaos.pytest_options import add_options  # noqa: E402
+
+MARKER = (
+    "chaos(reset=True): a resilience test against a real stack; reset=False keeps the session "
+    "stack as the previous test left it"
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    from chaos.pytest_options import SCENARIO_SUFFIXES
+
+    if file_path.suffix not in SCENARIO_SUFFIXES:
+        return None
+    from chaos.pytest_scenarios import collect_file
+
+    return collect_file(file_path, parent)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Remember failures on the item, so fixtures can keep the run directories of failed tests."""
+    report = yield
+    if report.failed:
+        item.stash[failed_key] = True
+    return report
+
+
+__all__ = [
+    "_chaos_between_tests",
+    "broker",
+    "chaos_app",
+    "chaos_celery_app",
+    "chaos_options",
+    "chaos_producer",
+    "chaos_run",
+    "chaos_stack",
+    "journal",
+    "proxy",
+    "workers",
+]

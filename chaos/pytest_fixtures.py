@@ -1,0 +1,238 @@
+"""The plugin's fixtures, layered like pytest-celery's: each small and overridable in a conftest.
+
+``chaos_app`` (what to run) -> ``chaos_stack`` (one stack per session, or per xdist worker) ->
+``broker``, ``proxy``, ``workers``, ``journal`` (handles, the stack reset before each test) and
+``chaos_producer`` (journaled publishes through the proxy); ``chaos_run`` runs a whole scenario on
+a stack of its own. Nothing heavy is imported until a fixture is used: this module is loaded in
+every pytest session of a project that installs the plugin.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaos.errors import StackError
+from chaos.pytest_journal import JournalView
+from chaos.pytest_options import ChaosOptions, options_for
+from chaos.stack.base import BrokerHandle, Stack, StackConfig, WorkerHandle
+
+#: Set on a test item when one of its phases failed (the plugin's makereport hook sets it).
+failed_key = pytest.StashKey[bool]()
+
+
+@pytest.fixture(scope="session")
+def chaos_options(pytestconfig: pytest.Config) -> ChaosOptions:
+    """``--chaos-backend``, ``--chaos-seed``, ``--chaos-out``, ``--chaos-keep`` as one value."""
+    return options_for(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def chaos_app() -> StackConfig:
+    """Which Celery app the stack runs, and how. Override it in your conftest to point the suite
+    at your own project, e.g. ``StackConfig(app="proj", workdir=ROOT, settings_module=None)``."""
+    return StackConfig()
+
+
+@pytest.fixture(scope="session")
+def chaos_stack(
+    request: pytest.FixtureRequest, chaos_app: StackConfig, chaos_options: ChaosOptions
+) -> Iterator[Stack]:
+    """Redis, the fault proxy and the workers, started once per session (per xdist worker, on
+    its own free ports) and stopped at the end, also after a failure or Ctrl-C. Tests using it
+    get it reset first (see ``reset_stack``); a stack that cannot start is a test error."""
+    from dataclasses import replace
+
+    from chaos.stack import open_stack
+
+    parent = chaos_options.run_parent()
+    parent.mkdir(parents=True, exist_ok=True)
+    config = chaos_app
+    if config.run_dir is None:
+        import tempfile
+
+        config = replace(config, run_dir=Path(tempfile.mkdtemp(prefix="session-", dir=parent)))
+    if chaos_options.seed is not None:
+        config = replace(config, seed=chaos_options.seed)
+    failures_before = request.session.testsfailed
+    with contextlib.ExitStack() as exits:
+        problem = None
+        try:
+            stack = exits.enter_context(open_stack(config, backend=chaos_options.backend))
+        except StackError as exc:
+            problem = (f"the chaos stack could not start ({chaos_options.backend} backend; an "
+                       f"infrastructure error, not a verdict):\n{exc}")
+        if problem is not None:
+            pytest.fail(problem, pytrace=False)
+        yield stack
+    if not chaos_options.keep and request.session.testsfailed == failures_before:
+        shutil.rmtree(stack.run_dir, ignore_errors=True)
+
+
+def _purge_queues(stack: Stack) -> bool:
+    """Delete every queued and unacknowledged message; True if a worker held some (unacked)."""
+    import redis
+
+    client = redis.Redis.from_url(stack.broker.direct_url, socket_timeout=2.0,
+                                  socket_connect_timeout=2.0)  # fmt: skip
+    try:
+        held = int(client.hlen("unacked")) > 0
+        # Only the messages: kombu's binding sets must stay, or publishes would route nowhere.
+        doomed = [key for key in client.scan_iter(count=1000) if client.type(key) == b"list"]
+        doomed += [b"unacked", b"unacked_index", b"unacked_mutex"]
+        client.delete(*doomed)
+        return held
+    finally:
+        client.close()
+
+
+def reset_stack(stack: Stack, config: StackConfig) -> None:
+    """Put a session stack back to its starting state: no toxics and the proxy enabled, the
+    broker running and not paused, the configured workers alive, the queues empty. Workers that
+    held unacknowledged messages (reserved, ETA) are restarted so they forget them."""
+    stack.proxy.reset()
+    broker = stack.broker
+    if not broker.is_running():
+        broker.start()
+    elif getattr(broker, "paused", True):
+        broker.resume()
+    held = _purge_queues(stack)
+    for worker in stack.workers:
+        if held and worker.is_alive():
+            worker.kill()
+        if not worker.is_alive():
+            worker.start()
+    for worker in stack.workers:
+        worker.wait_ready(config.start_timeout)
+    if len(stack.workers) != config.workers:
+        stack.scale(config.workers)
+
+
+@pytest.fixture(autouse=True)
+def _chaos_between_tests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Reset the session stack before each test that uses it (``@pytest.mark.chaos(reset=False)``
+    opts out). Free for tests that do not use it: they never start a stack."""
+    if "chaos_stack" not in request.fixturenames:
+        yield
+        return
+    marker = request.node.get_closest_marker("chaos")
+    if marker is None or marker.kwargs.get("reset", True):
+        stack = request.getfixturevalue("chaos_stack")
+        reset_stack(stack, request.getfixturevalue("chaos_app"))
+    yield
+
+
+@pytest.fixture
+def broker(chaos_stack: Stack) -> BrokerHandle:
+    """The Redis server behind the proxy: ``kill``, ``stop``, ``pause``, ``resume``, ``start``."""
+    return chaos_stack.broker
+
+
+@pytest.fixture
+def proxy(chaos_stack: Stack) -> Any:
+    """The proxy in front of Redis: ``with proxy.toxic("latency", latency=500): ...``,
+    ``disable()``, ``enable()``, ``reset()`` (Toxiproxy's API and words)."""
+    return chaos_stack.proxy
+
+
+@pytest.fixture
+def workers(chaos_stack: Stack) -> Sequence[WorkerHandle]:
+    """The running workers: ``workers[0].kill()``, ``.terminate(grace)``, ``.start()``."""
+    return chaos_stack.workers
+
+
+@pytest.fixture
+def journal(chaos_stack: Stack) -> Iterator[JournalView]:
+    """What the stack journaled during this test only; pass it to the assertion helpers."""
+    view = JournalView(chaos_stack.journal_path)
+    yield view
+    view.close()
+
+
+@pytest.fixture(scope="session")
+def chaos_celery_app(chaos_app: StackConfig) -> Any:
+    """The Celery app object, imported in this process as ``celery -A`` would (the producer
+    needs its task names and serializer settings). A Django app's settings must be configured:
+    pytest-django does that, or this fixture does it from ``settings_module``."""
+    import os
+
+    from celery.app.utils import find_app
+
+    workdir = str(Path(chaos_app.workdir).resolve())
+    if workdir not in sys.path:
+        sys.path.insert(0, workdir)
+    if chaos_app.settings_module:
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", chaos_app.settings_module)
+        from django.conf import settings
+
+        if not settings.configured or not _django_ready():
+            import django
+
+            django.setup()
+    return find_app(chaos_app.app)
+
+
+def _django_ready() -> bool:
+    from django.apps import apps
+
+    return apps.ready
+
+
+@pytest.fixture
+def chaos_producer(chaos_celery_app: Any, chaos_stack: Stack) -> Iterator[Any]:
+    """Journaled, time-bounded publishes through the proxy: ``chaos_producer.send(name, args,
+    key="order=1")`` never hangs on a hung broker and records what happened in the journal."""
+    from chaos.producer import Producer
+
+    producer = Producer.for_stack(chaos_celery_app, chaos_stack)
+    yield producer
+    producer.close()
+
+
+ScenarioRunner = Callable[..., Any]
+
+
+@pytest.fixture
+def chaos_run(request: pytest.FixtureRequest, chaos_options: ChaosOptions) -> Iterator[ScenarioRunner]:
+    """``chaos_run(scenario, seed=None)`` runs a scenario (a file path or a dict) on a stack of
+    its own and returns the runner's RunResult (``.verdicts``, ``.ok``, ``.run_dir``). Its
+    verdicts go into the JUnit XML; its run directory is removed if the test passes (unless
+    ``--chaos-keep``)."""
+    from chaos.pytest_scenarios import record_result, run_for_pytest
+
+    results: list[Any] = []
+
+    def run(scenario: str | Path | Mapping[str, Any] | Any, *, seed: int | None = None,
+            **options: Any) -> Any:
+        result = run_for_pytest(request.config, scenario, seed=seed, **options)
+        results.append(result)
+        record_result(request.node, result)
+        return result
+
+    yield run
+    if not chaos_options.keep and not request.node.stash.get(failed_key, False):
+        for result in results:
+            run_dir = getattr(result, "run_dir", None)
+            if run_dir is not None:
+                shutil.rmtree(run_dir, ignore_errors=True)
+
+
+__all__ = [
+    "broker",
+    "chaos_app",
+    "chaos_celery_app",
+    "chaos_options",
+    "chaos_producer",
+    "chaos_run",
+    "chaos_stack",
+    "journal",
+    "proxy",
+    "reset_stack",
+    "workers",
+]

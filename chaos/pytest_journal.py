@@ -1,0 +1,69 @@
+"""One test's slice of a session stack's journal.
+
+The session stack keeps one journal for every test it serves; a test judges only what happened
+while it ran, so the view remembers the journal's size when the test started and reads from there.
+Writers append whole lines with one ``O_APPEND`` write each, so the size is always a line boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+from chaos.history import RunHistory, build_history
+from chaos.journal import Event, JournalWriter
+
+
+class JournalView:
+    """The events a stack's journal received since ``start_offset`` (bytes)."""
+
+    def __init__(self, path: Path | str, start_offset: int | None = None) -> None:
+        self.path = Path(path)
+        self.start_offset = self._size() if start_offset is None else start_offset
+        self._writer: JournalWriter | None = None
+
+    def _size(self) -> int:
+        try:
+            return os.path.getsize(self.path)
+        except FileNotFoundError:
+            return 0
+
+    def events(self) -> Iterator[Event]:
+        """Complete lines written since the view began, in file order."""
+        with self.path.open("rb") as handle:
+            handle.seek(self.start_offset)
+            for raw in handle:
+                if not raw.endswith(b"\n"):
+                    return  # a writer is mid-line; the next read will have it
+                if raw.strip():
+                    yield Event.from_dict(json.loads(raw))
+
+    def kinds(self) -> list[str]:
+        return [event.kind for event in self.events()]
+
+    def history(self) -> RunHistory:
+        """The test's events as a RunHistory (what the checks and assertion helpers judge)."""
+        history = build_history(self.events())
+        history.source = self.path
+        return history
+
+    @property
+    def writer(self) -> JournalWriter:
+        """A writer for the test's own events (a fault it applied, a phase it entered)."""
+        if self._writer is None:
+            self._writer = JournalWriter(self.path, f"test@{socket.gethostname()}")
+        return self._writer
+
+    def write(self, kind: str, **fields: object) -> Event:
+        return self.writer.write(kind, **fields)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def __repr__(self) -> str:
+        return f"JournalView({str(self.path)!r}, start_offset={self.start_offset})"

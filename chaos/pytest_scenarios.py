@@ -1,0 +1,166 @@
+"""Scenario files as pytest items: one item per file under the configured directories.
+
+The whole run (stack start, workload, faults, checks) happens in the item's setup, so a stack
+that cannot start, or a file that does not validate, is a test *error*; the call phase only
+judges the verdicts, so a promise that did not hold is a test *failure* whose report is the
+verdict table and the path of the run's timeline picture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaos.pytest_options import options_for
+
+_result_key = pytest.StashKey[Any]()
+
+
+class ScenarioFailed(Exception):
+    """A scenario ran and at least one of its expectations did not hold."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+        failed = [v.name for v in result.verdicts if not v.ok]
+        super().__init__(f"expectations failed: {', '.join(failed)}")
+
+
+@contextlib.contextmanager
+def _database_allowed(config: pytest.Config) -> Iterator[None]:
+    """pytest-django blocks database access outside tests that ask for it; a scenario's
+    workload (the durable path's outbox) writes to the run's own database, so lift the block."""
+    try:
+        from pytest_django.plugin import blocking_manager_key
+    except ImportError:
+        yield
+        return
+    blocker = config.stash.get(blocking_manager_key, None)
+    if blocker is None:
+        yield
+        return
+    with blocker.unblock():
+        yield
+
+
+def run_for_pytest(
+    config: pytest.Config,
+    scenario: str | Path | Mapping[str, Any] | Any,
+    *,
+    seed: int | None = None,
+    **options: Any,
+) -> Any:
+    """Run a scenario with the session's backend, seed and output directory; returns the
+    runner's RunResult. A failed run gets its timeline drawn if the runner did not draw it."""
+    try:
+        from chaos.runner import run_scenario
+    except ImportError as exc:
+        raise RuntimeError(
+            f"the scenario runner (chaos.runner.run_scenario) is not importable: {exc}"
+        ) from exc
+    chaos_options = options_for(config)
+    out_dir = chaos_options.run_parent()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    options.setdefault("backend", chaos_options.backend)
+    options.setdefault("out_dir", out_dir)
+    with _database_allowed(config):
+        result = run_scenario(
+            scenario, seed=seed if seed is not None else chaos_options.seed, **options
+        )
+    run_dir = getattr(result, "run_dir", None)
+    if not result.ok and run_dir is not None and not (Path(run_dir) / "timeline.png").exists():
+        from chaos.report import write_timeline
+
+        write_timeline(run_dir, verdicts=result.verdicts)
+    return result
+
+
+def record_result(item: pytest.Item, result: Any) -> None:
+    """Put a run's verdicts into the item's JUnit properties and a report section (which
+    ``--junitxml`` writes to ``<system-out>`` with ``-o junit_logging=system-out``)."""
+    from chaos.report import junit_properties, verdict_text
+
+    run_dir = getattr(result, "run_dir", None)
+    item.user_properties.extend(junit_properties(result.verdicts, run_dir))
+    item.add_report_section("call", "stdout chaos verdicts", verdict_text(result.verdicts))
+
+
+def failure_text(result: Any, title: str) -> str:
+    """What a failed scenario's report shows: the table, then where to look."""
+    from chaos.report import verdict_text
+
+    failed = sum(1 for v in result.verdicts if not v.ok)
+    lines = [f"{title}: {failed} of {len(result.verdicts)} expectations FAILED", "",
+             verdict_text(result.verdicts).rstrip(), ""]
+    run_dir = getattr(result, "run_dir", None)
+    if run_dir is not None:
+        run_dir = Path(run_dir)
+        lines.append(f"timeline:      {run_dir / 'timeline.png'} (and timeline.svg beside it)")
+        lines.append(f"run directory: {run_dir}")
+        lines.append(f"html report:   chaos report {run_dir}")
+        lines.append(f"replay:        chaos replay {run_dir}")
+    return "\n".join(lines)
+
+
+class ScenarioItem(pytest.Item):
+    """One scenario file, run once; its verdicts decide the outcome."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_marker("chaos")
+
+    def setup(self) -> None:
+        from chaos.errors import ConfigError, StackError
+
+        problem = None
+        try:
+            result = run_for_pytest(self.config, self.path)
+        except StackError as exc:
+            problem = f"the stack could not start (an infrastructure error, not a verdict):\n{exc}"
+        except ConfigError as exc:
+            problem = f"the scenario file is not valid:\n{exc}"
+        if problem is not None:
+            # Outside the except block: the message alone, without the exception chain.
+            pytest.fail(problem, pytrace=False)
+        self.stash[_result_key] = result
+        record_result(self, result)
+
+    def runtest(self) -> None:
+        result = self.stash[_result_key]
+        if not result.ok:
+            raise ScenarioFailed(result)
+
+    def teardown(self) -> None:
+        import shutil
+
+        result = self.stash.get(_result_key, None)
+        run_dir = getattr(result, "run_dir", None)
+        if result is not None and result.ok and run_dir is not None \
+                and not options_for(self.config).keep:
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, ScenarioFailed):
+            return failure_text(excinfo.value.result, f"scenario {self.path.name}")
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"scenario {self.path.name}"
+
+
+class ScenarioFile(pytest.File):
+    """A scenario file: collected without reading it (a bad file errors its item, not the
+    collection, so one broken file does not stop the rest of the library)."""
+
+    def collect(self) -> Iterator[ScenarioItem]:
+        yield ScenarioItem.from_parent(self, name=self.path.stem)
+
+
+def collect_file(file_path: Path, parent: pytest.Collector) -> ScenarioFile | None:
+    """The plugin's ``pytest_collect_file``: scenario files inside the configured dirs only."""
+    if not options_for(parent.config).holds_scenario(file_path):
+        return None
+    return ScenarioFile.from_parent(parent, path=file_path)
