@@ -55,6 +55,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,6 +132,9 @@ class JournalWriter:
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        # A fork while another thread holds the lock would leave the child's copy held forever.
+        reference = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _renew_lock(reference))
 
     @classmethod
     def for_run_dir(cls, run_dir: Path | str, writer: str) -> JournalWriter:
@@ -174,6 +178,12 @@ class JournalWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _renew_lock(reference: weakref.ref[JournalWriter]) -> None:
+    writer = reference()
+    if writer is not None:
+        writer._lock = threading.Lock()
 
 
 def default_writer_name(role: str) -> str:

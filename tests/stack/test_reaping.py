@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import psutil
+import pytest
 
 from chaos.stack._ports import is_listening
 from chaos.stack._reaping import registered_runs
@@ -72,3 +73,19 @@ def test_chaos_clean_stops_what_a_killed_runner_left(tmp_path: Path) -> None:
         if started:
             for process in _run_processes(started["run_id"]):
                 process.kill()
+
+
+def test_chaos_clean_keeps_runs_whose_owner_is_alive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chaos.cli import main
+    from chaos.stack._reaping import register_run, unregister_run
+
+    record = register_run("owned-run", tmp_path)
+    try:
+        assert main(["clean"]) == 0
+        assert "kept   owned-run" in capsys.readouterr().out
+        assert [r.run_id for r in registered_runs()] == ["owned-run"]
+        assert main(["clean", "--run", "no-such-run"]) == 2
+    finally:
+        unregister_run(record.run_id)
