@@ -35,7 +35,9 @@ def register(name: str) -> Callable[[Check], Check]:
 def _as_mapping(expectation: Any) -> Mapping[str, Any]:
     if isinstance(expectation, Mapping):
         return expectation
-    if hasattr(expectation, "model_dump"):  # a pydantic model from the scenario
+    if hasattr(expectation, "as_entry"):  # the scenario's Expectation model
+        return expectation.as_entry()
+    if hasattr(expectation, "model_dump"):  # another pydantic model
         return expectation.model_dump(exclude_none=True)
     if isinstance(expectation, str):
         return {"check": expectation}

@@ -250,14 +250,16 @@ def check_no_lost(history: RunHistory, delayed_allowed: bool = True) -> Verdict:
 
 
 @register("duplicates")
-def check_duplicates(history: RunHistory, allowed: bool = False, max: int | None = None) -> Verdict:  # noqa: A002
+def check_duplicates(
+    history: RunHistory, allowed: bool = False, at_most: int | None = None
+) -> Verdict:
     """Duplicates counted; allowed only where the scenario says at-least-once may duplicate."""
     delivery = classify(history)
     tasks = delivery.by_category["duplicated"]
     extra_runs = sum(
         count - 1 for t in tasks for count in t.duplicated_attempts().values()
     )
-    limit = max if max is not None else (None if allowed else 0)
+    limit = at_most if at_most is not None else (None if allowed else 0)
     ok = limit is None or extra_runs <= limit
     line, ids, windows = _summary(delivery, ("duplicated",))
     expected = "any" if limit is None else f"at most {limit} extra executions"

@@ -64,7 +64,9 @@ def _check_gap(
     gap = after.started_at - retried
     n = before.attempt or 0
     bound = backoff_bound(policy, n) if _is_autoretry(policy, before.exc_type) else None
-    jitter = bool(policy.get("retry_jitter", True))
+    # Celery's autoretry reads retry_jitter with a default of True; the probe records None then.
+    jitter = policy.get("retry_jitter")
+    jitter = True if jitter is None else bool(jitter)
     where = f"{task.label}: attempt {n + 1} started {gap:.2f} s after attempt {n}'s retry"
     if before.countdown is not None:
         lowest = before.countdown

@@ -107,6 +107,8 @@ def test_duplicates_allowed_where_at_least_once_says_so() -> None:
     )
     assert all(v.ok for v in verdicts)
     assert verdicts[0].details["extra_executions"] == 1
+    (bounded,) = run_checks(build_history(run.events), [{"check": "duplicates", "at_most": 0}])
+    assert not bounded.ok and bounded.expected == "at most 0 extra executions"
 
 
 def test_delayed_task_fails_no_lost_only_when_delay_is_not_allowed() -> None:

@@ -41,6 +41,9 @@ CASES = {
     "jitter countdown near zero is within policy": (
         JITTER, [0.01, 2.0, 0.01, 1.0], [0.01, 2.0, 0.01, 1.0], "failure", "builtins.ValueError",
         None, {}, True, ""),
+    "jitter unset (None) means Celery's default, on": (
+        {**BACKOFF, "retry_jitter": None}, [0.3, 1.2], [0.3, 1.2], "success",
+        "builtins.ValueError", None, {}, True, ""),
     "jitter countdown above the bound": (
         JITTER, [0.5, 3.0], [0.5, 3.0], "success", "builtins.ValueError", None, {}, False,
         "outside the backoff policy's [0, 2.00] s"),
