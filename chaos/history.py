@@ -34,6 +34,9 @@ except ImportError:  # pragma: no cover - depends on the environment
 #: (different boots); closer ones are one clock read through skewed wall clocks.
 SHARED_CLOCK_WINDOW = 600.0
 
+#: Journal lines parsed in one go when loading (bounds the parser's transient memory).
+PARSE_CHUNK_LINES = 10_000
+
 #: Outcome of an attempt, from the probe's event that ended it.
 OUTCOME_BY_KIND = {
     "task.succeeded": "success",
@@ -821,12 +824,15 @@ def _read_events(path: Path) -> tuple[list[Event], bool]:
     not parse that way is read again line by line by ``read_journal``, whose error names the bad
     line.
     """
-    raw = path.read_bytes()
-    lines = raw.split(b"\n")
+    lines = path.read_bytes().split(b"\n")
     partial = lines.pop() != b""  # text after the last newline: a writer died mid-line
-    body = b",".join(line for line in lines if line.strip())
+    events: list[Event] = []
     try:
-        records = _loads(b"[" + body + b"]")
-        return [_Line(record) for record in records], partial  # type: ignore[misc]
+        # In chunks, so that the parsed dicts of only one chunk are alive at a time.
+        for first in range(0, len(lines), PARSE_CHUNK_LINES):
+            chunk = [line for line in lines[first : first + PARSE_CHUNK_LINES] if line.strip()]
+            records = _loads(b"[" + b",".join(chunk) + b"]")
+            events += [_Line(record) for record in records]  # type: ignore[misc]
     except (ValueError, KeyError, TypeError):
         return list(read_journal(path)), partial
+    return events, partial

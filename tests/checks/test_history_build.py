@@ -141,3 +141,14 @@ def test_journal_from_the_real_writer_reads_back(tmp_path: Path) -> None:
 def test_missing_journal_is_a_config_error_naming_the_path(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no journal here"):
         load_history(tmp_path)
+
+
+def test_a_malformed_line_inside_the_journal_names_file_and_line(tmp_path: Path) -> None:
+    run = SyntheticRun()
+    run.publish(1.0, "t1", "order=1")
+    path = run.write(tmp_path)
+    lines = path.read_text().splitlines(keepends=True)
+    lines.insert(2, "{not json\n")
+    path.write_text("".join(lines))
+    with pytest.raises(ConfigError, match=r"journal.jsonl:3"):
+        load_history(tmp_path)
