@@ -131,7 +131,8 @@ class LocalWorker(WorkerHandle):
                 )
             return self._stack.saw_ready(process.pid)
 
-        if not poll_until(ready, timeout):
+        # Reading the journal's new lines is cheap: poll often, readiness is on the start path.
+        if not poll_until(ready, timeout, max_interval=0.05):
             tail = process.log_tail()
             process.kill()
             raise StackError(
@@ -280,11 +281,9 @@ class LocalStack(Stack):
     # --- what workers get ---------------------------------------------------------------------
 
     def _base_env(self) -> dict[str, str]:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith("CHAOS_") or key in ("CHAOS_STATE_DIR", "CHAOS_REDIS_SERVER")
-        }
+        # This process's own run variables (if it runs inside another run) must not leak in.
+        run_specific = {ENV_RUN_DIR, ENV_RUN_ID, ENV_WORKER_NAME, ENV_CELERY_SETTINGS, ENV_BROKER_WAIT}
+        env = {key: value for key, value in os.environ.items() if key not in run_specific}
         env.pop("DJANGO_SETTINGS_MODULE", None)
         env[ENV_RUN_DIR] = str(self.run_dir)
         env[ENV_RUN_ID] = self.run_id
