@@ -15,19 +15,26 @@ def verdict_table(verdicts: Sequence[Verdict], title: str | None = None) -> Tabl
     """One row per verdict: check, held/FAILED, expected, observed, and the message to act on."""
     held = sum(1 for v in verdicts if v.ok)
     caption = f"{held} of {len(verdicts)} expectations held"
-    table = Table(title=title, caption=caption, show_lines=True, expand=False)
+    table = Table(title=title, caption=caption, show_lines=True, expand=True)
     table.add_column("check", style="bold", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
-    table.add_column("expected")
-    table.add_column("observed")
-    table.add_column("message", ratio=2)
+    table.add_column("expected", ratio=1)
+    table.add_column("observed", ratio=1)
+    table.add_column("message", ratio=3, overflow="fold")
     for verdict in verdicts:
         status = Text("held", style="green") if verdict.ok else Text("FAILED", style="bold red")
         message = verdict.message
         if not verdict.ok and verdict.fault_windows:
             around = "; ".join(w.describe() for w in verdict.fault_windows[:3])
             message += f"\nfaults around it: {around}"
-        table.add_row(verdict.name, status, verdict.expected, verdict.observed, message)
+        # Text, not markup: task labels such as "send_invoice_email[order=17]" look like tags.
+        table.add_row(
+            Text(verdict.name),
+            status,
+            Text(verdict.expected),
+            Text(verdict.observed),
+            Text(message),
+        )
     return table
 
 

@@ -81,3 +81,17 @@ def test_the_installed_command_runs(tmp_path: Path) -> None:
     )
     assert result.returncode == 1, result.stderr
     assert "FAILED" in result.stdout
+
+
+def test_table_shows_task_labels_that_look_like_markup(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from chaos.checks import render_verdicts, run_checks
+    from chaos.history import load_history
+
+    write_run(tmp_path, runs.plant_lost)
+    console = Console(record=True, width=200)
+    render_verdicts(run_checks(load_history(tmp_path), [{"check": "no_lost"}]), console=console)
+    text = console.export_text()
+    assert "send_invoice_email[order=17]: accepted by the broker at 9.50 s" in text
+    assert "FAILED" in text and "0 of 1 expectations held" in text
