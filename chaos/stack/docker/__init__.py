@@ -1,30 +1,35 @@
 """The docker backend: Redis, the fault proxy and the app's workers as containers (Testcontainers).
 
-Images are built here, never pulled (``chaos images``); see DESIGN.md for why. Importing this
-package needs the ``docker`` and ``testcontainers`` libraries but no engine: the engine is asked
-for when a stack starts, with a clear error when none answers.
+Images are built here, never pulled (``chaos images``); see DESIGN.md for why. Names are imported
+on first use, so that a container's own entry points (``proxy_main``) stay light and importing
+the package needs no engine: the engine is asked for when a stack starts, with a clear error
+when none answers.
 """
 
 from __future__ import annotations
 
-from chaos.stack.docker.engine import NO_ENGINE_HINT, engine_client
-from chaos.stack.docker.images import BuiltImages, ImageBuilder, ProxyImage
-from chaos.stack.docker.reaping import labelled_leftovers, reap_docker
-from chaos.stack.docker.redis_container import RedisBrokerContainer
-from chaos.stack.docker.stack import DockerStack
-from chaos.stack.docker.toxiproxy_container import ToxiproxyContainer
-from chaos.stack.docker.worker_container import CeleryWorkerContainer
+import importlib
+from typing import Any
 
-__all__ = [
-    "NO_ENGINE_HINT",
-    "BuiltImages",
-    "CeleryWorkerContainer",
-    "DockerStack",
-    "ImageBuilder",
-    "ProxyImage",
-    "RedisBrokerContainer",
-    "ToxiproxyContainer",
-    "engine_client",
-    "labelled_leftovers",
-    "reap_docker",
-]
+_EXPORTS = {
+    "NO_ENGINE_HINT": "engine",
+    "engine_client": "engine",
+    "BuiltImages": "images",
+    "ImageBuilder": "images",
+    "ProxyImage": "images",
+    "labelled_leftovers": "reaping",
+    "reap_docker": "reaping",
+    "RedisBrokerContainer": "redis_container",
+    "DockerStack": "stack",
+    "ToxiproxyContainer": "toxiproxy_container",
+    "CeleryWorkerContainer": "worker_container",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

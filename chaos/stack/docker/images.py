@@ -87,6 +87,7 @@ RUN python3 -m venv /opt/venv \\
  && rm -rf /wheels
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 HOME=/tmp
 COPY chaos /opt/chaos/chaos
+RUN python -m compileall -q /opt/chaos
 ENV PYTHONPATH=/opt/chaos
 """
 
@@ -94,15 +95,18 @@ PROXY_DOCKERFILE = """\
 ARG RUNTIME_IMAGE
 FROM ${RUNTIME_IMAGE}
 EXPOSE 8474
-CMD ["python", "-m", "chaos", "proxy", "--host", "0.0.0.0", "--port", "8474", "--allow-remote"]
+CMD ["python", "-m", "chaos.stack.docker.proxy_main", "--host", "0.0.0.0", "--port", "8474", "--allow-remote"]
 """
 
 #: The worker image of an app that has no Dockerfile of its own (app/Dockerfile is the same).
+#: Bytecode is compiled at build time: containers run as the host user with
+#: PYTHONDONTWRITEBYTECODE, so every start would otherwise compile the sources again.
 GENERATED_WORKER_DOCKERFILE = """\
 ARG RUNTIME_IMAGE
 FROM ${RUNTIME_IMAGE}
 COPY . /app
 WORKDIR /app
+RUN python -m compileall -q /app
 ENV PYTHONPATH=/app:/opt/chaos
 """
 
@@ -329,7 +333,7 @@ class ImageBuilder:
             .snapshot(app_files)
             .tag(repository)
         )
-        kind = f"worker:{app_dir.name}"
+        kind = f"worker:{app_dir}"
         if self._needs_build(kind, tag):
             began = time.monotonic()
             context = {**app_files.contents, "Dockerfile": dockerfile.encode()}

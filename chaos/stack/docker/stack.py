@@ -247,7 +247,8 @@ class DockerStack(Stack):
         self._redis.with_run(self.run_id).with_private_network(self._network, REDIS_ALIAS)
         self._broker = DockerBroker(self._redis, self.config.start_timeout)
         self._proxy_container = (
-            ToxiproxyContainer(proxy_image.tag, flavour=proxy_image.flavour)
+            ToxiproxyContainer(proxy_image.tag, flavour=proxy_image.flavour, proxy_ports=1)
+            .with_proxy(BROKER_PROXY_NAME, f"{REDIS_ALIAS}:{REDIS_PORT}", BROKER_PROXY_PORT)
             .with_seed(self.config.seed)
             .with_name(f"chaos-{self.run_id}-proxy")
         )
@@ -271,9 +272,7 @@ class DockerStack(Stack):
         steps["containers_started"] = time.monotonic() - began
 
         self._proxy_container.wait_ready(self._remaining(began))
-        self._proxy_handle = self._proxy_container.create_proxy(
-            BROKER_PROXY_NAME, upstream=f"{REDIS_ALIAS}:{REDIS_PORT}", listen_port=BROKER_PROXY_PORT
-        )
+        self._proxy_handle = self._proxy_container.get_proxy(BROKER_PROXY_NAME)
         steps["proxy"] = time.monotonic() - began
         self._redis.wait_ready(self._remaining(began))
         steps["broker"] = time.monotonic() - began

@@ -22,6 +22,8 @@ from chaos.stack.docker.images import ProxyFlavour
 CONTROL_PORT = 8474
 #: Same range as the Java and Go modules: 32 proxies per container.
 FIRST_PROXY_PORT = 8666
+#: Where the declared proxies' config file is copied before the server starts.
+CONFIG_PATH = "/tmp/chaos-proxies.json"
 PROXY_PORT_COUNT = 32
 
 
@@ -43,19 +45,53 @@ class ToxiproxyContainer(ChaosContainer):
             self.with_published_port(port)
         self._proxies: dict[str, Any] = {}
         self._listen_ports: dict[str, int] = {}
-        if flavour == "toxiproxy":
-            # The real image's entrypoint is /toxiproxy; it binds its API to 0.0.0.0 only if told.
-            self.with_command(["-host=0.0.0.0"])
+        self._declared: list[dict[str, Any]] = []
+        self._seed: int | None = None
+
+    def with_proxy(self, name: str, upstream: str, listen_port: int | None = None) -> ToxiproxyContainer:
+        """Declare a proxy the server creates as it starts (its ``-config`` file), so that it
+        listens as soon as the server runs, with no API round trip on the start's critical path."""
+        port = self._claim_port(name, listen_port)
+        self._declared.append(
+            {"name": name, "listen": f"0.0.0.0:{port}", "upstream": upstream, "enabled": True}
+        )
+        return self
 
     def with_seed(self, seed: int) -> ToxiproxyContainer:
         """Seed the project's own proxy's random draws (toxicity, jitter); the real Toxiproxy
         has no seed, so its draws stay its own."""
-        if self.flavour == "own":
-            self.with_command(
-                ["python", "-m", "chaos", "proxy", "--host", "0.0.0.0", "--port", str(CONTROL_PORT),
-                 "--allow-remote", "--seed", str(seed)]  # fmt: skip
-            )
+        self._seed = seed
         return self
+
+    def _configure(self) -> None:
+        options = []
+        if self._declared:
+            self.with_copy_into_container(json.dumps(self._declared).encode(), CONFIG_PATH)
+            options.append(("config", CONFIG_PATH))
+        if self.flavour == "toxiproxy":
+            # The real image's entrypoint is /toxiproxy; it binds its API to 0.0.0.0 only if told.
+            self.with_command(["-host=0.0.0.0", *[f"-{key}={value}" for key, value in options]])
+            return
+        if self._seed is not None:
+            options.append(("seed", str(self._seed)))
+        self.with_command(
+            ["python", "-m", "chaos.stack.docker.proxy_main", "--host", "0.0.0.0",
+             "--port", str(CONTROL_PORT), "--allow-remote",
+             *[part for key, value in options for part in (f"--{key}", value)]]  # fmt: skip
+        )
+
+    def _claim_port(self, name: str, listen_port: int | None) -> int:
+        if name in self._listen_ports:
+            raise StackError("proxy", f"a proxy called {name!r} exists already")
+        free = [port for port in self.proxy_ports if port not in self._listen_ports.values()]
+        if listen_port is not None:
+            if listen_port not in free:
+                raise StackError("proxy", f"port {listen_port} is not a free published proxy port")
+            free = [listen_port]
+        if not free:
+            raise StackError("proxy", f"all {len(self.proxy_ports)} published proxy ports are used")
+        self._listen_ports[name] = free[0]
+        return free[0]
 
     # -- addresses -------------------------------------------------------------------------------
 
@@ -87,31 +123,26 @@ class ToxiproxyContainer(ChaosContainer):
 
     def create_proxy(self, name: str, upstream: str, listen_port: int | None = None) -> Any:
         """A proxy ``name`` to ``upstream`` (host:port as the container sees it) on
-        ``listen_port`` or the next free published port; returns its handle (``.toxic(...)``,
-        ``.disable()``, ...)."""
-        if name in self._proxies:
-            raise StackError("proxy", f"a proxy called {name!r} exists already")
-        free = [port for port in self.proxy_ports if port not in self._listen_ports.values()]
-        if listen_port is not None:
-            if listen_port not in free:
-                raise StackError("proxy", f"port {listen_port} is not a free published proxy port")
-            free = [listen_port]
-        if not free:
-            raise StackError("proxy", f"all {len(self.proxy_ports)} published proxy ports are used")
-        handle = self.get_client().create_proxy(name, upstream=upstream, listen=f"0.0.0.0:{free[0]}")
-        self._listen_ports[name] = free[0]
+        ``listen_port`` or the next free published port, created now through the API; returns
+        its handle (``.toxic(...)``, ``.disable()``, ...)."""
+        port = self._claim_port(name, listen_port)
+        try:
+            handle = self.get_client().create_proxy(name, upstream=upstream, listen=f"0.0.0.0:{port}")
+        except BaseException:
+            del self._listen_ports[name]
+            raise
         self._proxies[name] = handle
         return handle
 
     def get_proxy(self, name: str) -> Any:
-        """The handle of the proxy called ``name`` (created with ``create_proxy``)."""
-        try:
-            return self._proxies[name]
-        except KeyError:
-            raise StackError("proxy", f"no proxy called {name!r} in this container") from None
+        """The handle of the proxy called ``name`` (declared with ``with_proxy`` or created)."""
+        if name not in self._proxies:
+            self._listen_port(name)  # a StackError naming it when it was never declared
+            self._proxies[name] = self.get_client().get_proxy(name)
+        return self._proxies[name]
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        """Until ``GET /version`` answers; StackError with the container's log otherwise."""
+        """Until ``GET /proxies`` answers with every declared proxy; StackError with the container's log otherwise."""
 
         def answers() -> bool:
             if not self.is_running():
@@ -119,8 +150,9 @@ class ToxiproxyContainer(ChaosContainer):
                     "proxy", "the proxy container exited", log_tail=self.logs_text(tail=40)
                 )
             try:
-                with urllib.request.urlopen(f"{self.get_api_url()}/version", timeout=1) as reply:
-                    return reply.status == 200 and "version" in json.loads(reply.read() or b"{}")
+                with urllib.request.urlopen(f"{self.get_api_url()}/proxies", timeout=1) as reply:
+                    created = json.loads(reply.read() or b"{}")
+                    return reply.status == 200 and all(p["name"] in created for p in self._declared)
             except (OSError, ValueError, urllib.error.URLError):
                 return False
 

@@ -63,6 +63,5 @@ class CeleryWorkerContainer(ChaosContainer):
              "--hostname", self.hostname,
              "--pool", self.pool,
              "--concurrency", str(self.concurrency),
-             "--loglevel", "INFO",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"]  # fmt: skip
+             "--loglevel", "INFO"]  # fmt: skip
         )
