@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
-from chaos.cli.run_cmd import print_result
+from chaos.cli.run_cmd import print_result, wide_console
 from chaos.runner import replay_run
 
 EXAMPLE = """example:
@@ -38,7 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console()
+    console = wide_console()
     replay = replay_run(args.run_dir, out_dir=args.out, backend=args.backend)
     print_result(replay.result, console)
     if replay.matches:

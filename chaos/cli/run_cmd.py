@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
             problems.extend(exc.problems)
     if problems:
         raise ConfigError(problems)
-    console = Console()
+    console = wide_console()
     results: list[RunResult] = []
     for path in files:
         result = run_scenario(path, backend=args.backend, seed=args.seed, out_dir=args.out,
@@ -67,6 +68,11 @@ def run(args: argparse.Namespace) -> int:
         write_junit(args.junit, results)
         console.print(f"JUnit XML: {args.junit}")
     return 0 if all(result.ok for result in results) else 1
+
+
+def wide_console() -> Console:
+    """stdout; 140 columns when it is not a terminal (a CI log), where rich would assume 80."""
+    return Console() if sys.stdout.isatty() else Console(width=140)
 
 
 def print_result(result: RunResult, console: Console) -> None:

@@ -274,6 +274,7 @@ class _Run:
             now = time.monotonic()
             progress = self.follower.poll()
             said = workload.poll_said()
+            workload.check_alive()
             if "sent" in said and not self._sent_at:
                 self._sent_at = now
             events = self._events(progress, said)
@@ -349,6 +350,7 @@ class _Run:
         while time.monotonic() < deadline:
             now = time.monotonic()
             progress = self.follower.poll()
+            workload.check_alive()
             self.console.update(tasks_done=len(progress.finished))
             quiet = workload.finished and progress.in_flight == 0
             if quiet and progress.accepted and progress.accepted <= progress.finished:

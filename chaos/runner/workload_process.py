@@ -85,6 +85,15 @@ class WorkloadProcess:
                 continue
         return True
 
+    def check_alive(self) -> None:
+        """StackError if the workload died of an error: a producer that crashed is an
+        infrastructure failure, not something the system under test did."""
+        if self.process is not None and self.process.poll() not in (None, 0):
+            raise StackError(
+                "workload", f"the workload process exited with code {self.process.returncode}",
+                log_tail=self.log_tail(),
+            )  # fmt: skip
+
     @property
     def finished(self) -> bool:
         return self.process is None or self.process.poll() is not None

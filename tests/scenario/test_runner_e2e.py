@@ -1,0 +1,123 @@
+"""End to end on the local backend: real redis-server, proxy, celery workers and the reference app.
+
+The verdicts asserted here are the suite's own gate: the FAQ scenario holds, a scenario with an
+expectation the system does not meet fails (exit 1), a replay gives the same verdicts, bad input
+exits 2 with nothing started and a stack that cannot start exits 3 without a verdict.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from chaos.cli import main
+from chaos.journal import read_journal
+from chaos.runner import RunResult, replay_run, run_scenario
+
+REPO = Path(__file__).resolve().parents[2]
+FAQ_SCENARIO = REPO / "scenarios" / "broker-restart-during-orders.yaml"
+E2E = Path(__file__).parent / "e2e"
+
+pytestmark = pytest.mark.chaos
+
+
+def kinds(run_dir: Path) -> list[str]:
+    return [event.kind for event in read_journal(run_dir)]
+
+
+@pytest.fixture(scope="module")
+def faq_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    return run_scenario(FAQ_SCENARIO, out_dir=tmp_path_factory.mktemp("runs"), quiet=True)
+
+
+def test_the_faq_scenario_holds_every_expectation(faq_run: RunResult) -> None:
+    assert [(v.name, v.ok) for v in faq_run.verdicts] == [
+        ("enqueue", True), ("no_lost", True), ("duplicates", True), ("resume_within", True)
+    ], [v.message for v in faq_run.verdicts]
+    assert faq_run.ok and faq_run.seed == 20261124
+
+
+def test_the_run_directory_holds_what_a_replay_needs(faq_run: RunResult) -> None:
+    run_dir = faq_run.run_dir
+    for name in ("scenario.yaml", "timeline.json", "run.json", "journal.jsonl", "report.json"):
+        assert (run_dir / name).is_file(), name
+    timeline = json.loads((run_dir / "timeline.json").read_text())
+    assert timeline["seed"] == 20261124 and timeline["faults"][0]["fault_id"] == "redis-down"
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["ok"] is True and len(report["verdicts"]) == 4
+    assert report["timings"]["intrinsic"] > 6.0  # the 4 s outage starts at 2.125 s
+
+
+def test_faults_are_journaled_applied_then_healed_after_their_duration(faq_run: RunResult) -> None:
+    events = [e for e in read_journal(faq_run.run_dir) if e.kind.startswith("fault.")]
+    assert [(e.kind, e.data["fault_id"]) for e in events] == [
+        ("fault.applied", "redis-down"), ("fault.healed", "redis-down")
+    ]
+    # for: 4s; the lower bound is exact, the upper one allows a loaded machine's late tick
+    assert 4.0 <= events[1].mono - events[0].mono < 6.0
+    phases = [e.data["name"] for e in read_journal(faq_run.run_dir) if e.kind == "phase"]
+    assert phases == ["workload", "heal", "drain", "check"]
+
+
+@pytest.mark.slow
+def test_a_replay_gives_the_same_verdicts(faq_run: RunResult, tmp_path: Path) -> None:
+    replay = replay_run(faq_run.run_dir, out_dir=tmp_path, quiet=True)
+    assert replay.matches, replay.differences
+    assert replay.result.run_dir != faq_run.run_dir
+    recorded = json.loads((faq_run.run_dir / "timeline.json").read_text())
+    replayed = json.loads((replay.result.run_dir / "timeline.json").read_text())
+    assert replayed == recorded
+
+
+def test_an_expectation_the_system_does_not_meet_fails_the_gate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junit = tmp_path / "results.xml"
+    exit_code = main(["run", str(E2E / "gate-can-fail.yaml"), "--out", str(tmp_path),
+                      "--junit", str(junit), "--no-picture"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert exit_code == 1
+    assert "FAILED" in out and "report:" in out
+    assert 'failures="1"' in junit.read_text()
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    report = json.loads((run_dir / "report.json").read_text())
+    assert [(v["name"], v["ok"]) for v in report["verdicts"]] == [
+        ("no_lost", False), ("duplicates", True)
+    ]
+    assert report["verdicts"][0]["observed"].startswith("lost 6")
+
+
+def test_failpoints_and_event_triggers_reach_the_workers(tmp_path: Path) -> None:
+    result = run_scenario(E2E / "failpoint-and-triggers.yaml", out_dir=tmp_path, quiet=True, seed=3)
+    events = list(read_journal(result.run_dir))
+    fired = [e for e in events if e.kind == "failpoint.fired"]
+    assert sorted(e.data["hit"] for e in fired) == [1, 2]
+    assert all(e.task == "shop.tasks.send_invoice_email" and e.task_id for e in fired)
+    failed = [e for e in events if e.kind == "task.failed"]
+    assert {e.data["exc_type"] for e in failed} == {"builtins.RuntimeError"} and len(failed) == 2
+    first_start = min(e.mono for e in events if e.kind == "task.started")
+    toxic = next(e for e in events if e.kind == "fault.applied" and e.data["fault_id"] == "slow-wire")
+    assert toxic.mono >= first_start
+    healed = {e.data["fault_id"]: e.data["how"] for e in events if e.kind == "fault.healed"}
+    assert healed == {"slow-wire": "for", "invoices-fail": "until"}
+    assert result.ok, [v.message for v in result.verdicts]
+
+
+def test_bad_input_exits_2_before_anything_starts(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    bad = Path(__file__).parent / "malformed" / "04-unknown-fault-type.yaml"
+    assert main(["run", str(FAQ_SCENARIO), str(bad), "--out", str(tmp_path)]) == 2
+    assert "did you mean 'broker.kill'" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_stack_that_cannot_start_exits_3_without_a_verdict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CHAOS_REDIS_SERVER", str(tmp_path / "no-such-redis-server"))
+    assert main(["run", str(E2E / "gate-can-fail.yaml"), "--out", str(tmp_path / "runs")]) == 3
+    err = capsys.readouterr().err
+    assert "the stack could not start" in err
+    assert not list((tmp_path / "runs").glob("*/report.json"))
