@@ -7,10 +7,12 @@ Writers append whole lines with one ``O_APPEND`` write each, so the size is alwa
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from chaos.history import RunHistory, build_history
@@ -24,6 +26,7 @@ class JournalView:
         self.path = Path(path)
         self.start_offset = self._size() if start_offset is None else start_offset
         self._writer: JournalWriter | None = None
+        self._fault_numbers = itertools.count(1)
 
     def _size(self) -> int:
         try:
@@ -59,6 +62,38 @@ class JournalView:
 
     def write(self, kind: str, **fields: object) -> Event:
         return self.writer.write(kind, **fields)  # type: ignore[arg-type]
+
+    @contextmanager
+    def fault(self, type: str, target: str | None = None, **params: object) -> Iterator[str]:  # noqa: A002
+        """Journal a fault the test applies by hand (``fault.applied`` on entry, ``fault.healed``
+        on exit), so the checks see its window: ``with journal.fault("broker.kill"): ...``."""
+        fault_id = f"test-{next(self._fault_numbers)}"
+        target = target or type.split(".", 1)[0]
+        self.write("fault.applied", fault_id=fault_id, type=type, target=target, params=params)
+        try:
+            yield fault_id
+        finally:
+            self.write("fault.healed", fault_id=fault_id, type=type, target=target, how="with")
+
+    def wait_for(self, matches: Callable[[Event], bool], timeout: float = 30.0) -> Event:
+        """The first event since the view began that ``matches``, waiting up to ``timeout`` s;
+        AssertionError naming what was seen if it never comes."""
+        from chaos.stack._waiting import poll_until
+
+        def found() -> Event | None:
+            return next((event for event in self.events() if matches(event)), None)
+
+        event = poll_until(found, timeout, max_interval=0.1)
+        if event is None:
+            seen = ", ".join(sorted(set(self.kinds()))) or "nothing"
+            raise AssertionError(f"no matching journal event within {timeout:.0f} s "
+                                 f"(the journal has: {seen})")  # fmt: skip
+        return event
+
+    def wait_for_task(self, task_id: str, kind: str = "task.succeeded",
+                      timeout: float = 30.0) -> Event:
+        """Wait until the task's ``kind`` event (its success, by default) is journaled."""
+        return self.wait_for(lambda e: e.kind == kind and e.task_id == task_id, timeout)
 
     def close(self) -> None:
         if self._writer is not None:

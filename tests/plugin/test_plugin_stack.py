@@ -1,0 +1,138 @@
+"""The fixtures end to end on a real local stack (redis-server, the proxy, a celery worker running
+the reference app), in a pytester project that also runs pytest-django, as a user's would."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from chaos.stack.base import REFERENCE_APP_DIR
+
+pytest_plugins = ["pytester"]
+
+pytestmark = pytest.mark.chaos
+
+#: A user's project: pytest-django on (settings from the ini), the reference app on the path.
+INI = f"""\
+[pytest]
+pythonpath = {REFERENCE_APP_DIR}
+DJANGO_SETTINGS_MODULE = myproject.settings
+addopts = -p no:hypothesispytest -p no:cacheprovider
+"""
+
+FIXTURE_TESTS = '''
+import pytest
+
+from chaos.pytest_assertions import assert_no_lost
+
+INVOICE = "shop.tasks.send_invoice_email"
+
+
+@pytest.mark.django_db
+def test_a_publish_through_latency_runs(chaos_producer, proxy, journal):
+    from shop.models import Order
+
+    order = Order.objects.create(customer_email="a@example.com", item="mug", quantity=1)
+    with proxy.toxic("latency", latency=300):
+        outcome = chaos_producer.send(INVOICE, [order.pk], key=f"order={order.pk}")
+    assert outcome.accepted
+    # The toxic delays the broker's reply by 300 ms; 50 ms slack for timer granularity.
+    assert outcome.seconds >= 0.25
+    journal.wait_for_task(outcome.task_id)
+    assert_no_lost(journal)
+
+
+def test_b_leaves_a_mess(proxy, broker, workers, chaos_producer):
+    workers[0].kill()
+    assert chaos_producer.send(INVOICE, [99], key="order=99").accepted  # left queued
+    proxy.add_toxic("latency", latency=1000)
+    broker.pause()
+
+
+def test_c_gets_the_stack_back_clean(chaos_stack, chaos_producer, proxy, broker, workers, journal):
+    assert proxy.toxics() == [] and proxy.refresh().enabled
+    assert broker.is_running() and all(worker.is_alive() for worker in workers)
+    assert not any(chaos_stack.queue_lengths().values())
+    outcome = chaos_producer.send(INVOICE, [2], key="order=2")
+    assert outcome.accepted
+    journal.wait_for_task(outcome.task_id)
+    # The journal view holds this test's events only: order 99 of the last test is not in it.
+    assert list(journal.history().tasks) == [outcome.task_id]
+
+
+def test_d_a_lost_task_fails_with_the_checkers_message(chaos_producer, broker, workers, journal):
+    workers[0].kill()
+    outcome = chaos_producer.send(INVOICE, [3], key="order=3")
+    assert outcome.accepted
+    with journal.fault("broker.kill"):  # persistence is off: the queued message dies with it
+        broker.kill()
+        broker.start()
+    workers[0].start()
+    workers[0].wait_ready()
+    assert_no_lost(journal)
+'''
+
+
+def test_fixtures_drive_a_real_stack_beside_pytest_django(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    pytester.makepyfile(test_fixtures=FIXTURE_TESTS)
+    out_dir = pytester.path / "runs"
+    result = pytester.runpytest_subprocess("-v", f"--chaos-out={out_dir}", timeout=240)
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines([
+        "*test_a_publish_through_latency_runs PASSED*",
+        "*test_b_leaves_a_mess PASSED*",
+        "*test_c_gets_the_stack_back_clean PASSED*",
+        "*test_d_a_lost_task_fails_with_the_checkers_message FAILED*",
+        "E   *AssertionError: no_lost: send_invoice_email?order=3?: accepted by the broker at *"
+        "never executed; broker kill* lost with the broker's memory*",
+    ])
+    # A test failed, so the session stack's run directory (journal, logs) is kept.
+    (session_dir,) = out_dir.glob("session-*")
+    assert (session_dir / "journal.jsonl").is_file()
+
+
+def test_a_stack_that_cannot_start_is_an_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHAOS_REDIS_SERVER", str(pytester.path / "no-such-redis-server"))
+    pytester.makeini(INI)
+    pytester.makepyfile(test_uses_stack="def test_broker(broker):\n    pass\n")
+    result = pytester.runpytest_subprocess(f"--chaos-out={pytester.path / 'runs'}", timeout=120)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "*ERROR at setup of test_broker*",
+        "the chaos stack could not start (local backend; an infrastructure error, not a verdict):",
+    ])
+
+
+XDIST_TEST = '''
+import json, os
+
+
+def test_{name}(chaos_stack):
+    record = {{"worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
+              "broker_url": chaos_stack.producer_broker_url, "run_dir": str(chaos_stack.run_dir)}}
+    with open("{name}.json", "w") as handle:
+        json.dump(record, handle)
+'''
+
+
+@pytest.mark.slow
+def test_each_xdist_worker_gets_its_own_stack(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    pytester.makepyfile(test_one=XDIST_TEST.format(name="one"),
+                        test_two=XDIST_TEST.format(name="two"))
+    out_dir = pytester.path / "runs"
+    result = pytester.runpytest_subprocess("-n", "2", f"--chaos-out={out_dir}", "--chaos-keep",
+                                           timeout=240)
+    result.assert_outcomes(passed=2)
+    records = [json.loads((pytester.path / f"{name}.json").read_text()) for name in ("one", "two")]
+    # Two tests on two workers are sent one each (xdist deals fewer than 2 per node round robin).
+    assert {r["worker"] for r in records} == {"gw0", "gw1"}
+    assert records[0]["broker_url"] != records[1]["broker_url"]
+    for record in records:
+        assert Path(record["run_dir"]).parent == out_dir / record["worker"]
