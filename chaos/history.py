@@ -18,7 +18,7 @@ from __future__ import annotations
 import gc
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,9 @@ except ImportError:  # pragma: no cover - depends on the environment
 #: Offsets (wall - mono) further apart than this belong to different monotonic clocks
 #: (different boots); closer ones are one clock read through skewed wall clocks.
 SHARED_CLOCK_WINDOW = 600.0
+
+#: Smaller wall-clock differences between writers are NTP slew and rounding, not worth a word.
+REPORTED_SKEW = 0.001
 
 #: Journal lines parsed in one go when loading (bounds the parser's transient memory).
 PARSE_CHUNK_LINES = 10_000
@@ -399,9 +402,13 @@ def _stream_key(event: Event) -> StreamKey:
 def _timeline(events: list[Event]) -> tuple[dict[StreamKey, float], dict[str, float], float]:
     """Offset per writer process that maps its monotonic time onto the common timeline, the
     wall-clock correction applied to each writer, and the run's start on that timeline."""
-    offsets_by_stream: dict[StreamKey, list[float]] = defaultdict(list)
+    offsets_by_stream: dict[StreamKey, list[float]] = {}
     for e in events:
-        offsets_by_stream[_stream_key(e)].append(e.wall - e.mono)
+        key = (e.writer, e.pid)
+        stream = offsets_by_stream.get(key)
+        if stream is None:
+            stream = offsets_by_stream[key] = []
+        stream.append(e.wall - e.mono)
     own_offset = {k: statistics.median(v) for k, v in offsets_by_stream.items()}
     run_started = [e for e in events if e.kind == "run.started"]
     if run_started:
@@ -426,7 +433,7 @@ def _timeline(events: list[Event]) -> tuple[dict[StreamKey, float], dict[str, fl
         start = first.mono + offsets[_stream_key(first)]
     else:
         start = min((e.mono + offsets[_stream_key(e)] for e in events), default=0.0)
-    return offsets, {w: s for w, s in sorted(skews.items()) if s != 0.0}, start
+    return offsets, {w: s for w, s in sorted(skews.items()) if abs(s) >= REPORTED_SKEW}, start
 
 
 def _as_int(value: Any) -> int | None:
@@ -459,6 +466,13 @@ class _Builder:
         self.pending_by_key: dict[str, list[EnqueueEvent]] = defaultdict(list)
         self.task_by_key: dict[str, str] = {}
         self.used_receipts: set[int] = set()
+        self.handlers: dict[str, Callable[[Event, float], None]] = {
+            **dict.fromkeys(ENQUEUE_KINDS, self.add_enqueue),
+            **dict.fromkeys(WORKER_KINDS, self.add_worker_event),
+            **dict.fromkeys(("fault.applied", "fault.healed"), self.add_fault),
+            "failpoint.fired": self.add_failpoint,
+            **dict.fromkeys(("run.started", "run.finished", "phase"), self.add_run),
+        }
 
     def at(self, event: Event) -> float:
         return event.mono + self.offsets[_stream_key(event)] - self.start
@@ -476,28 +490,23 @@ class _Builder:
         return task
 
     def add(self, event: Event, at: float) -> None:
-        kind = event.kind
-        if kind.startswith("task."):
+        handler = self.handlers.get(event.kind)
+        if handler is not None:
+            handler(event, at)
+        elif event.kind.startswith("task."):
             self.add_task_event(event, at)
-        elif kind in ENQUEUE_KINDS:
-            self.add_enqueue(event, at)
-        elif kind in WORKER_KINDS:
-            self.worker_events.append(
-                WorkerEvent(
-                    kind=kind,
-                    at=at,
-                    hostname=event.data.get("hostname"),
-                    pid=event.pid,
-                    writer=event.writer,
-                    detail=dict(event.data),
-                )
+
+    def add_worker_event(self, event: Event, at: float) -> None:
+        self.worker_events.append(
+            WorkerEvent(
+                kind=event.kind,
+                at=at,
+                hostname=event.data.get("hostname"),
+                pid=event.pid,
+                writer=event.writer,
+                detail=dict(event.data),
             )
-        elif kind in ("fault.applied", "fault.healed"):
-            self.add_fault(event, at)
-        elif kind == "failpoint.fired":
-            self.add_failpoint(event, at)
-        elif kind in ("run.started", "run.finished", "phase"):
-            self.add_run(event, at)
+        )
 
     def add_run(self, event: Event, at: float) -> None:
         data = event.data
