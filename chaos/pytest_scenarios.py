@@ -66,15 +66,20 @@ def run_for_pytest(
     out_dir.mkdir(parents=True, exist_ok=True)
     options.setdefault("backend", chaos_options.backend)
     options.setdefault("out_dir", out_dir)
+    # The runner's live console only when pytest shows output as it comes (-s).
+    options.setdefault("quiet", config.getoption("capture", "fd") != "no")
+    # Drawing costs seconds: every run's picture when every run is kept, else failures' only.
+    options.setdefault("picture", chaos_options.keep)
     with _database_allowed(config):
         result = run_scenario(
             scenario, seed=seed if seed is not None else chaos_options.seed, **options
         )
     run_dir = getattr(result, "run_dir", None)
     if not result.ok and run_dir is not None and not (Path(run_dir) / "timeline.png").exists():
-        from chaos.report import write_timeline
+        from chaos.report import list_report_files, write_timeline
 
         write_timeline(run_dir, verdicts=result.verdicts)
+        list_report_files(run_dir)
     return result
 
 

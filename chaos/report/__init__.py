@@ -9,7 +9,14 @@ picture is drawn.
 from __future__ import annotations
 
 from chaos.report.html_page import HTML_FILE, write_html
-from chaos.report.json_report import REPORT_FILE, build_report, read_report, read_verdicts, write_json
+from chaos.report.json_report import (
+    REPORT_FILE,
+    build_report,
+    list_report_files,
+    read_report,
+    read_verdicts,
+    write_json,
+)
 from chaos.report.junit import junit_properties, verdict_text
 from chaos.report.timeline import (
     TIMELINE_PNG,
@@ -29,6 +36,7 @@ __all__ = [
     "build_report",
     "draw_timeline",
     "junit_properties",
+    "list_report_files",
     "read_report",
     "read_verdicts",
     "resume_marks",

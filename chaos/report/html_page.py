@@ -146,4 +146,7 @@ def write_html(
     page = render_html(history, verdicts, _inline_svg(paths.svg), source)
     path = run_dir / HTML_FILE
     path.write_text(page)
+    from chaos.report.json_report import list_report_files
+
+    list_report_files(run_dir)
     return path

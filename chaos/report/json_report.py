@@ -29,6 +29,12 @@ from chaos.journal import JOURNAL_FILE
 
 REPORT_FILE = "report.json"
 SCHEMA_VERSION = 1
+#: Files a run directory may hold besides the journal, by their key in ``files``.
+OPTIONAL_FILES = (
+    ("timeline.png", "timeline_png"),
+    ("timeline.svg", "timeline_svg"),
+    ("report.html", "html"),
+)
 
 
 def _task_summary(history: RunHistory) -> dict[str, Any]:
@@ -96,15 +102,30 @@ def write_json(
     """Write ``RUN_DIR/report.json`` atomically (a reader never sees half a report)."""
     run_dir = Path(run_dir)
     report = build_report(verdicts, history, extra=extra)
-    for name, key in (("timeline.png", "timeline_png"), ("timeline.svg", "timeline_svg"),
-                      ("report.html", "html")):
-        if (run_dir / name).is_file():
-            report["files"][key] = name
-    path = run_dir / REPORT_FILE
-    partial = path.with_name(f".{REPORT_FILE}.{os.getpid()}.tmp")
+    report["files"].update(_present_files(run_dir))
+    return _write_atomically(run_dir / REPORT_FILE, report)
+
+
+def _present_files(run_dir: Path) -> dict[str, str]:
+    return {key: name for name, key in OPTIONAL_FILES if (run_dir / name).is_file()}
+
+
+def _write_atomically(path: Path, report: Mapping[str, Any]) -> Path:
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     partial.write_text(json.dumps(report, indent=2, default=str) + "\n")
     partial.replace(path)
     return path
+
+
+def list_report_files(run_dir: Path | str) -> Path | None:
+    """Bring report.json's ``files`` up to date after a picture or page was drawn later;
+    None when the run directory has no report.json."""
+    path = Path(run_dir) / REPORT_FILE
+    if not path.is_file():
+        return None
+    report = read_report(path)
+    report.setdefault("files", {"journal": JOURNAL_FILE}).update(_present_files(Path(run_dir)))
+    return _write_atomically(path, report)
 
 
 def read_report(run_dir: Path | str) -> dict[str, Any]:

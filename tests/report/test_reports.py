@@ -168,3 +168,18 @@ def test_junit_properties_keep_repeated_checks_apart() -> None:
     assert [name for name, _ in junit_properties(verdicts)][:2] == [
         "chaos.verdict.resume_within", "chaos.verdict.resume_within#2"
     ]
+
+
+def test_report_json_lists_pictures_drawn_after_it(small_run_dir: Path) -> None:
+    from chaos.checks import run_checks
+    from chaos.history import load_history
+    from chaos.report import list_report_files
+
+    history = load_history(small_run_dir)
+    write_json(small_run_dir, run_checks(history, [{"check": "no_lost"}]), history)
+    assert read_report(small_run_dir)["files"] == {"journal": "journal.jsonl"}
+    write_timeline(small_run_dir, history)
+    list_report_files(small_run_dir)
+    assert read_report(small_run_dir)["files"] == {
+        "journal": "journal.jsonl", "timeline_png": "timeline.png", "timeline_svg": "timeline.svg"
+    }

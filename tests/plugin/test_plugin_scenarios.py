@@ -1,0 +1,114 @@
+"""Scenario files collected and run as test items on a real local stack, reported through
+pytest's own terminal summary and --junitxml."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from chaos.stack.base import REFERENCE_APP_DIR
+
+pytest_plugins = ["pytester"]
+
+pytestmark = pytest.mark.chaos
+
+INI = f"""\
+[pytest]
+pythonpath = {REFERENCE_APP_DIR}
+DJANGO_SETTINGS_MODULE = myproject.settings
+addopts = -p no:hypothesispytest -p no:cacheprovider
+"""
+
+#: Three orders through the seed's view, no fault: every promise holds.
+HOLDS = """\
+name: holds
+workload:
+  - path: naive
+    count: 3
+    rate: 10/s
+expect:
+  - check: no_lost
+drain: 20s
+timeout: 60s
+"""
+
+#: The seed's view during an outage is refused, never accepted: an expectation that must fail.
+FAILS = """\
+name: fails
+topology: {persistence: always}
+workload:
+  - path: naive
+    count: 8
+    rate: 4/s
+faults:
+  - id: redis-down
+    type: broker.kill
+    at: 625ms
+    for: 2s
+expect:
+  - check: enqueue
+    during_outage: accepted
+    margin: 0.5
+  - check: no_lost
+drain: 20s
+timeout: 60s
+"""
+
+
+def _testcases(junit: Path) -> dict[str, ElementTree.Element]:
+    return {case.get("name", ""): case for case in ElementTree.parse(junit).iter("testcase")}
+
+
+def test_scenario_files_run_as_items_and_report_their_verdicts(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    pytester.makefile(".yaml", **{"scenarios/holds": HOLDS, "scenarios/fails": FAILS})
+    out_dir = pytester.path / "runs"
+    junit = pytester.path / "junit.xml"
+    result = pytester.runpytest_subprocess(
+        f"--chaos-out={out_dir}", f"--junitxml={junit}", "-o", "junit_logging=system-out",
+        "--chaos-seed=7", timeout=300,
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*scenario fails.yaml*",
+        "scenario fails.yaml: 1 of 2 expectations FAILED",
+        "*| enqueue *| FAILED *",
+        "*| no_lost *| held *",
+        "timeline:      *timeline.png (and timeline.svg beside it)",
+    ])
+    timeline = Path(re.search(r"timeline:\s+(\S+timeline\.png)", result.stdout.str())[1])
+    assert timeline.read_bytes().startswith(b"\x89PNG")
+    # The failed run is kept for a look; the passing one is removed (no --chaos-keep).
+    assert [p.name.split("-")[0] for p in out_dir.iterdir()] == ["fails"]
+
+    cases = _testcases(junit)
+    assert cases["fails"].find("failure") is not None
+    assert cases["holds"].find("failure") is None
+    properties = {p.get("name"): p.get("value") for p in cases["fails"].iter("property")}
+    assert properties["chaos.verdict.enqueue"].startswith("FAILED: ")
+    assert properties["chaos.verdict.no_lost"].startswith("held: ")
+    assert properties["chaos.verdicts"] == "1 of 2 held"
+    assert Path(properties["chaos.run_dir"]) == timeline.parent
+    system_out = cases["fails"].findtext("system-out") or ""
+    assert "1 of 2 expectations held" in system_out
+
+
+def test_a_scenario_whose_stack_cannot_start_is_an_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHAOS_REDIS_SERVER", str(pytester.path / "no-such-redis-server"))
+    pytester.makeini(INI)
+    pytester.makefile(".yaml", **{"scenarios/holds": HOLDS})
+    junit = pytester.path / "junit.xml"
+    result = pytester.runpytest_subprocess(f"--chaos-out={pytester.path / 'runs'}",
+                                           f"--junitxml={junit}", timeout=120)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "*ERROR at setup of scenario holds.yaml*",
+        "the stack could not start (an infrastructure error, not a verdict):",
+    ])
+    case = _testcases(junit)["holds"]
+    assert case.find("error") is not None and case.find("failure") is None
