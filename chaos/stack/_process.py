@@ -66,6 +66,10 @@ class ChildProcess:
         """Spawn the command; its output goes to the log (appended, so restarts keep history)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.pidfile.parent.mkdir(parents=True, exist_ok=True)
+        self._launch()
+        self._write_pidfile()
+
+    def _launch(self) -> None:
         with self.log_path.open("ab") as log:
             self._popen = subprocess.Popen(
                 self.argv,
@@ -76,21 +80,24 @@ class ChildProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+
+    def _write_pidfile(self) -> None:
+        pid = self.pid
         try:
-            create_time = psutil.Process(self._popen.pid).create_time()
+            create_time = psutil.Process(pid).create_time() if pid else None
         except psutil.Error:
             create_time = None
         record = {
             "name": self.name,
-            "pid": self._popen.pid,
-            "pgid": self._popen.pid,
+            "pid": pid,
+            "pgid": pid,
             "create_time": create_time,
             "argv": self.argv,
         }
         self.pidfile.write_text(json.dumps(record))
 
     def is_alive(self) -> bool:
-        return self._popen is not None and self._popen.poll() is None
+        return self.returncode is None and self.pid is not None
 
     @property
     def returncode(self) -> int | None:
@@ -98,16 +105,17 @@ class ChildProcess:
 
     def send(self, signum: int) -> None:
         """Signal the main process only (e.g. SIGTERM for Celery's warm shutdown)."""
-        if self.is_alive():
-            assert self._popen is not None
-            os.kill(self._popen.pid, signum)
+        pid = self.pid
+        if pid is not None and self.is_alive():
+            os.kill(pid, signum)
 
     def send_group(self, signum: int) -> None:
         """Signal the whole process group (main process and its pool children)."""
-        if self._popen is None:
+        pid = self.pid
+        if pid is None:
             return
         try:
-            os.killpg(self._popen.pid, signum)
+            os.killpg(pid, signum)
         except ProcessLookupError:
             pass
 

@@ -28,18 +28,19 @@ from urllib.parse import urlsplit
 
 ENV_CELERY_SETTINGS = "CHAOS_CELERY_SETTINGS"
 ENV_BROKER_WAIT = "CHAOS_BROKER_WAIT"
+ENV_SPAWN_WALL = "CHAOS_SPAWN_WALL"
 EXIT_BAD_APP = 2
 EXIT_NO_BROKER = 3
 
 
-def _process_age() -> float | None:
-    """Seconds since this process was created: the interpreter's own start-up cost."""
-    try:
-        import psutil
+def _since_spawn() -> float | None:
+    """Seconds since the stack asked for this worker: the interpreter's (or the fork's) start.
 
-        return time.time() - psutil.Process().create_time()
-    except Exception:  # timing is a nicety, never a reason to fail a start
-        return None
+    The stack passes its wall clock in ``$CHAOS_SPAWN_WALL``; a process's own create time is no
+    good here (psutil derives it from the boot time, which /proc gives in whole seconds).
+    """
+    spawned = os.environ.get(ENV_SPAWN_WALL)
+    return time.time() - float(spawned) if spawned else None
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -56,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     options = parse_args(list(sys.argv[1:] if argv is None else argv))
     app_path = options.app
     boot: dict[str, float] = {}
-    age = _process_age()
-    if age is not None:
-        boot["interpreter"] = age
+    since_spawn = _since_spawn()
+    if since_spawn is not None:
+        boot["spawn_to_launcher"] = since_spawn
     sys.path.insert(0, os.getcwd())
 
     began = time.monotonic()

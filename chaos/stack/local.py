@@ -24,6 +24,7 @@ from chaos.errors import ConfigError, Problem, StackError
 from chaos.journal import ENV_RUN_DIR, ENV_RUN_ID, JournalWriter
 from chaos.probe import ENV_WORKER_NAME
 from chaos.stack._broker import LocalBroker
+from chaos.stack._forkserver import ForkedChild
 from chaos.stack._django_db import ENV_DB_PATH, database_for_run
 from chaos.stack._journal_tail import JournalTail
 from chaos.stack._ping import redis_ping
@@ -33,11 +34,12 @@ from chaos.stack._proxy_link import BrokerProxy
 from chaos.stack._reaping import reap_stale_runs, register_run, unregister_run
 from chaos.stack._waiting import poll_until
 from chaos.stack.base import Stack, StackConfig, WorkerHandle
-from chaos.stack.launch import ENV_BROKER_WAIT, ENV_CELERY_SETTINGS
+from chaos.stack.launch import ENV_BROKER_WAIT, ENV_CELERY_SETTINGS, ENV_SPAWN_WALL
 
 #: kombu's Redis transport keeps priority sub-queues as ``<queue>\x06\x16<priority>`` lists.
 PRIORITY_SEPARATOR = "\x06\x16"
 POOLS = ("solo", "prefork", "threads")
+WORKER_STARTS = ("spawn", "forkserver")
 
 
 def new_run_id() -> str:
@@ -59,6 +61,10 @@ def validate_config(config: StackConfig) -> None:
     if config.concurrency < 1:
         problems.append(Problem("concurrency below 1", field_path="concurrency",
                                 given=str(config.concurrency), expected=">= 1"))  # fmt: skip
+    if config.worker_start not in WORKER_STARTS:
+        problems.append(Problem("unknown worker start", field_path="worker_start",
+                                given=repr(config.worker_start),
+                                expected=" | ".join(WORKER_STARTS)))  # fmt: skip
     try:
         json.dumps(dict(config.celery_settings))
     except (TypeError, ValueError) as exc:
@@ -102,13 +108,18 @@ class LocalWorker(WorkerHandle):
         """Start the process without waiting for it to be ready."""
         if self.is_alive():
             return
-        self._process = ChildProcess(
+        config = self._stack.config
+        argv = self._argv()
+        child_class: type[ChildProcess] = ChildProcess
+        if config.worker_start == "forkserver":
+            child_class, argv = ForkedChild, argv[3:]  # the launcher's own arguments
+        self._process = child_class(
             self.name,
-            self._argv(),
+            argv,
             run_dir=self._stack.run_dir,
             run_id=self._stack.run_id,
             cwd=Path(self._stack.config.workdir),
-            env=self._stack.worker_env(self.name),
+            env={**self._stack.worker_env(self.name), ENV_SPAWN_WALL: repr(time.time())},
         )
         self._process.start()
 
@@ -282,7 +293,10 @@ class LocalStack(Stack):
 
     def _base_env(self) -> dict[str, str]:
         # This process's own run variables (if it runs inside another run) must not leak in.
-        run_specific = {ENV_RUN_DIR, ENV_RUN_ID, ENV_WORKER_NAME, ENV_CELERY_SETTINGS, ENV_BROKER_WAIT}
+        run_specific = {
+            ENV_RUN_DIR, ENV_RUN_ID, ENV_WORKER_NAME, ENV_CELERY_SETTINGS, ENV_BROKER_WAIT,
+            ENV_SPAWN_WALL,
+        }  # fmt: skip
         env = {key: value for key, value in os.environ.items() if key not in run_specific}
         env.pop("DJANGO_SETTINGS_MODULE", None)
         env[ENV_RUN_DIR] = str(self.run_dir)

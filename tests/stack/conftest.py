@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,8 +31,12 @@ def isolated_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
 
 @pytest.fixture
 def plain_config(tmp_path: Path) -> StackConfig:
-    """One solo worker of the plain test app, run dir in the test's tmp dir."""
+    """One solo worker of the plain test app, run dir in the test's tmp dir.
+
+    ``CHAOS_TEST_WORKER_START=forkserver`` runs every stack test with forked workers.
+    """
     return StackConfig(
+        worker_start=os.environ.get("CHAOS_TEST_WORKER_START", "spawn"),  # type: ignore[arg-type]
         app="plainapp",
         workdir=PLAIN_APP_DIR,
         settings_module=None,

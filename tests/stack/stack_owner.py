@@ -1,6 +1,6 @@
 """A runner stand-in for the reaping test: starts a local stack, says what it started, waits.
 
-``python tests/stack/stack_owner.py RUN_DIR`` prints one JSON line (run id, pids, ports) once
+``python tests/stack/stack_owner.py RUN_DIR [spawn|forkserver]`` prints one JSON line (run id, pids, ports) once
 the stack is ready, then blocks reading stdin; the test kills it with SIGKILL.
 """
 
@@ -18,7 +18,8 @@ APP_DIR = Path(__file__).resolve().parent / "apps"
 
 def main() -> None:
     config = StackConfig(app="plainapp", workdir=APP_DIR, settings_module=None,
-                         run_dir=Path(sys.argv[1]), workers=1, pool="prefork")  # fmt: skip
+                         run_dir=Path(sys.argv[1]), workers=1, pool="prefork",
+                         worker_start=sys.argv[2] if len(sys.argv) > 2 else "spawn")  # fmt: skip
     stack = LocalStack(config)
     stack.start()
     print(json.dumps({

@@ -31,10 +31,12 @@ def _run_processes(run_id: str) -> list[int]:
     return found
 
 
+@pytest.mark.parametrize("worker_start", ["spawn", "forkserver"])
 def test_a_task_runs_through_the_proxy_and_the_probe_journals_it(
-    plain_config: StackConfig, plain_app: ModuleType, wait_journal
+    plain_config: StackConfig, plain_app: ModuleType, wait_journal, worker_start: str
 ) -> None:
-    with open_stack(plain_config) as stack:
+    config = dataclasses.replace(plain_config, worker_start=worker_start)
+    with open_stack(config) as stack:
         assert isinstance(stack, LocalStack)
         assert stack.producer_broker_url.endswith(f":{stack.proxy.listen_port}/0")
         assert str(stack.broker.port) not in stack.worker_broker_url

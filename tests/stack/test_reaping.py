@@ -37,23 +37,31 @@ def _still_running(pid: int) -> bool:
         return False
 
 
-def test_chaos_clean_stops_what_a_killed_runner_left(tmp_path: Path) -> None:
+@pytest.mark.parametrize("worker_start", ["spawn", "forkserver"])
+def test_chaos_clean_stops_what_a_killed_runner_left(tmp_path: Path, worker_start: str) -> None:
     owner = subprocess.Popen(
-        [sys.executable, str(OWNER_SCRIPT), str(tmp_path / "run")],
+        [sys.executable, str(OWNER_SCRIPT), str(tmp_path / "run"), worker_start],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     started: dict = {}
+    family: list[int] = []
     try:
         line = owner.stdout.readline() if owner.stdout else ""
         assert line, f"the stack owner did not start: {owner.stderr.read() if owner.stderr else ''}"
         started = json.loads(line)
         # The worker's main process and its prefork child carry the run id in their environment
         # (redis-server rewrites its process title over it: its pidfile names it instead).
+        # A forked worker shows the fork server's environment: only its pidfile and group name it.
         tagged = _run_processes(started["run_id"])
-        assert len(tagged) >= 2
+        assert len(tagged) >= (2 if worker_start == "spawn" else 0)
+        pool_children = [
+            child.pid for pid in started["pids"][1:] for child in psutil.Process(pid).children()
+        ]
+        assert pool_children, "the prefork worker has a pool child"
+        family = started["pids"] + pool_children + [p.pid for p in tagged]
         os.kill(owner.pid, signal.SIGKILL)
         owner.wait(timeout=10)
-        assert all(_still_running(pid) for pid in started["pids"] + [p.pid for p in tagged])
+        assert all(_still_running(pid) for pid in family)
         assert [r.run_id for r in registered_runs()] == [started["run_id"]]
 
         cleaned = subprocess.run(
@@ -63,7 +71,7 @@ def test_chaos_clean_stops_what_a_killed_runner_left(tmp_path: Path) -> None:
         assert f"stopped {started['run_id']} (owner dead)" in cleaned.stdout
 
         assert _run_processes(started["run_id"]) == []
-        assert not any(_still_running(pid) for pid in started["pids"])
+        assert not any(_still_running(pid) for pid in family)
         assert not any(is_listening(port) for port in started["ports"])
         assert registered_runs() == []
     finally:
@@ -73,6 +81,9 @@ def test_chaos_clean_stops_what_a_killed_runner_left(tmp_path: Path) -> None:
         if started:
             for process in _run_processes(started["run_id"]):
                 process.kill()
+        for pid in family:
+            if _still_running(pid):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_chaos_clean_keeps_runs_whose_owner_is_alive(
