@@ -474,9 +474,6 @@ class _Builder:
             **dict.fromkeys(("run.started", "run.finished", "phase"), self.add_run),
         }
 
-    def at(self, event: Event) -> float:
-        return event.mono + self.offsets[_stream_key(event)] - self.start
-
     def wall_to_at(self, wall: float | None, event: Event) -> float | None:
         """A wall time written by ``event``'s writer (an eta), on the common timeline."""
         if wall is None:
