@@ -262,3 +262,19 @@ def install_patches(run_dir: Path | str | None = None) -> list[str]:
     for target in source.patches:
         patch_target(target)
     return sorted(_installed_patches)
+
+
+def _install_on_worker_init(**_: Any) -> None:
+    install_patches()
+
+
+if _source is not None:
+    # Every process of a run that imports ``chaos`` (the worker launcher does, and so does task
+    # code calling failpoint()) applies the run's patches when its Celery worker starts: after the
+    # app and Django are set up, before the prefork pool forks (children inherit the patches).
+    try:
+        from celery.signals import worker_init
+    except ImportError:  # not a Celery process: nothing to patch at worker start
+        pass
+    else:
+        worker_init.connect(_install_on_worker_init, weak=False)

@@ -11,10 +11,11 @@ production and the test process's own Django settings never leak in. Three paths
 - ``task``: publish a task by name with its args through ``chaos.producer`` (any Celery app).
 
 Every publish is journaled (``enqueue.tried`` / ``accepted`` / ``refused``) from Celery's publish
-signals, with the task id Celery put in the message. Protocol with the runner: this process prints
-``ready`` once set up, reads ``go T0`` (a CLOCK_MONOTONIC time, shared by all processes on Linux),
-sends on schedule from T0, prints ``sent`` after the last send, ``relayed`` once the outbox is
-empty, and exits. Every loop is bounded by the spec's deadline.
+signals, with the task id Celery put in the message. Protocol with the runner, which spawns this
+process while the stack starts: it prints ``ready`` once the app is imported, reads ``broker URL``,
+warms its connections and prints ``warm``, reads ``go T0`` (a CLOCK_MONOTONIC time, shared by all
+processes on Linux), sends on schedule from T0, prints ``sent`` after the last send, ``relayed``
+once the outbox is empty, and exits. Every loop is bounded by the spec's deadline.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class Workload:
     # --- set-up --------------------------------------------------------------------------
 
     def set_up(self) -> None:
+        """Import the app and set Django up: the slow part, done while the stack starts."""
         from celery.app.utils import find_app
 
         sys.path.insert(0, os.getcwd())
@@ -86,11 +88,15 @@ class Workload:
         options.setdefault("socket_timeout", PUBLISH_SOCKET_TIMEOUT)
         overrides["broker_transport_options"] = options
         self.app.conf.update(overrides)
-        paths = {stream["path"] for stream in self.spec.streams}
         if os.environ.get("DJANGO_SETTINGS_MODULE"):
             import django
 
             django.setup()  # a Django app's tasks and result backend need it even without views
+
+    def connect(self, broker_url: str) -> None:
+        """Point the app at the stack's broker (through the proxy) and warm every connection."""
+        self.app.conf.update(broker_url=broker_url)
+        paths = {stream["path"] for stream in self.spec.streams}
         if paths & set(VIEW_URLS):
             from django.test import Client
 
@@ -100,7 +106,7 @@ class Workload:
             from chaos.producer import Producer
 
             self.producer = Producer(
-                self.app, str(self.app.conf.broker_url), self.journal,
+                self.app, broker_url, self.journal,
                 timeout=self.spec.publish_timeout,
             )  # fmt: skip
         self._warm_up(paths)
@@ -246,10 +252,15 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: workload.stop.set())
     workload.set_up()
     print("ready", flush=True)
-    line = sys.stdin.readline().split()
-    if len(line) != 2 or line[0] != "go":
+    broker = sys.stdin.readline().split()
+    if len(broker) != 2 or broker[0] != "broker":
+        return 0  # the stack did not start: nothing to send
+    workload.connect(broker[1])
+    print("warm", flush=True)
+    go = sys.stdin.readline().split()
+    if len(go) != 2 or go[0] != "go":
         return 0  # the runner gave up before the start: nothing to send
-    workload.run(float(line[1]))
+    workload.run(float(go[1]))
     return 0
 
 

@@ -28,7 +28,7 @@ from chaos.runner.endpoints import start_endpoints
 from chaos.runner.faults import FaultDriver
 from chaos.runner.follower import JournalFollower, RunProgress
 from chaos.runner.rundir import RunFiles, new_run_files
-from chaos.runner.workload_process import WorkloadProcess
+from chaos.runner.workload_process import WorkloadProcess, workload_env
 from chaos.scenario import LoadedScenario, Scenario, load_scenario, load_scenario_text
 from chaos.scenario.semantics import app_workdir
 from chaos.scenario.timeline import ResolvedFault, ResolvedTimeline, new_seed, resolve_timeline
@@ -145,11 +145,22 @@ def run_scenario(
     show = console or RunConsole(model.name, timeline.expected_tasks, quiet=quiet)
     with show, ExitStack() as services:
         config.env = {**config.env, **start_endpoints(model, services)}
+        workload = WorkloadProcess(
+            files.run_dir, timeline, model.app.name, Path(config.workdir),
+            {**workload_env(files.run_dir, files.run_id, Path(config.workdir),
+                            config.settings_module, dict(config.celery_settings)),
+             **config.env},
+            deadline=model.timeout,
+        )  # fmt: skip
         driver = _Run(model, timeline, files, backend, show)
-        with open_stack(config, backend=backend) as stack:
-            driver.timings["stack_start"] = time.monotonic() - began
-            driver.drive(stack)
-            closing = time.monotonic()
+        workload.spawn()  # its imports overlap the stack's start
+        try:
+            with open_stack(config, backend=backend) as stack:
+                driver.timings["stack_start"] = time.monotonic() - began
+                driver.drive(stack, workload)
+                closing = time.monotonic()
+        finally:
+            workload.stop()
         driver.timings["stack_stop"] = time.monotonic() - closing
         verdicts = driver.check()
     timings = driver.timings
@@ -191,17 +202,15 @@ class _Run:
 
     # --- the run on a started stack --------------------------------------------------------
 
-    def drive(self, stack: Stack) -> None:
+    def drive(self, stack: Stack, workload: WorkloadProcess) -> None:
         self.stack = stack
         self.faults = FaultDriver(stack, self.journal, self.files.run_dir,
                                   self.scenario.topology.persistence)  # fmt: skip
         self.follower = JournalFollower(self.files.run_dir)
-        workload = WorkloadProcess(stack, self.timeline, self.scenario.app.name,
-                                   deadline=self.scenario.timeout)  # fmt: skip
         try:
-            spawned = time.monotonic()
-            workload.start(WORKLOAD_READY_SECONDS)
-            self.timings["workload_ready"] = time.monotonic() - spawned
+            waited = time.monotonic()
+            workload.connect(stack.producer_broker_url, WORKLOAD_READY_SECONDS)
+            self.timings["workload_wait"] = time.monotonic() - waited
             self.journal.write(
                 "run.started", run_id=self.files.run_id, scenario=self.scenario.name,
                 seed=self.timeline.seed, backend=self.backend,
@@ -262,9 +271,11 @@ class _Run:
             return False
         self._queue_checked = now
         try:
-            return not any(self.stack.queue_lengths().values())
-        except StackError:
+            self._last_queue_lengths = self.stack.queue_lengths()
+        except StackError as exc:
+            self._last_queue_lengths = {"unreadable": str(exc)}  # type: ignore[dict-item]
             return False  # the broker is down or paused: nothing can be said to be empty
+        return not any(self._last_queue_lengths.values())
 
     def _timeline_loop(self, workload: WorkloadProcess) -> None:
         self._sent_at = 0.0
@@ -354,8 +365,10 @@ class _Run:
             self.console.update(tasks_done=len(progress.finished))
             quiet = workload.finished and progress.in_flight == 0
             if quiet and progress.accepted and progress.accepted <= progress.finished:
-                if self._queues_empty(now + QUEUE_CHECK_SECONDS):
-                    return True
+                # Every accepted task ran to its end. Redis may still hold an unacked entry whose
+                # ack was lost with a broker fault: it comes back after visibility_timeout, which
+                # the checks report; the run does not wait an hour for it.
+                return True
             if quiet and self._queues_empty(now):
                 settled_since = settled_since or now
                 if now - settled_since >= SETTLE_SECONDS:
@@ -363,8 +376,12 @@ class _Run:
             elif not quiet:
                 settled_since = None
             self._stop.wait(TICK_SECONDS)
+        progress = self.follower.poll()
+        left = (f"queues {getattr(self, '_last_queue_lengths', {})}, attempts running "
+                f"{progress.in_flight}, workload {'done' if workload.finished else 'running'}")
+        self.journal.write("run.drain_deadline", seconds=self.scenario.drain, left=left)
         self.console.note(f"[yellow]drain deadline[/yellow] {self.scenario.drain:g}s passed with "
-                          "work left; the checks will say what")  # fmt: skip
+                          f"work left ({left}); the checks will say what")  # fmt: skip
         return False
 
     # --- after the stack is gone --------------------------------------------------------------

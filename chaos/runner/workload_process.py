@@ -1,63 +1,102 @@
-"""Starting and talking to the workload process (``python -m chaos.workload``)."""
+"""Starting and talking to the workload process (``python -m chaos.workload``).
+
+The process is spawned before the stack starts, so that its interpreter, app import and
+``django.setup()`` (about a second) overlap the stack's own start-up. It learns the broker URL
+once the stack is up, warms its connections, and starts sending on ``go``.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import queue
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from chaos.errors import StackError
+from chaos.journal import ENV_RUN_DIR, ENV_RUN_ID
 from chaos.scenario.timeline import ResolvedTimeline
-from chaos.stack.base import Stack
 
 WORKLOAD_SPEC_FILE = "workload.json"
 WORKLOAD_LOG_FILE = "workload.log"
+#: Both backends copy the run's migrated database here (the docker one mounts the run directory).
+RUN_DATABASE_FILE = "db.sqlite3"
+#: Variables of an enclosing run that must not leak into this one.
+_RUN_VARIABLES = ("CHAOS_WORKER_NAME", "CHAOS_CELERY_SETTINGS", "CHAOS_BROKER_WAIT",
+                  "DJANGO_SETTINGS_MODULE", "DJANGO_DB_PATH", "CELERY_BROKER_URL")  # fmt: skip
+
+
+def workload_env(run_dir: Path, run_id: str, workdir: Path, settings_module: str | None,
+                 celery_settings: dict[str, Any]) -> dict[str, str]:  # fmt: skip
+    """The app's environment as the workers get it, for the producer side."""
+    env = {k: v for k, v in os.environ.items() if k not in (*_RUN_VARIABLES, ENV_RUN_DIR, ENV_RUN_ID)}
+    env[ENV_RUN_DIR] = str(run_dir)
+    env[ENV_RUN_ID] = run_id
+    env["PYTHONPATH"] = os.pathsep.join([str(workdir), *filter(None, [env.get("PYTHONPATH")])])
+    env["CHAOS_CELERY_SETTINGS"] = json.dumps(celery_settings)
+    if settings_module:
+        env["DJANGO_SETTINGS_MODULE"] = settings_module
+        env["DJANGO_DB_PATH"] = str(run_dir / RUN_DATABASE_FILE)
+    return env
 
 
 class WorkloadProcess:
     """The producer side of a run, in its own process with the app's settings."""
 
-    def __init__(self, stack: Stack, timeline: ResolvedTimeline, app: str, deadline: float) -> None:
-        self.stack = stack
-        self.run_dir = stack.run_dir
+    def __init__(self, run_dir: Path, timeline: ResolvedTimeline, app: str, workdir: Path,
+                 env: dict[str, str], deadline: float) -> None:  # fmt: skip
+        self.run_dir = run_dir
+        self.workdir = workdir
+        self.env = env
         spec = {
             "streams": [stream.model_dump() for stream in timeline.workload],
             "deadline": deadline,
             "app": app,
         }
-        self.spec_path = self.run_dir / WORKLOAD_SPEC_FILE
+        self.spec_path = run_dir / WORKLOAD_SPEC_FILE
         self.spec_path.write_text(json.dumps(spec, indent=2))
-        self.log_path = self.run_dir / WORKLOAD_LOG_FILE
+        self.log_path = run_dir / WORKLOAD_LOG_FILE
         self.lines: queue.Queue[str] = queue.Queue()
         self.said: set[str] = set()
         self.process: subprocess.Popen[str] | None = None
 
-    def start(self, timeout: float) -> None:
-        """Spawn and wait until it says ``ready`` (its app and Django are set up)."""
-        env = self.stack.worker_env("workload")  # type: ignore[attr-defined]
-        workdir = Path(self.stack.config.workdir)
+    def spawn(self) -> None:
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "chaos.workload", str(self.spec_path)],
-                cwd=workdir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                cwd=self.workdir, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=log, text=True, start_new_session=True,
             )  # fmt: skip
         threading.Thread(target=self._read_lines, daemon=True, name="workload-stdout").start()
-        if not self.wait_for("ready", timeout):
-            self.stop()
-            raise StackError(
-                "workload", f"the workload process did not get ready within {timeout:.0f} s",
-                log_tail=self.log_tail(),
-            )  # fmt: skip
+
+    def connect(self, broker_url: str, timeout: float) -> None:
+        """Give it the broker URL once the stack is up; wait until it is set up and warm."""
+        self._expect("ready", timeout)
+        self._tell(f"broker {broker_url}")
+        self._expect("warm", timeout)
 
     def go(self, t0: float) -> None:
+        self._tell(f"go {t0!r}")
+
+    def _tell(self, line: str) -> None:
         assert self.process is not None and self.process.stdin is not None
-        self.process.stdin.write(f"go {t0!r}\n")
-        self.process.stdin.flush()
+        try:
+            self.process.stdin.write(line + "\n")
+            self.process.stdin.flush()
+        except BrokenPipeError as exc:
+            raise StackError("workload", "the workload process is gone",
+                             log_tail=self.log_tail()) from exc  # fmt: skip
+
+    def _expect(self, word: str, timeout: float) -> None:
+        if not self.wait_for(word, timeout):
+            raise StackError(
+                "workload", f"the workload process did not say {word!r} within {timeout:.0f} s",
+                log_tail=self.log_tail(),
+            )  # fmt: skip
 
     def _read_lines(self) -> None:
         assert self.process is not None and self.process.stdout is not None
@@ -65,7 +104,7 @@ class WorkloadProcess:
             self.lines.put(line.strip())
 
     def poll_said(self) -> set[str]:
-        """Every status line read so far (``ready``, ``sent``, ``relayed``)."""
+        """Every status line read so far (``ready``, ``warm``, ``sent``, ``relayed``)."""
         while True:
             try:
                 self.said.add(self.lines.get_nowait())
@@ -76,8 +115,7 @@ class WorkloadProcess:
         deadline = time.monotonic() + timeout
         while word not in self.poll_said():
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or (self.process is not None and self.process.poll() is not None
-                                  and self.lines.empty()):  # fmt: skip
+            if remaining <= 0 or (self.finished and self.lines.empty()):
                 return word in self.poll_said()
             try:
                 self.said.add(self.lines.get(timeout=min(remaining, 0.5)))
@@ -99,11 +137,14 @@ class WorkloadProcess:
         return self.process is None or self.process.poll() is not None
 
     def stop(self, grace: float = 5.0) -> None:
-        """Ask it to stop (SIGTERM ends its loops), then kill it if it does not."""
+        """Ask it to stop (EOF on stdin, SIGTERM ends its loops), then kill it if it does not."""
         if self.process is None or self.process.poll() is not None:
             return
         if self.process.stdin is not None and not self.process.stdin.closed:
-            self.process.stdin.close()  # a process still waiting for "go" reads EOF and exits
+            try:
+                self.process.stdin.close()  # a process waiting for a line reads EOF and exits
+            except BrokenPipeError:
+                pass
         self.process.terminate()
         try:
             self.process.wait(timeout=grace)
