@@ -291,7 +291,7 @@ class ConnectionLogWatcher(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             message = record.getMessage()
-        except Exception:  # a bad log call in the app must not break the worker
+        except Exception:  # noqa: BLE001 - a bad log call in the app must not break the worker
             return
         if "Connection to broker lost" in message or "Cannot connect to" in message:
             if not _worker_state["connection_lost"]:

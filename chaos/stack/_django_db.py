@@ -63,6 +63,7 @@ def template_database(workdir: Path, settings_module: str, env: dict[str, str]) 
             capture_output=True,
             text=True,
             timeout=120,
+            check=False,
         )
         if result.returncode != 0:
             staging.unlink(missing_ok=True)

@@ -44,6 +44,6 @@ imported: list[str] = []
 for _name in MODULES:
     try:
         importlib.import_module(_name)
-    except Exception:  # noqa: BLE001 - a preload is an optimisation, never a failure
+    except Exception:  # noqa: BLE001, S112 - a preload is an optimisation, never a failure
         continue
     imported.append(_name)

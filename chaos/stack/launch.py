@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         from celery.app.utils import find_app
 
         app = find_app(app_path)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure of user code at import is reported
         print(f"chaos launcher: cannot import the Celery app {app_path!r} "
               f"from {os.getcwd()}: {exc!r}", file=sys.stderr)  # fmt: skip
         traceback.print_exc()
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             import django
 
             django.setup()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure of user settings is reported
             print(f"chaos launcher: django.setup() failed: {exc!r}", file=sys.stderr)
             traceback.print_exc()
             return EXIT_BAD_APP

@@ -24,8 +24,8 @@ from chaos.errors import ConfigError, Problem, StackError
 from chaos.journal import ENV_RUN_DIR, ENV_RUN_ID, JournalWriter
 from chaos.probe import ENV_WORKER_NAME
 from chaos.stack._broker import LocalBroker
-from chaos.stack._forkserver import ForkedChild
 from chaos.stack._django_db import ENV_DB_PATH, database_for_run
+from chaos.stack._forkserver import ForkedChild
 from chaos.stack._journal_tail import JournalTail
 from chaos.stack._ping import redis_ping
 from chaos.stack._ports import LOOPBACK

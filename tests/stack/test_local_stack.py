@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from pathlib import Path
 from types import ModuleType
 
@@ -147,7 +148,7 @@ def test_probe_records_every_attempt_of_a_retried_task(
     assert [(e.data["attempt"], e.data["exc_type"]) for e in failed] == [(3, "plainapp.CarrierDown")]
     # Each retry ran no earlier than its countdown after the previous attempt (clock tolerance
     # 10 ms: wall clocks of one machine, rounding in the ETA's ISO form).
-    for previous, retry in zip(started, started[1:]):
+    for previous, retry in itertools.pairwise(started):
         assert retry.wall - previous.wall >= 0.2 - 0.01
 
 
