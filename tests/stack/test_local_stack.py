@@ -193,3 +193,19 @@ def test_an_app_that_does_not_import_is_named_with_its_log_and_nothing_is_left(
     assert said in caught.value.failure.log_tail
     assert _run_processes(stack.run_id) == []
     assert registered_runs() == []
+
+
+def test_proxy_disabled_then_enabled_the_worker_reconnects(
+    plain_config: StackConfig, plain_app: ModuleType, wait_journal
+) -> None:
+    with open_stack(plain_config) as stack, Producer.for_stack(plain_app.app, stack) as producer:
+        until = wait_journal(stack.journal_path)
+        stack.proxy.disable()  # Toxiproxy semantics: closes every connection, refuses new ones
+        until(lambda evs: _kinds(evs, "worker.connection_lost"), 15)
+        assert not producer.send("plainapp.add", [1, 1]).accepted
+        stack.proxy.enable()
+        after = producer.send("plainapp.add", [5, 5])
+        assert after.accepted
+        # The worker's reconnect schedule is 2 s, then 4 s more: 15 s covers it with margin.
+        events = until(lambda evs: _kinds(evs, "task.succeeded", after.task_id), 15)
+        assert _kinds(events, "worker.connection_restored")
