@@ -7,6 +7,10 @@ fork of it that imports only the app itself, sets Django up and connects. The ap
 imported in the fork server: Django settings read the run's environment (database path, endpoint
 URLs) at import, so each fork sets its environment first.
 
+As with any multiprocessing fork server child, a forked worker re-imports the owner's main script
+(as ``__mp_main__``) unless the owner ran with ``-m``: the owner must guard its entry point with
+``if __name__ == "__main__":`` (pytest, ``chaos`` and the benchmarks do).
+
 A forked worker's ``/proc/PID/environ`` is the fork server's, not the run's, so ``chaos clean``
 finds it by its pidfile and process group only (its pool children share that group).
 """

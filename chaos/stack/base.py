@@ -52,7 +52,8 @@ class StackConfig:
     worker_start: WorkerStart = "spawn"
     """How the local backend starts a worker: ``spawn`` a new interpreter (the plain way), or
     ``forkserver``: fork a warm interpreter that has Celery, kombu and Django imported already
-    (much faster after the first stack in a process; ignored by the docker backend)."""
+    (much faster after the first stack in a process, slower for the first; the owner's main script
+    must be import-safe, as for multiprocessing; ignored by the docker backend)."""
 
 
 class BrokerHandle(abc.ABC):
