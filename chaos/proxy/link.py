@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -27,8 +28,13 @@ QUEUE_HIGH_WATER = 256 * 1024
 FROM_SOURCE = -(2**62)
 
 
+#: The clock of read stamps and toxic deadlines. Not ``loop.time()``: uvloop's is libuv's cached
+#: millisecond clock, which can lag by up to a millisecond and would let latency end early.
+now = time.monotonic
+
+
 class Chunk:
-    """Bytes read from the source, with the loop time they were read (latency counts from it)."""
+    """Bytes read from the source, with the ``now()`` they were read (latency counts from it)."""
 
     __slots__ = ("data", "stamp")
 
@@ -72,15 +78,15 @@ class ToxicRun:
         """Wait ``seconds`` (None: until interrupted). True if the time ran out, False if a change
         to this toxic interrupted the wait."""
         loop = self.link.loop
-        deadline = None if seconds is None else loop.time() + seconds
+        deadline = None if seconds is None else now() + seconds
         while True:
             waiter: asyncio.Future[bool] = loop.create_future()
             timer = None
             if deadline is not None:
-                remaining = deadline - loop.time()
+                remaining = deadline - now()
                 if remaining <= 0:
                     return True
-                timer = loop.call_at(deadline, _resolve, waiter, True)
+                timer = loop.call_later(remaining, _resolve, waiter, True)
             self._holds.add(waiter)
             try:
                 if not await waiter:
@@ -167,7 +173,7 @@ class Link:
         """Data read from the source while the link is not on its fast path."""
         if self.closed:
             return
-        self._pending.append((Chunk(data, self.loop.time()), FROM_SOURCE))
+        self._pending.append((Chunk(data, now()), FROM_SOURCE))
         self._pending_bytes += len(data)
         if self._pending_bytes > QUEUE_HIGH_WATER:
             self.pause_source("queue")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from chaos.proxy.link import Chunk, Emit, ToxicRun
+from chaos.proxy.link import Chunk, Emit, ToxicRun, now
 from chaos.proxy.model import redis_error_reply
 from chaos.proxy.resp import RespProtocolError, bulk_reply, encode_command, split_command
 
@@ -46,7 +46,7 @@ class Latency(Passthrough):
         if jitter_ms:
             delay_ms += run.link.rng.uniform(-jitter_ms, jitter_ms)
         deadline = chunk.stamp + delay_ms / 1000.0
-        wait = deadline - run.link.loop.time()
+        wait = deadline - now()
         if wait > 0:
             await run.hold(wait)
         chunk.stamp = deadline
@@ -69,7 +69,6 @@ class Bandwidth(Passthrough):
         data = chunk.data
         sleep_ms = run.state.get("sleep_ms", 0.0) + len(data) / rate
         slice_size = rate * 100
-        loop = run.link.loop
         while len(data) > slice_size:
             if not await run.hold(0.1):
                 run.state["sleep_ms"] = 0.0
@@ -78,13 +77,13 @@ class Bandwidth(Passthrough):
             await emit(Chunk(data[:slice_size], chunk.stamp))
             data = data[slice_size:]
             sleep_ms -= 100.0
-        started = loop.time()
+        started = now()
         if sleep_ms > 0 and not await run.hold(sleep_ms / 1000.0):
             run.state["sleep_ms"] = 0.0
             await emit(Chunk(data, chunk.stamp))
             return
         # What the timer overshot is taken off the next wait, so the average rate holds.
-        run.state["sleep_ms"] = sleep_ms - (loop.time() - started) * 1000.0
+        run.state["sleep_ms"] = sleep_ms - (now() - started) * 1000.0
         await emit(Chunk(data, chunk.stamp))
 
 
@@ -221,7 +220,7 @@ class RedisError(Passthrough):
         buffer: bytearray = run.state.setdefault("buffer", bytearray())
         if chunk is None:
             if buffer:
-                await emit(Chunk(bytes(buffer), run.link.loop.time()))
+                await emit(Chunk(bytes(buffer), now()))
                 buffer.clear()
             await emit(None)
             return
@@ -277,7 +276,7 @@ class ReplyRewriter(Passthrough):
         tail: bytes = run.state.get("tail", b"")
         if chunk is None:
             if tail:
-                await emit(Chunk(tail, run.link.loop.time()))
+                await emit(Chunk(tail, now()))
             await emit(None)
             return
         data = tail + chunk.data

@@ -53,6 +53,7 @@ class EchoServer:
         self.listener.listen(64)
         self.port = self.listener.getsockname()[1]
         self.accepted: list[socket.socket] = []
+        self.echo_threads: list[threading.Thread] = []
         self._stopping = False
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
@@ -68,7 +69,9 @@ class EchoServer:
             except OSError:
                 return
             self.accepted.append(conn)
-            threading.Thread(target=self._echo, args=(conn,), daemon=True).start()
+            echo = threading.Thread(target=self._echo, args=(conn,), daemon=True)
+            self.echo_threads.append(echo)
+            echo.start()
 
     def _echo(self, conn: socket.socket) -> None:
         with conn:
@@ -98,6 +101,8 @@ class EchoServer:
                 pass
             conn.close()
         self._thread.join(5)
+        for echo in self.echo_threads:
+            echo.join(5)
 
 
 @pytest.fixture

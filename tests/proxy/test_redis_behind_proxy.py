@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 
 import pytest
@@ -44,11 +43,13 @@ def test_commands_pass_unchanged(client: redis.Redis) -> None:
 
 def test_latency_grows_the_round_trip(client: redis.Redis, redis_proxy: ProxyHandle) -> None:
     client.ping()
-    before = statistics.median(_round_trip(client) for _ in range(5))
+    before = min(_round_trip(client) for _ in range(5))
     with redis_proxy.toxic("latency", latency=50):
-        during = statistics.median(_round_trip(client) for _ in range(5))
-    # Median of 5 against scheduler noise; 5 ms of slack for a loaded 2-core machine.
-    assert 0.050 <= during - before + 0.001 <= 0.055
+        during = min(_round_trip(client) for _ in range(5))
+    # Fastest of 5: load from elsewhere only adds delay. Never early; 5 ms of slack for a
+    # loaded 2-core machine.
+    assert during >= 0.050
+    assert during - before <= 0.055
 
 
 def test_disabled_proxy_gives_a_connection_error(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import socket
-import statistics
 import threading
 import time
 from collections.abc import Iterator
@@ -23,8 +22,10 @@ def _round_trip(sock: socket.socket, payload: bytes = b"x" * 16) -> float:
     return time.perf_counter() - started
 
 
-def _median_round_trip(sock: socket.socket, times: int = 7) -> float:
-    return statistics.median(_round_trip(sock) for _ in range(times))
+def _fastest_round_trip(sock: socket.socket, times: int = 7) -> float:
+    """The minimum of several round trips: load from other processes only ever adds delay, so
+    the fastest one is the best view of what the proxy itself does."""
+    return min(_round_trip(sock) for _ in range(times))
 
 
 def _read_until_closed(sock: socket.socket, limit: int = 10_000_000) -> bytes:
@@ -74,36 +75,39 @@ def bye_server() -> Iterator[ByeServer]:
 
 def test_latency_adds_its_delay_within_2_ms(echo_proxy: ProxyHandle) -> None:
     with connect(echo_proxy) as sock:
-        baseline = _median_round_trip(sock)
+        baseline = _fastest_round_trip(sock)
         with echo_proxy.toxic("latency", latency=100):
-            delayed = _median_round_trip(sock)
-    # The issue's bound: 100 ms +- 2 ms. Median of 7 round trips keeps one late wake-up on a
-    # loaded machine from deciding it; the toxic waits on the loop clock, not on a sleep.
+            delayed = _fastest_round_trip(sock, 5)
+    # The issue's bound: 100 ms within 2 ms. Never early (the toxic waits on the loop clock until
+    # read time + latency); at most 2 ms late for the fastest of 5 on a loaded 2-core machine.
+    assert delayed >= 0.100
     assert abs((delayed - baseline) - 0.100) <= 0.002, delayed - baseline
 
 
 def test_latency_on_both_streams_adds_up(echo_proxy: ProxyHandle) -> None:
     with connect(echo_proxy) as sock:
-        baseline = _median_round_trip(sock, 3)
+        baseline = _fastest_round_trip(sock, 3)
         with echo_proxy.toxic("latency", latency=20), echo_proxy.toxic(
             "latency", stream="upstream", latency=30
         ):
-            delayed = _median_round_trip(sock, 3)
-    assert 0.049 <= delayed - baseline <= 0.056  # 5 ms of slack for scheduling on 2 cores
+            delayed = _fastest_round_trip(sock, 3)
+    assert delayed >= 0.050
+    assert delayed - baseline <= 0.056  # 5 ms of slack for scheduling on 2 cores
 
 
 def test_jitter_stays_within_its_range(echo_proxy: ProxyHandle) -> None:
     with connect(echo_proxy) as sock:
-        baseline = _median_round_trip(sock, 3)
+        baseline = _fastest_round_trip(sock, 3)
         with echo_proxy.toxic("latency", latency=30, jitter=10):
             delays = [_round_trip(sock) - baseline for _ in range(10)]
-    assert all(0.019 <= delay <= 0.045 for delay in delays), delays  # [20, 40) ms + slack
+    # [20, 40) ms, with 1 ms below for the baseline's own noise and 5 ms above for load.
+    assert all(0.019 <= delay <= 0.045 for delay in delays), delays
     assert max(delays) - min(delays) > 0.002  # it does vary
 
 
 def test_bandwidth_paces_within_10_percent(echo_proxy: ProxyHandle) -> None:
     payload = bytes(range(256)) * 2000  # 512 000 bytes
-    rate_kb = 2000  # 2000 KB/s: 256 ms for the payload
+    rate_kb = 1000  # 1000 KB/s: 512 ms for the payload, long against the fixed costs
     with echo_proxy.toxic("bandwidth", rate=rate_kb), connect(echo_proxy) as sock:
         started = time.perf_counter()
         sender = threading.Thread(target=sock.sendall, args=(payload,))
@@ -113,6 +117,8 @@ def test_bandwidth_paces_within_10_percent(echo_proxy: ProxyHandle) -> None:
         sender.join(5)
     assert received == payload
     expected = len(payload) / (rate_kb * 1000)
+    # The issue's bound: within 10 %. The fixed cost (two loopback hops, the echo thread) is a
+    # few ms of the 512.
     assert abs(elapsed - expected) <= 0.1 * expected, (elapsed, expected)
 
 
