@@ -32,7 +32,7 @@ from chaos.stack.base import BrokerHandle, Stack, StackConfig, WorkerHandle
 from chaos.stack.docker.engine import engine_client
 from chaos.stack.docker.images import BuiltImages, ImageBuilder, ProxyImage, ProxyImageChoice
 from chaos.stack.docker.labels import run_labels
-from chaos.stack.docker.reaping import reap_docker
+from chaos.stack.docker.reaping import labelled_leftovers, reap_docker
 from chaos.stack.docker.redis_container import REDIS_PORT, RedisBrokerContainer
 from chaos.stack.docker.toxiproxy_container import FIRST_PROXY_PORT, ToxiproxyContainer
 from chaos.stack.docker.worker_container import RUN_DIR_IN_CONTAINER, CeleryWorkerContainer
@@ -353,8 +353,9 @@ class DockerStack(Stack):
             except APIError as exc:
                 problems.append(f"volume: {exc}")
             self._volume = None
-        if problems:
-            # Whatever resisted is reaped by label: a run must never leave anything behind.
+        if problems or labelled_leftovers(self.run_id):
+            # Whatever resisted (or was created by a start that failed half-way) is reaped by
+            # label: a run must never leave anything behind.
             reap_docker(self.run_id)
         if self._journal is not None:
             self._journal.close()
