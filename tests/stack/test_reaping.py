@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from chaos.stack._ports import is_listening
-from chaos.stack._reaping import registered_runs
+from chaos.stack._reaping import reap_run, registered_runs
 
 OWNER_SCRIPT = Path(__file__).resolve().parent / "stack_owner.py"
 
@@ -80,9 +80,13 @@ def test_chaos_clean_stops_what_a_killed_runner_left(tmp_path: Path, worker_star
             owner.kill()
             owner.wait(timeout=10)
         if started:
+            # Whatever failed above, leave nothing: the pidfiles name Redis, the env the rest.
+            for record in registered_runs():
+                if record.run_id == started["run_id"]:
+                    reap_run(record)
             for process in _run_processes(started["run_id"]):
                 process.kill()
-        for pid in family:
+        for pid in family + started.get("pids", []):
             if _still_running(pid):
                 os.kill(pid, signal.SIGKILL)
 
