@@ -12,9 +12,10 @@ global figure state, and is safe in a pytest session or a worker thread.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from chaos.checks.verdict import Verdict
 from chaos.history import Attempt, FaultWindow, RunHistory, TaskHistory
@@ -93,16 +94,42 @@ def resume_marks(history: RunHistory) -> list[ResumeMark]:
 
 
 def _window_colour(window: FaultWindow) -> str:
-    target = window.target.lower().split("-", 1)[0].split(".", 1)[0]
-    return TARGET_COLOURS.get(target, "#616161")
+    """By what the fault hits: the type's prefix (``broker.kill``), else the target."""
+    for name in (window.type, window.target):
+        head = name.lower().split(".", 1)[0].split("-", 1)[0]
+        if head in TARGET_COLOURS:
+            return TARGET_COLOURS[head]
+    return "#616161"
+
+
+#: Parameters not worth a label (bookkeeping, or defaults a reader does not need).
+_QUIET_PARAMS = {"toxic", "stream", "toxicity", "name", "patch", "seed", "message", "attributes"}
+
+
+def _label_params(params: Mapping[str, Any]) -> list[str]:
+    """``latency=500``: a toxic's attributes flattened, empty values and bookkeeping left out,
+    qualified exception names shortened (``builtins.RuntimeError`` -> ``RuntimeError``)."""
+    nested = params.get("attributes")
+    merged = {**params, **(nested if isinstance(nested, Mapping) else {})}
+    shown = []
+    for key, value in merged.items():
+        if key in _QUIET_PARAMS or value is None:
+            continue
+        text = str(value)
+        if isinstance(value, str) and "." in text and text.rsplit(".", 1)[-1][:1].isupper():
+            text = text.rsplit(".", 1)[-1]
+        shown.append(f"{key}={text}")
+    return shown
 
 
 def _window_label(window: FaultWindow) -> str:
-    what = window.type.rsplit(".", 1)[-1]
-    toxic = window.params.get("toxic") if isinstance(window.params, dict) else None
-    if toxic:
-        what = str(toxic)
-    return f"{window.target} {what}"
+    """``broker kill``, ``proxy latency (latency=500, jitter=100)``: a fault row's label."""
+    params = window.params if isinstance(window.params, Mapping) else {}
+    what = str(params.get("toxic") or window.type.rsplit(".", 1)[-1])
+    target = window.target if window.target != what else window.type.split(".", 1)[0]
+    shown = _label_params(params)[:2]
+    label = f"{target} {what}" + (f" ({', '.join(shown)})" if shown else "")
+    return label if len(label) <= 60 else label[:59] + "…"
 
 
 def _failed_task_ids(verdicts: Sequence[Verdict]) -> set[str]:
@@ -137,186 +164,232 @@ def _title(history: RunHistory, verdicts: Sequence[Verdict], title: str | None) 
     return "  ·  ".join(parts)
 
 
+@dataclass
+class _Marks:
+    """Everything drawn for the tasks, gathered per style so that each style is one artist
+    (a LineCollection or one scatter): a 100-task picture stays a few dozen artists."""
+
+    bars: dict[str | None, list] = field(default_factory=lambda: {o: [] for o in OUTCOME_COLOURS})
+    starts: dict[str | None, list] = field(default_factory=lambda: {o: [] for o in OUTCOME_COLOURS})
+    retry_links: list = field(default_factory=list)
+    queued: list = field(default_factory=list)
+    publishing: list = field(default_factory=list)
+    never_ran: list = field(default_factory=list)
+    countdown_due: list = field(default_factory=list)
+    failures: list = field(default_factory=list)
+    duplicates: list = field(default_factory=list)
+    accepted: list = field(default_factory=list)
+    refused: list = field(default_factory=list)
+    unfinished: list = field(default_factory=list)
+    never_ran_ends: list = field(default_factory=list)
+
+
+def _gather(tasks: Sequence[TaskHistory], first_row: float, end: float) -> _Marks:
+    marks = _Marks()
+    noticeable = 0.015 * end  # shorter spans would only smudge the row
+    for index, task in enumerate(tasks):
+        row = first_row + index
+        for event in task.enqueues:
+            if event.kind in ("enqueue.accepted", "outbox.relayed", "outbox.saved"):
+                marks.accepted.append((event.at, row))
+            elif event.kind == "enqueue.refused":
+                marks.refused.append((event.at, row))
+            if event.seconds is not None and event.seconds > noticeable:
+                marks.publishing.append([(event.at - event.seconds, row), (event.at, row)])
+        executions: list[Attempt] = [a for a in task.attempts if a.started_at is not None]
+        if task.promised_at is not None and not executions:
+            marks.never_ran.append([(task.promised_at, row), (end, row)])
+            marks.never_ran_ends.append((end, row))
+        if task.promised_at is not None and executions:
+            first_start = min(a.started_at for a in executions if a.started_at is not None)
+            if first_start - task.promised_at > noticeable:
+                marks.queued.append([(task.promised_at, row), (first_start, row)])
+        repeats = _duplicated(task)
+        for position, attempt in enumerate(task.attempts):
+            if attempt.started_at is None:
+                continue
+            outcome = attempt.outcome if attempt.outcome in OUTCOME_COLOURS else None
+            ended = attempt.ended_at
+            if ended is None:
+                marks.unfinished.append((end, row))
+                ended = end
+            marks.bars[outcome].append([(attempt.started_at, row), (max(ended, attempt.started_at), row)])
+            marks.starts[outcome].append((attempt.started_at, row))
+            if outcome == "failure":
+                marks.failures.append((ended, row))
+            if position in repeats:
+                marks.duplicates.append((attempt.started_at, row))
+        for before, after in zip(executions, executions[1:]):
+            if before.outcome != "retry" or before.ended_at is None or after.started_at is None:
+                continue
+            marks.retry_links.append([(before.ended_at, row), (after.started_at, row)])
+            if before.retry_eta_at is not None:
+                marks.countdown_due.append((before.retry_eta_at, row))
+    return marks
+
+
+def _scatter(axes, points: list, **style) -> None:
+    if points:
+        xs, ys = zip(*points)
+        axes.scatter(xs, ys, **style)
+
+
+def _draw_tasks(axes, marks: _Marks, rows: int) -> None:
+    from matplotlib.collections import LineCollection
+
+    size = 22 if rows <= 60 else 14 if rows <= 200 else 6
+    width = 3.2 if rows <= 60 else 2.4 if rows <= 200 else 1.0
+    lines = (
+        (marks.publishing, {"colors": "#424242", "linewidths": 0.8, "alpha": 0.8}),
+        (marks.queued, {"colors": "#bdbdbd", "linewidths": 0.8}),
+        (marks.retry_links, {"colors": "#9e9e9e", "linewidths": 0.9, "linestyles": (0, (1, 1.5))}),
+        (marks.never_ran, {"colors": REFUSED_COLOUR, "linewidths": 0.8, "alpha": 0.6,
+                           "linestyles": (0, (4, 3))}),
+    )
+    for segments, style in lines:
+        if segments:
+            axes.add_collection(LineCollection(segments, zorder=1, **style))
+    for outcome, segments in marks.bars.items():
+        if segments:
+            axes.add_collection(LineCollection(segments, colors=OUTCOME_COLOURS[outcome],
+                                               linewidths=width, zorder=2, capstyle="butt"))
+        _scatter(axes, marks.starts[outcome], s=size, color=OUTCOME_COLOURS[outcome],
+                 marker="o", zorder=3, linewidths=0)
+    _scatter(axes, marks.accepted, s=size * 1.2, color="#424242", marker="|", linewidths=1.0,
+             zorder=3)
+    _scatter(axes, marks.refused, s=size * 1.6, color=REFUSED_COLOUR, marker="x",
+             linewidths=1.3, zorder=4)
+    _scatter(axes, marks.countdown_due, s=size * 1.4, color=OUTCOME_COLOURS["retry"], marker=7,
+             linewidths=0, zorder=3)
+    _scatter(axes, marks.failures, s=size * 2.2, color=OUTCOME_COLOURS["failure"], marker="X",
+             linewidths=0.4, edgecolors="white", zorder=4)
+    _scatter(axes, marks.duplicates, s=size * 3.5, facecolors="none",
+             edgecolors=DUPLICATE_COLOUR, marker="D", linewidths=1.2, zorder=4)
+    _scatter(axes, marks.unfinished, s=size * 1.4, color=OUTCOME_COLOURS[None], marker=">",
+             zorder=3, linewidths=0)
+    _scatter(axes, marks.never_ran_ends, s=size * 2, facecolors="none",
+             edgecolors=REFUSED_COLOUR, marker="o", linewidths=1.1, zorder=3)
+
+
+def _draw_faults(axes, history: RunHistory, end: float, task_top: float, task_bottom: float) -> None:
+    """One row per fault window at the top (a bar, its label on the axis), a light band over
+    the tasks for the same span, and the resume arrow on the fault's row."""
+    resumed = {mark.window.fault_id: mark for mark in resume_marks(history)}
+    for row, window in enumerate(history.fault_windows):
+        stop = end if window.end is None else window.end
+        colour = _window_colour(window)
+        axes.fill_between([window.start, stop], task_top, task_bottom, color=colour, alpha=0.10,
+                          lw=0, zorder=0)
+        axes.barh(row, stop - window.start, left=window.start, height=0.62, color=colour,
+                  alpha=0.85, hatch="//" if window.end is None else None, edgecolor="white",
+                  lw=0, zorder=2)
+        if window.end is None:
+            axes.text(stop, row, " never healed", va="center", ha="right", fontsize=7.5,
+                      color="white", fontweight="bold", zorder=5)
+        mark = resumed.get(window.fault_id)
+        if mark is not None:
+            axes.annotate("", xy=(mark.resumed_at, row), xytext=(mark.healed_at, row),
+                          arrowprops={"arrowstyle": "-|>", "color": "#2e7d32", "lw": 1.3,
+                                      "shrinkA": 0, "shrinkB": 0}, zorder=4)
+            axes.text(mark.resumed_at, row, f"  resumed {mark.seconds:.2f} s after heal",
+                      va="center", ha="left", fontsize=8, color="#1b5e20", zorder=5)
+            axes.plot([mark.resumed_at, mark.resumed_at], [row, task_bottom], color="#2e7d32",
+                      lw=0.9, ls=":", zorder=0.6)
+
+
+def _legend_handles(history: RunHistory) -> list:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [
+        Line2D([], [], color=OUTCOME_COLOURS["success"], lw=3, marker="o", label="attempt: success"),
+        Line2D([], [], color=OUTCOME_COLOURS["retry"], lw=3, marker="o", label="attempt: retry"),
+        Line2D([], [], color=OUTCOME_COLOURS["failure"], lw=3, marker="X", label="attempt: failure"),
+        Line2D([], [], color=OUTCOME_COLOURS[None], lw=3, marker=">", label="never finished"),
+        Line2D([], [], color="#424242", lw=1, marker="|", markersize=8, label="publish, accepted"),
+        Line2D([], [], color=REFUSED_COLOUR, lw=0, marker="x", label="publish refused"),
+        Line2D([], [], color="#bdbdbd", lw=1, label="queued"),
+        Line2D([], [], color="#9e9e9e", lw=1, ls=":", label="retry wait"),
+        Line2D([], [], color=OUTCOME_COLOURS["retry"], lw=0, marker=7, label="countdown due"),
+        Line2D([], [], color=DUPLICATE_COLOUR, lw=0, marker="D", fillstyle="none",
+               label="duplicate execution"),
+        Line2D([], [], color=REFUSED_COLOUR, lw=1, ls="--", marker="o", fillstyle="none",
+               label="accepted, never executed"),
+        Line2D([], [], color="#2e7d32", lw=1.3, marker=">", label="resume after heal"),
+    ]
+    kinds = sorted({_window_colour(w): w.type.split(".", 1)[0] for w in history.fault_windows}.items())
+    handles += [Patch(color=colour, alpha=0.6, label=f"{kind} fault") for colour, kind in kinds]
+    return handles
+
+
+def _label_rows(axes, history: RunHistory, tasks: Sequence[TaskHistory], first_task_row: float,
+                failed_ids: set[str]) -> None:
+    """Fault rows labelled in their colour, task rows in monospace; tasks a failed verdict
+    names in bold red; task labels thinned when there are too many to print."""
+    rows = len(tasks)
+    step = 1 if rows <= LABELLED_ROWS else -(-rows // LABELLED_ROWS)
+    shown = list(range(0, rows, step))
+    positions = list(range(len(history.fault_windows))) + [first_task_row + i for i in shown]
+    labels = [_window_label(w) for w in history.fault_windows] + [tasks[i].label for i in shown]
+    axes.set_yticks(positions)
+    axes.set_yticklabels(labels)
+    task_size = 7.5 if rows <= 60 else 6.5 if rows <= LABELLED_ROWS else 5.5
+    faults = len(history.fault_windows)
+    for index, tick in enumerate(axes.get_yticklabels()):
+        if index < faults:
+            tick.set_color(_window_colour(history.fault_windows[index]))
+            tick.set_fontweight("bold")
+            tick.set_fontsize(8)
+            continue
+        tick.set_family("monospace")
+        tick.set_fontsize(task_size)
+        if tasks[shown[index - faults]].task_id in failed_ids:
+            tick.set_color(REFUSED_COLOUR)
+            tick.set_fontweight("bold")
+
+
 def draw_timeline(
     history: RunHistory,
     verdicts: Sequence[Verdict] = (),
     *,
     title: str | None = None,
-):  # -> matplotlib.figure.Figure (imported lazily: matplotlib costs ~0.3 s to import)
+):  # -> matplotlib.figure.Figure (imported lazily: importing matplotlib costs about a second)
     """The run as a matplotlib Figure (Agg canvas attached), ready to save."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-    from matplotlib.transforms import blended_transform_factory
 
     tasks = list(history.tasks.values())
-    rows = max(len(tasks), 1)
+    faults = len(history.fault_windows)
     end = max(
-        [history.end_at, history.meta.finished_at or 0.0]
+        [1.0, history.end_at, history.meta.finished_at or 0.0]
         + [t.last_seen_at for t in tasks]
         + [w.end for w in history.fault_windows if w.end is not None],
     )
-    end = max(end, 1.0)
-    height = min(MAX_HEIGHT, 2.4 + ROW_INCHES * rows)
-    figure = Figure(figsize=(WIDTH, height), dpi=100, layout="constrained")
+    # Fault rows first, then a half-row gap, then one row per task, first task at the top.
+    first_task_row = faults + 0.5 if faults else 0.0
+    bottom = first_task_row + max(len(tasks), 1) - 0.5
+    rows = faults + max(len(tasks), 1)
+    figure = Figure(figsize=(WIDTH, min(MAX_HEIGHT, 2.2 + ROW_INCHES * rows)), dpi=100,
+                    layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     failed_ids = _failed_task_ids(verdicts)
-    marker_size = 22 if rows <= 60 else 14 if rows <= 200 else 6
-    bar_width = 3.2 if rows <= 60 else 2.4 if rows <= 200 else 1.0
 
-    # Fault windows: bands across every row, labelled above the plot.
-    over_top = blended_transform_factory(axes.transData, axes.transAxes)
-    for index, window in enumerate(history.fault_windows):
-        stop = end if window.end is None else window.end
-        colour = _window_colour(window)
-        axes.axvspan(window.start, stop, color=colour, alpha=0.13, lw=0, zorder=0)
-        axes.axvline(window.start, color=colour, lw=0.8, alpha=0.6, zorder=0.5)
-        if window.end is None:
-            axes.axvspan(window.start, stop, fill=False, hatch="//", edgecolor=colour,
-                         alpha=0.35, lw=0, zorder=0)
-        else:
-            axes.axvline(stop, color=colour, lw=0.8, alpha=0.6, ls="--", zorder=0.5)
-        label = _window_label(window) + ("" if window.end is not None else " (never healed)")
-        axes.text((window.start + stop) / 2, 1.0 + 0.012 * (1 + index % 2), label,
-                  transform=over_top, ha="center", va="bottom", fontsize=8, color=colour,
-                  fontweight="bold", clip_on=False)
-
-    # Rows of tasks named by a failed verdict get a tinted background.
-    for row, task in enumerate(tasks):
+    _draw_faults(axes, history, end, first_task_row - 0.5, bottom)
+    for index, task in enumerate(tasks):
         if task.task_id in failed_ids:
-            axes.axhspan(row - 0.5, row + 0.5, color=HIGHLIGHT_COLOUR, lw=0, zorder=0.2)
+            axes.axhspan(first_task_row + index - 0.5, first_task_row + index + 0.5,
+                         color=HIGHLIGHT_COLOUR, lw=0, zorder=0.2)
+    _draw_tasks(axes, _gather(tasks, first_task_row, end), len(tasks))
+    if faults:
+        axes.axhline(first_task_row - 0.5, color="#e0e0e0", lw=0.8, zorder=0.5)
 
-    bars: dict[str | None, list] = {outcome: [] for outcome in OUTCOME_COLOURS}
-    starts: dict[str | None, tuple[list[float], list[float]]] = {
-        outcome: ([], []) for outcome in OUTCOME_COLOURS
-    }
-    links: list = []
-    due_x: list[float] = []
-    due_y: list[float] = []
-    fail_x: list[float] = []
-    fail_y: list[float] = []
-    dup_x: list[float] = []
-    dup_y: list[float] = []
-    accepted_x: list[float] = []
-    accepted_y: list[float] = []
-    refused_x: list[float] = []
-    refused_y: list[float] = []
-    open_x: list[float] = []
-    open_y: list[float] = []
-    waits: list = []
-    queued: list = []
-    never_x: list[float] = []
-    never_y: list[float] = []
-
-    for row, task in enumerate(tasks):
-        for event in task.enqueues:
-            if event.kind in ("enqueue.accepted", "outbox.relayed", "outbox.saved"):
-                accepted_x.append(event.at)
-                accepted_y.append(row)
-            elif event.kind == "enqueue.refused":
-                refused_x.append(event.at)
-                refused_y.append(row)
-        if task.promised_at is not None and not task.executed:
-            waits.append([(task.promised_at, row), (end, row)])
-            never_x.append(end)
-            never_y.append(row)
-        repeats = _duplicated(task)
-        executions: list[Attempt] = [a for a in task.attempts if a.started_at is not None]
-        first_start = min((a.started_at for a in executions if a.started_at is not None),
-                          default=None)
-        if task.promised_at is not None and first_start is not None \
-                and first_start - task.promised_at > 0.02 * end:
-            queued.append([(task.promised_at, row), (first_start, row)])
-        for index, attempt in enumerate(task.attempts):
-            if attempt.started_at is None:
-                continue
-            started = attempt.started_at
-            ended = attempt.ended_at
-            outcome = attempt.outcome if attempt.outcome in OUTCOME_COLOURS else None
-            if ended is None:
-                open_x.append(end)
-                open_y.append(row)
-                ended = end
-            bars[outcome].append([(started, row), (max(ended, started), row)])
-            starts[outcome][0].append(started)
-            starts[outcome][1].append(row)
-            if outcome == "failure":
-                fail_x.append(ended)
-                fail_y.append(row)
-            if index in repeats:
-                dup_x.append(started)
-                dup_y.append(row)
-        for before, after in zip(executions, executions[1:]):
-            if before.outcome != "retry" or before.ended_at is None or after.started_at is None:
-                continue
-            links.append([(before.ended_at, row), (after.started_at, row)])
-            if before.retry_eta_at is not None:
-                due_x.append(before.retry_eta_at)
-                due_y.append(row)
-
-    axes.add_collection(LineCollection(waits, colors=REFUSED_COLOUR, linewidths=0.8,
-                                       linestyles=(0, (4, 3)), alpha=0.6, zorder=1))
-    axes.scatter(never_x, never_y, s=marker_size * 2, facecolors="none",
-                 edgecolors=REFUSED_COLOUR, marker="o", linewidths=1.1, zorder=3)
-    axes.add_collection(LineCollection(queued, colors="#bdbdbd", linewidths=0.8, zorder=1))
-    axes.add_collection(LineCollection(links, colors="#9e9e9e", linewidths=0.9,
-                                       linestyles=(0, (1, 1.5)), zorder=1))
-    for outcome, segments in bars.items():
-        if segments:
-            axes.add_collection(LineCollection(segments, colors=OUTCOME_COLOURS[outcome],
-                                               linewidths=bar_width, zorder=2,
-                                               capstyle="butt"))
-        xs, ys = starts[outcome]
-        if xs:
-            axes.scatter(xs, ys, s=marker_size, color=OUTCOME_COLOURS[outcome], marker="o",
-                         zorder=3, linewidths=0)
-    axes.scatter(accepted_x, accepted_y, s=marker_size * 1.2, color="#424242", marker="|",
-                 linewidths=1.0, zorder=3)
-    axes.scatter(refused_x, refused_y, s=marker_size * 1.6, color=REFUSED_COLOUR, marker="x",
-                 linewidths=1.3, zorder=4)
-    axes.scatter(due_x, due_y, s=marker_size * 1.4, color="#ef8c00", marker=7,
-                 linewidths=0, zorder=3)
-    axes.scatter(fail_x, fail_y, s=marker_size * 2.2, color=OUTCOME_COLOURS["failure"],
-                 marker="X", linewidths=0.4, edgecolors="white", zorder=4)
-    axes.scatter(dup_x, dup_y, s=marker_size * 3.5, facecolors="none",
-                 edgecolors=DUPLICATE_COLOUR, marker="D", linewidths=1.2, zorder=4)
-    axes.scatter(open_x, open_y, s=marker_size * 1.4, color=OUTCOME_COLOURS[None], marker=">",
-                 zorder=3, linewidths=0)
-
-    # Resume annotations: an arrow from the heal to the first execution after it.
-    for number, mark in enumerate(resume_marks(history)):
-        colour = _window_colour(mark.window)
-        axes.axvline(mark.resumed_at, color="#2e7d32", lw=0.9, ls=":", zorder=0.6)
-        height_frac = 0.985 - 0.035 * (number % 3)
-        axes.annotate("", xy=(mark.resumed_at, height_frac), xytext=(mark.healed_at, height_frac),
-                      xycoords=over_top, textcoords=over_top,
-                      arrowprops={"arrowstyle": "->", "color": "#2e7d32", "lw": 1.2})
-        axes.text(mark.resumed_at, height_frac, f"  resumed {mark.seconds:.2f} s after heal",
-                  transform=over_top, ha="left", va="center", fontsize=8, color="#1b5e20",
-                  bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": colour, "lw": 0.6,
-                        "alpha": 0.9}, zorder=6)
-
-    # Axes: one row per task, first task at the top, labels thinned when they would collide.
-    axes.set_ylim(rows - 0.5, -0.5 - max(1.2, rows * 0.04))
-    axes.set_xlim(-0.02 * end, end * 1.02)
-    step = 1 if rows <= LABELLED_ROWS else -(-rows // LABELLED_ROWS)
-    shown = list(range(0, len(tasks), step))
-    axes.set_yticks(shown)
-    axes.set_yticklabels([tasks[i].label for i in shown],
-                         fontsize=7.5 if rows <= 60 else 6.5 if rows <= LABELLED_ROWS else 5.5,
-                         family="monospace")
-    for tick_index, row in enumerate(shown):
-        if tasks[row].task_id in failed_ids:
-            label = axes.get_yticklabels()[tick_index]
-            label.set_color(REFUSED_COLOUR)
-            label.set_fontweight("bold")
+    axes.set_ylim(bottom, -0.6)
+    axes.set_xlim(-0.02 * end, end * 1.06)
+    _label_rows(axes, history, tasks, first_task_row, failed_ids)
     axes.tick_params(axis="y", length=0, pad=3)
     axes.set_xlabel("seconds since the run started")
     axes.grid(axis="x", color="#e0e0e0", lw=0.6, zorder=0)
-    axes.grid(axis="y", color="#f3f3f3", lw=0.5, zorder=0)
     axes.set_axisbelow(True)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
@@ -329,25 +402,7 @@ def draw_timeline(
     if failed_names:
         figure.text(0.99, 0.995, "FAILED: " + ", ".join(failed_names), ha="right", va="top",
                     fontsize=9, color=REFUSED_COLOUR, fontweight="bold")
-
-    handles = [
-        Line2D([], [], color=OUTCOME_COLOURS["success"], lw=3, marker="o", label="attempt: success"),
-        Line2D([], [], color=OUTCOME_COLOURS["retry"], lw=3, marker="o", label="attempt: retry"),
-        Line2D([], [], color=OUTCOME_COLOURS["failure"], lw=3, marker="X", label="attempt: failure"),
-        Line2D([], [], color=OUTCOME_COLOURS[None], lw=3, marker=">", label="never finished"),
-        Line2D([], [], color="#bdbdbd", lw=1, label="queued"),
-        Line2D([], [], color="#9e9e9e", lw=1, ls=":", label="retry wait"),
-        Line2D([], [], color="#ef8c00", lw=0, marker=7, label="countdown due"),
-        Line2D([], [], color="#424242", lw=0, marker="|", markersize=8, label="enqueue accepted"),
-        Line2D([], [], color=REFUSED_COLOUR, lw=0, marker="x", label="enqueue refused"),
-        Line2D([], [], color=DUPLICATE_COLOUR, lw=0, marker="D", fillstyle="none",
-               label="duplicate execution"),
-        Line2D([], [], color=REFUSED_COLOUR, lw=1, ls="--", marker="o", fillstyle="none",
-               label="accepted, never executed"),
-    ]
-    targets = sorted({_window_colour(w): w.target for w in history.fault_windows}.items())
-    handles += [Patch(color=colour, alpha=0.25, label=f"{target} fault")
-                for colour, target in targets]
+    handles = _legend_handles(history)
     figure.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 7),
                   fontsize=8, frameon=False)
     return figure
