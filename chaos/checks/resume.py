@@ -47,16 +47,22 @@ def check_resume_within(
     expected_text = ", ".join(expected) or "execution resumes after the heal"
     window = _healed_window(history, fault)
     if window is None or window.end is None:
-        what = f"fault {fault!r}" if fault else "no fault"
+        if fault is not None:
+            known = ", ".join(w.fault_id for w in history.fault_windows) or "none"
+            observed = f"fault {fault!r} never healed"
+            message = f"fault {fault!r} has no healed window in this run (faults: {known})"
+        else:
+            observed = "no fault healed"
+            message = "no fault was healed in this run: nothing to resume from"
         return Verdict(
             name="resume_within",
             ok=False,
             expected=expected_text,
-            observed=f"{what} healed",
-            message=f"{what} was healed in this run: nothing to resume from",
+            observed=observed,
+            message=message,
         )
     heal = window.end
-    healed = f"{describe_window(window, history)} healed at {format_seconds(heal)}"
+    healed = f"after {describe_window(window, history)}"
     pending = [t for t in history.tasks.values() if _pending_at(t, heal)]
     if not pending:
         return Verdict(
@@ -64,7 +70,7 @@ def check_resume_within(
             ok=True,
             expected=expected_text,
             observed="no work pending",
-            message=f"{healed}; no task was pending, nothing to resume",
+            message=f"{healed}: no task was pending, nothing to resume",
             fault_windows=[window],
         )
     starts = [
@@ -80,29 +86,30 @@ def check_resume_within(
     drain_seconds = None if drained_at is None else max(0.0, drained_at - heal)
     problems = []
     if resume_seconds is None:
-        problems.append(f"{healed}; {len(pending)} tasks pending, none executed afterwards")
+        problems.append(f"{healed}: {len(pending)} tasks pending, none executed afterwards")
     elif seconds is not None and resume_seconds > seconds:
         problems.append(
-            f"{healed}; first task executed {resume_seconds:.2f} s later, bound {seconds:.2f} s"
+            f"{healed}: first task executed {resume_seconds:.2f} s after the heal, "
+            f"bound {seconds:.2f} s"
         )
     if drained_within is not None:
         if drain_seconds is None:
             labels = ", ".join(t.label for t in unfinished[:3])
             problems.append(
-                f"{healed}; backlog never drained: {len(unfinished)} of {len(pending)} pending "
+                f"{healed}: backlog never drained, {len(unfinished)} of {len(pending)} pending "
                 f"tasks unfinished ({labels})"
             )
         elif drain_seconds > drained_within:
             problems.append(
-                f"{healed}; backlog of {len(pending)} drained {drain_seconds:.2f} s later, "
+                f"{healed}: backlog of {len(pending)} drained {drain_seconds:.2f} s after the heal, "
                 f"bound {drained_within:.2f} s"
             )
     resume_text = "never" if resume_seconds is None else f"{resume_seconds:.2f} s"
     drain_text = "never" if drain_seconds is None else f"{drain_seconds:.2f} s"
     observed = f"resumed after {resume_text}, drained after {drain_text}"
     message = problems[0] if problems else (
-        f"{healed}; first task executed {resume_text} later, backlog of {len(pending)} "
-        f"drained {drain_text} later"
+        f"{healed}: first task executed {resume_text} after the heal, backlog of "
+        f"{len(pending)} drained {drain_text} after it"
     )
     return Verdict(
         name="resume_within",

@@ -145,3 +145,10 @@ def test_partial_last_line_gives_no_false_positive(tmp_path) -> None:
     assert failing(verdicts) == set()
     sanity = next(v for v in verdicts if v.name == "sanity")
     assert "last line was partial" in sanity.message
+
+
+def test_resume_names_an_unknown_fault_and_lists_the_real_ones() -> None:
+    (verdict,) = run_checks(
+        build_history(runs.clean_run().events), [{"check": "resume_within", "fault": "nope"}]
+    )
+    assert not verdict.ok and "'nope'" in verdict.message and "kill-1" in verdict.message
