@@ -56,9 +56,21 @@ def redis_server_binary() -> str:
 def redis_server(workdir: Path) -> Iterator[int]:
     port = free_port()
     process = subprocess.Popen(
-        [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            redis_server_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         client = redis.Redis(port=port, socket_timeout=2)
@@ -82,9 +94,23 @@ def redis_server(workdir: Path) -> Iterator[int]:
 def profiled_proxy(profile: Path, seed: int) -> Iterator[str]:
     """``chaos proxy`` under cProfile; SIGINT makes it shut down cleanly and write the profile."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "chaos", "proxy",
-         "--port", "0", "--seed", str(seed)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        [
+            sys.executable,
+            "-m",
+            "cProfile",
+            "-o",
+            str(profile),
+            "-m",
+            "chaos",
+            "proxy",
+            "--port",
+            "0",
+            "--seed",
+            str(seed),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
         assert process.stdout is not None
@@ -99,9 +125,26 @@ def profiled_proxy(profile: Path, seed: int) -> Iterator[str]:
 
 def redis_benchmark(port: int, pipeline: int, requests: int) -> dict[str, dict[str, float]]:
     result = subprocess.run(
-        ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", "50", "-n", str(requests),
-         "-P", str(pipeline), "-t", "set,get,lpush,rpop", "--csv"],
-        capture_output=True, text=True, timeout=600, check=True,
+        [
+            "redis-benchmark",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-c",
+            "50",
+            "-n",
+            str(requests),
+            "-P",
+            str(pipeline),
+            "-t",
+            "set,get,lpush,rpop",
+            "--csv",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
     )
     rows = csv.DictReader(io.StringIO(result.stdout))
     return {
@@ -116,8 +159,10 @@ def redis_benchmark(port: int, pipeline: int, requests: int) -> dict[str, dict[s
 
 def throughput_table(direct_port: int, proxied_port: int, rounds: int, requests: int) -> str:
     lines = [
-        "| -P | test | direct ops/s | proxied ops/s | ratio | direct p50/p99 ms | "
-        "proxied p50/p99 ms | added p99 ms |",
+        (
+            "| -P | test | direct ops/s | proxied ops/s | ratio | direct p50/p99 ms | "
+            "proxied p50/p99 ms | added p99 ms |"
+        ),
         "|---|---|---|---|---|---|---|---|",
     ]
     for pipeline in (1, 16):
@@ -128,10 +173,13 @@ def throughput_table(direct_port: int, proxied_port: int, rounds: int, requests:
             proxied_runs.append(redis_benchmark(proxied_port, pipeline, count))
         ratios = []
         for test in TESTS:
-            direct = {k: statistics.median(r[test][k] for r in direct_runs) for k in
-                      ("rps", "p50", "p99")}
-            proxied = {k: statistics.median(r[test][k] for r in proxied_runs) for k in
-                       ("rps", "p50", "p99")}
+            direct = {
+                k: statistics.median(r[test][k] for r in direct_runs) for k in ("rps", "p50", "p99")
+            }
+            proxied = {
+                k: statistics.median(r[test][k] for r in proxied_runs)
+                for k in ("rps", "p50", "p99")
+            }
             ratio = proxied["rps"] / direct["rps"]
             ratios.append(ratio)
             lines.append(
@@ -140,8 +188,9 @@ def throughput_table(direct_port: int, proxied_port: int, rounds: int, requests:
                 f"{proxied['p50']:.3f}/{proxied['p99']:.3f} | "
                 f"{proxied['p99'] - direct['p99']:+.3f} |"
             )
-        lines.append(f"| {pipeline} | **all** | | | **{statistics.median(ratios):.2f}** "
-                     "(median) | | | |")
+        lines.append(
+            f"| {pipeline} | **all** | | | **{statistics.median(ratios):.2f}** (median) | | | |"
+        )
     return "\n".join(lines)
 
 
@@ -149,9 +198,12 @@ def latency_errors(api_url: str, redis_port: int, pings: int) -> str:
     client = ToxiproxyClient(api_url)
     proxy = client.create_proxy("latency-bench", f"127.0.0.1:{redis_port}")
     connection = redis.Redis(port=proxy.listen_port, socket_timeout=10)
-    lines = ["| latency ms | pings | median added ms | error ms | max error ms |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "| latency ms | pings | median added ms | error ms | max error ms |",
+        "|---|---|---|---|---|",
+    ]
     try:
+
         def round_trips(count: int) -> list[float]:
             times = []
             for _ in range(count):
@@ -180,25 +232,36 @@ def latency_errors(api_url: str, redis_port: int, pings: int) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (median)")
-    parser.add_argument("--requests", type=int, default=100_000,
-                        help="requests per redis-benchmark run at -P 1 (x4 at -P 16)")
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=100_000,
+        help="requests per redis-benchmark run at -P 1 (x4 at -P 16)",
+    )
     parser.add_argument("--pings", type=int, default=30, help="PINGs per latency setting")
-    parser.add_argument("--profile", type=Path, default=None,
-                        help="run the proxy under cProfile and write the profile here")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="run the proxy under cProfile and write the profile here",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     if shutil.which("redis-benchmark") is None:
         print("redis-benchmark not found: apt-get install -y redis-tools", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="proxy-bench-") as workdir:
-        with redis_server(Path(workdir)) as redis_port, contextmanager_proxy(args) as api_url:
-            client = ToxiproxyClient(api_url)
-            proxied = client.create_proxy("bench", f"127.0.0.1:{redis_port}")
-            print(f"redis {redis_port}, proxy {proxied.listen}, api {api_url}")
-            print(throughput_table(redis_port, proxied.listen_port, args.rounds, args.requests))
-            print()
-            proxied.delete()
-            print(latency_errors(api_url, redis_port, args.pings))
+    with (
+        tempfile.TemporaryDirectory(prefix="proxy-bench-") as workdir,
+        redis_server(Path(workdir)) as redis_port,
+        proxy_under_test(args) as api_url,
+    ):
+        client = ToxiproxyClient(api_url)
+        proxied = client.create_proxy("bench", f"127.0.0.1:{redis_port}")
+        print(f"redis {redis_port}, proxy {proxied.listen}, api {api_url}")
+        print(throughput_table(redis_port, proxied.listen_port, args.rounds, args.requests))
+        print()
+        proxied.delete()
+        print(latency_errors(api_url, redis_port, args.pings))
     if args.profile is not None:
         import pstats
 
@@ -208,7 +271,7 @@ def main() -> int:
 
 
 @contextmanager
-def contextmanager_proxy(args: argparse.Namespace) -> Iterator[str]:
+def proxy_under_test(args: argparse.Namespace) -> Iterator[str]:
     """The proxy under test in its own process, as a toxiproxy-server would run."""
     if args.profile is not None:
         with profiled_proxy(args.profile, args.seed) as api_url:

@@ -19,16 +19,35 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "Every API change is logged on stderr.",
         epilog="example: chaos proxy --port 8474 --config proxies.json --seed 7",
     )
-    parser.add_argument("--host", "-host", default="127.0.0.1",
-                        help="address of the API (default 127.0.0.1)")
-    parser.add_argument("--port", "-port", type=int, default=8474,
-                        help="port of the API; 0 picks a free one (default 8474)")
-    parser.add_argument("--config", "-config", type=Path, default=None,
-                        help="JSON array of proxies to create on start (the /populate format)")
-    parser.add_argument("--seed", "-seed", type=int, default=None,
-                        help="seed for toxicity, jitter and slicer draws (default: random, logged)")
-    parser.add_argument("--allow-remote", action="store_true",
-                        help="allow the API and proxies to listen off loopback")
+    parser.add_argument(
+        "--host", "-host", default="127.0.0.1", help="address of the API (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port",
+        "-port",
+        type=int,
+        default=8474,
+        help="port of the API; 0 picks a free one (default 8474)",
+    )
+    parser.add_argument(
+        "--config",
+        "-config",
+        type=Path,
+        default=None,
+        help="JSON array of proxies to create on start (the /populate format)",
+    )
+    parser.add_argument(
+        "--seed",
+        "-seed",
+        type=int,
+        default=None,
+        help="seed for toxicity, jitter and slicer draws (default: random, logged)",
+    )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow the API and proxies to listen off loopback",
+    )
     parser.set_defaults(func=run)
 
 
@@ -36,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     from chaos.proxy.server import ProxyService, load_config, run_until_signalled
 
     logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr,
+        level=logging.INFO,
+        stream=sys.stderr,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     config = load_config(args.config) if args.config is not None else None

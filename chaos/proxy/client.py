@@ -52,7 +52,8 @@ class ToxiproxyClient:
                 raw = response.read()
             except OSError as exc:
                 raise StackError(
-                    "proxy", f"cannot reach the proxy API at {self.api_url}: {exc}",
+                    "proxy",
+                    f"cannot reach the proxy API at {self.api_url}: {exc}",
                     hint="is the proxy server running?",
                 ) from None
         finally:
@@ -179,7 +180,9 @@ class ProxyHandle:
                 if exc.status != 404:  # already gone (a reset, a deleted proxy) is fine
                     raise
 
-    def update_toxic(self, name: str, *, toxicity: float | None = None, **attributes: Any) -> ToxicHandle:
+    def update_toxic(
+        self, name: str, *, toxicity: float | None = None, **attributes: Any
+    ) -> ToxicHandle:
         body: dict[str, Any] = {"attributes": attributes}
         if toxicity is not None:
             body["toxicity"] = toxicity

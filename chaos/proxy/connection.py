@@ -56,9 +56,7 @@ class Connection:
     async def _dial(self) -> None:
         try:
             host, port = self.proxy.upstream_address()
-            transport, _ = await self.loop.create_connection(
-                lambda: UpstreamSide(self), host, port
-            )
+            transport, _ = await self.loop.create_connection(lambda: UpstreamSide(self), host, port)
         except (OSError, ValueError) as exc:
             self.proxy.log_dial_failure(exc)
             self.close()
@@ -144,14 +142,16 @@ class Connection:
         """``redis_error``: swap the reply ``marker`` for ``replacement`` on the way back."""
         if self._rewriter is None:
             toxic = Toxic(
-                name="", type="reply_rewriter", stream="downstream", toxicity=1.0,
-                attributes={}, order=-1,
+                name="",
+                type="reply_rewriter",
+                stream="downstream",
+                toxicity=1.0,
+                attributes={},
+                order=-1,
             )
             self._rewriter = ToxicRun(toxic, REPLY_REWRITER, self.downstream, -1)
             self.downstream.runs.insert(0, self._rewriter)
-        self._rewriter.state.setdefault("expected", deque()).append(
-            (marker, replacement)
-        )
+        self._rewriter.state.setdefault("expected", deque()).append((marker, replacement))
         self._rewriter.active = True
         self.downstream.refresh()
 

@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, Self
 
 from chaos.errors import ChaosError, ConfigError, Problem, StackError
 from chaos.proxy.server import Mode, ProxyServer, check_api_host
@@ -36,8 +36,14 @@ def find_toxiproxy_binary(binary: str | None = None) -> str | None:
         path = shutil.which(choice) or (choice if Path(choice).is_file() else None)
         if path is None or not os.access(path, os.X_OK):
             raise ConfigError(
-                [Problem("not an executable toxiproxy-server", field_path=ENV_SERVER,
-                         given=choice, hint=f"unset it or set {ENV_SERVER}=builtin")]
+                [
+                    Problem(
+                        "not an executable toxiproxy-server",
+                        field_path=ENV_SERVER,
+                        given=choice,
+                        hint=f"unset it or set {ENV_SERVER}=builtin",
+                    )
+                ]
             )
         return path
     return shutil.which("toxiproxy-server")
@@ -57,8 +63,14 @@ class ExternalToxiproxyServer:
     kind = "toxiproxy"
 
     def __init__(
-        self, binary: str, host: str = "127.0.0.1", port: int = 0, *, seed: int | None = None,
-        start_timeout: float = 15.0, log_path: Path | str | None = None,
+        self,
+        binary: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        seed: int | None = None,
+        start_timeout: float = 15.0,
+        log_path: Path | str | None = None,
     ) -> None:
         self.binary = binary
         self.host = host
@@ -79,7 +91,7 @@ class ExternalToxiproxyServer:
 
         return ToxiproxyClient(self.api_url)
 
-    def start(self) -> ExternalToxiproxyServer:
+    def start(self) -> Self:
         if self._process is not None:
             return self
         port = self.port or _free_port(self.host)
@@ -89,7 +101,9 @@ class ExternalToxiproxyServer:
         if self.log_path is not None:
             self._log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self._process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=self._log_file or subprocess.DEVNULL,
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file or subprocess.DEVNULL,
             stderr=subprocess.STDOUT if self._log_file else subprocess.DEVNULL,
             start_new_session=True,
         )
@@ -104,7 +118,8 @@ class ExternalToxiproxyServer:
                 if self._process.poll() is not None or time.monotonic() > deadline:
                     self.stop()
                     raise StackError(
-                        "proxy", f"{self.binary} did not answer on {self.host}:{port}",
+                        "proxy",
+                        f"{self.binary} did not answer on {self.host}:{port}",
                         hint=f"set {ENV_SERVER}=builtin to use the project's own proxy",
                     ) from None
             threading.Event().wait(0.02)  # noqa: sleep-ok poll interval inside the deadline loop
@@ -124,11 +139,13 @@ class ExternalToxiproxyServer:
             self._log_file = None
         self.address = ""
 
-    def __enter__(self) -> ExternalToxiproxyServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.stop()

@@ -63,7 +63,7 @@ class ToxicBehaviour(Protocol):
 class ToxicRun:
     """One toxic on one link: whether toxicity chose it, its per-connection state, its waits."""
 
-    __slots__ = ("toxic", "behaviour", "link", "order", "active", "state", "_holds")
+    __slots__ = ("_holds", "active", "behaviour", "link", "order", "state", "toxic")
 
     def __init__(self, toxic: Toxic, behaviour: ToxicBehaviour, link: Link, order: int) -> None:
         self.toxic = toxic

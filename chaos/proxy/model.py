@@ -181,14 +181,15 @@ def new_toxic(body: Any, taken_names: set[str]) -> Toxic:
     type_name = body.get("type")
     stream = body.get("stream")
     if stream is None or stream == "":
-        stream = DEFAULT_STREAM.get(type_name, "downstream") if isinstance(type_name, str) else (
-            "downstream"
+        stream = (
+            DEFAULT_STREAM.get(type_name, "downstream")
+            if isinstance(type_name, str)
+            else ("downstream")
         )
     if not isinstance(stream, str) or stream.lower() not in STREAMS:
         raise ApiError(
             400,
-            "stream was invalid, can be either upstream or downstream: "
-            f"got {json.dumps(stream)}",
+            f"stream was invalid, can be either upstream or downstream: got {json.dumps(stream)}",
         )
     name = body.get("name")
     if name is None or name == "":
@@ -198,7 +199,8 @@ def new_toxic(body: Any, taken_names: set[str]) -> Toxic:
     if not isinstance(type_name, str) or type_name not in TOXIC_ATTRIBUTES:
         known = ", ".join(TOXIC_ATTRIBUTES)
         raise ApiError(
-            400, f"invalid toxic type: {json.dumps(type_name)} (field 'type', expected one of {known})"
+            400,
+            f"invalid toxic type: {json.dumps(type_name)} (field 'type', expected one of {known})",
         )
     if name in taken_names:
         raise ApiError(409, f"toxic already exists: {name}")

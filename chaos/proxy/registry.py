@@ -123,9 +123,7 @@ class Proxy:
         except OSError as exc:
             sock.close()
             reason = (exc.strerror or str(exc)).lower()
-            raise ApiError(
-                500, f"listen tcp {format_address(ip, port)}: bind: {reason}"
-            ) from None
+            raise ApiError(500, f"listen tcp {format_address(ip, port)}: bind: {reason}") from None
         self._server = await loop.create_server(lambda: ClientSide(self), sock=sock)
         bound_ip, bound_port = sock.getsockname()[:2]
         self.bound = (bound_ip, bound_port)
@@ -230,7 +228,9 @@ def _proxy_fields(body: Any, where: str = "") -> dict[str, Any]:
         if key in body and body[key] is not None:
             if not isinstance(body[key], kind):
                 expected = "a boolean" if kind is bool else "a string"
-                raise bad_body(f"field {key!r}{where} must be {expected}, got {json.dumps(body[key])}")
+                raise bad_body(
+                    f"field {key!r}{where} must be {expected}, got {json.dumps(body[key])}"
+                )
             fields[key] = body[key]
     return fields
 

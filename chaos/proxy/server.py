@@ -24,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, Self
 
 from aiohttp import web
 
@@ -130,7 +130,8 @@ class ProxyService:
         except OSError as exc:
             sock.close()
             raise StackError(
-                "proxy", f"cannot bind the API on {host}:{self.port}: {exc.strerror}",
+                "proxy",
+                f"cannot bind the API on {host}:{self.port}: {exc.strerror}",
                 hint="pick another --port, or 0 for a free one",
             ) from None
         self._runner = web.AppRunner(
@@ -139,8 +140,8 @@ class ProxyService:
         await self._runner.setup()
         await web.SockSite(self._runner, sock).start()
         bound_host, bound_port = sock.getsockname()[:2]
-        self.address = f"[{bound_host}]:{bound_port}" if ":" in bound_host else (
-            f"{bound_host}:{bound_port}"
+        self.address = (
+            f"[{bound_host}]:{bound_port}" if ":" in bound_host else (f"{bound_host}:{bound_port}")
         )
         if self.config:
             try:
@@ -150,7 +151,9 @@ class ProxyService:
                 raise ConfigError(f"--config: {exc.message}") from None
         log.info(
             "API listening on http://%s (seed %d, event loop %s)",
-            self.address, self.seed, type(loop).__module__,
+            self.address,
+            self.seed,
+            type(loop).__module__,
         )
         return self.address
 
@@ -212,8 +215,14 @@ class ProxyServer:
     ) -> None:
         if mode not in ("thread", "subprocess"):
             raise ConfigError(
-                [Problem("unknown mode", field_path="mode", given=repr(mode),
-                         expected="'thread' or 'subprocess'")]
+                [
+                    Problem(
+                        "unknown mode",
+                        field_path="mode",
+                        given=repr(mode),
+                        expected="'thread' or 'subprocess'",
+                    )
+                ]
             )
         check_api_host(host, allow_remote)
         self.host = host
@@ -249,7 +258,7 @@ class ProxyServer:
 
         return ToxiproxyClient(self.api_url)
 
-    def start(self) -> ProxyServer:
+    def start(self) -> Self:
         if self.address:
             return self
         if self.mode == "thread":
@@ -277,7 +286,7 @@ class ProxyServer:
                 self._stop_requested = asyncio.Event()
                 try:
                     outcome["address"] = await service.start()
-                except BaseException as exc:  # handed to the starting thread, which raises it
+                except Exception as exc:  # noqa: BLE001 - handed to the starting thread, raised there
                     outcome["error"] = exc
                     started.set()
                     return
@@ -308,8 +317,16 @@ class ProxyServer:
     # --- subprocess mode -------------------------------------------------------------------
 
     def command(self) -> list[str]:
-        argv = [sys.executable, "-m", "chaos", "proxy", "--host", self.host, "--port",
-                str(self.port)]
+        argv = [
+            sys.executable,
+            "-m",
+            "chaos",
+            "proxy",
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+        ]
         if self.seed is not None:
             argv += ["--seed", str(self.seed)]
         if self.config is not None:
@@ -348,8 +365,10 @@ class ProxyServer:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise StackError(
-                        "proxy", f"`{' '.join(self.command())}` did not answer within "
-                        f"{self.start_timeout} s", log_tail=self._log_tail()
+                        "proxy",
+                        f"`{' '.join(self.command())}` did not answer within "
+                        f"{self.start_timeout} s",
+                        log_tail=self._log_tail(),
                     )
                 if selector.select(remaining):
                     line = self._process.stdout.readline()
@@ -358,8 +377,9 @@ class ProxyServer:
                     if not line:
                         code = self._process.wait(self.start_timeout)
                         raise StackError(
-                            "proxy", f"`chaos proxy` exited with status {code} before its API "
-                            "answered", log_tail=self._log_tail()
+                            "proxy",
+                            f"`chaos proxy` exited with status {code} before its API answered",
+                            log_tail=self._log_tail(),
                         )
 
     def _log_tail(self) -> str:
@@ -417,7 +437,7 @@ class ProxyServer:
 
         return asyncio.run_coroutine_threadsafe(count(), loop).result(timeout)
 
-    def __enter__(self) -> ProxyServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(

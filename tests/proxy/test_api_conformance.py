@@ -77,8 +77,13 @@ def test_list_maps_names_to_proxies(api: str) -> None:
 
 
 def test_unknown_json_keys_are_ignored_and_content_type_is_not_checked(api: str) -> None:
-    reply = call(api, "POST", "/proxies", raw=b'{"name":"p","upstream":"127.0.0.1:1","x":[1]}',
-                 headers={"Content-Type": "text/weird"})
+    reply = call(
+        api,
+        "POST",
+        "/proxies",
+        raw=b'{"name":"p","upstream":"127.0.0.1:1","x":[1]}',
+        headers={"Content-Type": "text/weird"},
+    )
     assert reply.status == 201
 
 
@@ -90,12 +95,24 @@ def test_unknown_json_keys_are_ignored_and_content_type_is_not_checked(api: str)
         ({"upstream": "127.0.0.1:1"}, None, 400, "missing required field: name"),
         ({"name": "p"}, None, 400, "missing required field: upstream"),
         ({"upstream": 5, "name": "p"}, None, 400, "bad request body: field 'upstream'"),
-        ({"name": "p", "upstream": "127.0.0.1:1", "enabled": "yes"}, None, 400,
-         "bad request body: field 'enabled'"),
-        ({"name": "p", "upstream": "127.0.0.1:1", "listen": "0.0.0.0:0"}, None, 400,
-         "listen '0.0.0.0:0' is off loopback: field 'listen'"),
-        ({"name": "p", "upstream": "127.0.0.1:1", "listen": "127.0.0.1"}, None, 500,
-         "listen tcp: address 127.0.0.1: missing port in address"),
+        (
+            {"name": "p", "upstream": "127.0.0.1:1", "enabled": "yes"},
+            None,
+            400,
+            "bad request body: field 'enabled'",
+        ),
+        (
+            {"name": "p", "upstream": "127.0.0.1:1", "listen": "0.0.0.0:0"},
+            None,
+            400,
+            "listen '0.0.0.0:0' is off loopback: field 'listen'",
+        ),
+        (
+            {"name": "p", "upstream": "127.0.0.1:1", "listen": "127.0.0.1"},
+            None,
+            500,
+            "listen tcp: address 127.0.0.1: missing port in address",
+        ),
     ],
 )
 def test_create_refuses_bad_input(
@@ -181,7 +198,9 @@ def test_unknown_names_and_bad_bodies(
 
 def test_toxic_create_defaults_and_shape(api: str) -> None:
     _create(api)
-    reply = call(api, "POST", "/proxies/p/toxics", {"type": "latency", "attributes": {"latency": 5}})
+    reply = call(
+        api, "POST", "/proxies/p/toxics", {"type": "latency", "attributes": {"latency": 5}}
+    )
     assert reply.status == 200
     assert reply.body == (
         b'{"attributes":{"latency":5,"jitter":0},"name":"latency_downstream",'
@@ -224,8 +243,12 @@ def test_toxic_list_get_update_delete(api: str) -> None:
     listing = call(api, "GET", "/proxies/p/toxics")
     assert [t["name"] for t in listing.json()] == ["up", "down"]  # upstream first
     assert call(api, "GET", "/proxies/p").json()["toxics"] == listing.json()
-    updated = call(api, "PATCH", "/proxies/p/toxics/down",
-                   {"attributes": {"jitter": 3}, "name": "x", "type": "timeout"}).json()
+    updated = call(
+        api,
+        "PATCH",
+        "/proxies/p/toxics/down",
+        {"attributes": {"jitter": 3}, "name": "x", "type": "timeout"},
+    ).json()
     assert updated["attributes"] == {"latency": 0, "jitter": 3}  # merged, name/type ignored
     assert (updated["name"], updated["type"]) == ("down", "latency")
     updated = call(api, "POST", "/proxies/p/toxics/down", {"toxicity": 0.5}).json()
@@ -239,8 +262,9 @@ def test_toxic_list_get_update_delete(api: str) -> None:
 def test_toxic_names_are_unique_across_both_streams(api: str) -> None:
     _create(api)
     call(api, "POST", "/proxies/p/toxics", {"type": "latency", "name": "t"})
-    reply = call(api, "POST", "/proxies/p/toxics",
-                 {"type": "latency", "name": "t", "stream": "upstream"})
+    reply = call(
+        api, "POST", "/proxies/p/toxics", {"type": "latency", "name": "t", "stream": "upstream"}
+    )
     _is_error(reply, 409, "toxic already exists")
 
 
@@ -250,13 +274,25 @@ def test_toxic_names_are_unique_across_both_streams(api: str) -> None:
         ({"type": "latency", "stream": "sideways"}, "stream was invalid"),
         ({"type": "down"}, "invalid toxic type"),
         ({}, "invalid toxic type"),
-        ({"type": "latency", "attributes": {"latency": -1}}, "bad request body: attribute 'latency'"),
-        ({"type": "latency", "attributes": {"latency": "10"}}, "bad request body: attribute 'latency'"),
-        ({"type": "latency", "attributes": {"latency": 1.5}}, "bad request body: attribute 'latency'"),
+        (
+            {"type": "latency", "attributes": {"latency": -1}},
+            "bad request body: attribute 'latency'",
+        ),
+        (
+            {"type": "latency", "attributes": {"latency": "10"}},
+            "bad request body: attribute 'latency'",
+        ),
+        (
+            {"type": "latency", "attributes": {"latency": 1.5}},
+            "bad request body: attribute 'latency'",
+        ),
         ({"type": "bandwidth", "attributes": {"rate": True}}, "bad request body: attribute 'rate'"),
         ({"type": "latency", "attributes": [1]}, "bad request body: 'attributes'"),
         ({"type": "latency", "toxicity": "high"}, "bad request body: 'toxicity'"),
-        ({"type": "redis_error", "attributes": {"commands": 5}}, "bad request body: attribute 'commands'"),
+        (
+            {"type": "redis_error", "attributes": {"commands": 5}},
+            "bad request body: attribute 'commands'",
+        ),
         ({"type": "redis_error", "stream": "downstream"}, "stream was invalid"),
     ],
 )
@@ -269,11 +305,15 @@ def test_toxic_create_refuses_bad_input(api: str, body: object, message: str) ->
 def test_toxic_update_refuses_bad_attributes(api: str) -> None:
     _create(api)
     call(api, "POST", "/proxies/p/toxics", {"type": "latency"})
-    reply = call(api, "POST", "/proxies/p/toxics/latency_downstream",
-                 {"attributes": {"jitter": -5}})
+    reply = call(
+        api, "POST", "/proxies/p/toxics/latency_downstream", {"attributes": {"jitter": -5}}
+    )
     _is_error(reply, 400, "bad request body: attribute 'jitter'")
-    _is_error(call(api, "POST", "/proxies/p/toxics/latency_downstream", raw=b""), 400,
-              "bad request body: EOF")
+    _is_error(
+        call(api, "POST", "/proxies/p/toxics/latency_downstream", raw=b""),
+        400,
+        "bad request body: EOF",
+    )
 
 
 # --- /populate, /reset ----------------------------------------------------------------------
@@ -282,16 +322,22 @@ def test_toxic_update_refuses_bad_attributes(api: str) -> None:
 def test_populate_creates_keeps_and_replaces(api: str) -> None:
     port = _create(api, "kept").json()["listen"]
     call(api, "POST", "/proxies/kept/toxics", {"type": "latency"})
-    reply = call(api, "POST", "/populate", [
-        {"name": "kept", "upstream": "127.0.0.1:1", "listen": port, "enabled": False},
-        {"name": "new", "upstream": "127.0.0.1:2"},
-    ])
+    reply = call(
+        api,
+        "POST",
+        "/populate",
+        [
+            {"name": "kept", "upstream": "127.0.0.1:1", "listen": port, "enabled": False},
+            {"name": "new", "upstream": "127.0.0.1:2"},
+        ],
+    )
     assert reply.status == 201
     proxies = reply.json()["proxies"]
     assert [p["name"] for p in proxies] == ["kept", "new"]
     assert proxies[0]["enabled"] is True and len(proxies[0]["toxics"]) == 1  # untouched
-    replaced = call(api, "POST", "/populate",
-                    [{"name": "kept", "upstream": "127.0.0.1:3"}]).json()["proxies"][0]
+    replaced = call(api, "POST", "/populate", [{"name": "kept", "upstream": "127.0.0.1:3"}]).json()[
+        "proxies"
+    ][0]
     assert (replaced["upstream"], replaced["toxics"]) == ("127.0.0.1:3", [])
 
 
@@ -301,12 +347,20 @@ def test_populate_with_an_empty_array_answers_null(api: str) -> None:
 
 
 def test_populate_validates_everything_first(api: str) -> None:
-    reply = call(api, "POST", "/populate", [
-        {"name": "a", "upstream": "127.0.0.1:1"}, {"name": "b"},
-    ])
+    reply = call(
+        api,
+        "POST",
+        "/populate",
+        [
+            {"name": "a", "upstream": "127.0.0.1:1"},
+            {"name": "b"},
+        ],
+    )
     assert reply.status == 400
     assert reply.json() == {
-        "error": "missing required field: upstream at proxy 2", "status": 400, "proxies": None,
+        "error": "missing required field: upstream at proxy 2",
+        "status": 400,
+        "proxies": None,
     }
     assert reply.headers["content-type"].startswith("application/json")
     assert call(api, "GET", "/proxies").body == b"{}"
@@ -319,10 +373,15 @@ def test_populate_reports_entries_done_before_a_failure(api: str) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        reply = call(api, "POST", "/populate", [
-            {"name": "ok", "upstream": "127.0.0.1:1"},
-            {"name": "bad", "upstream": "127.0.0.1:1", "listen": f"127.0.0.1:{port}"},
-        ])
+        reply = call(
+            api,
+            "POST",
+            "/populate",
+            [
+                {"name": "ok", "upstream": "127.0.0.1:1"},
+                {"name": "bad", "upstream": "127.0.0.1:1", "listen": f"127.0.0.1:{port}"},
+            ],
+        )
     assert reply.status == 500
     assert [p["name"] for p in reply.json()["proxies"]] == ["ok"]
     assert sorted(call(api, "GET", "/proxies").json()) == ["ok"]
@@ -344,8 +403,14 @@ def test_reset_enables_every_proxy_and_removes_every_toxic(api: str) -> None:
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("DELETE", "/proxies"), ("PUT", "/proxies/p"), ("GET", "/reset"), ("GET", "/populate"),
-     ("POST", "/version"), ("PUT", "/proxies/p/toxics")],
+    [
+        ("DELETE", "/proxies"),
+        ("PUT", "/proxies/p"),
+        ("GET", "/reset"),
+        ("GET", "/populate"),
+        ("POST", "/version"),
+        ("PUT", "/proxies/p/toxics"),
+    ],
 )
 def test_wrong_method_is_405_with_an_empty_body(api: str, method: str, path: str) -> None:
     _create(api)

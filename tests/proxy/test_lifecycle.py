@@ -84,8 +84,9 @@ def test_stopping_the_server_leaves_no_socket_or_thread() -> None:
     wait_for(lambda: _open_fds() <= fds_before, 5, "every descriptor to close")
 
 
-def test_subprocess_mode_serves_and_stops_on_sigterm(echo_server: EchoServer,
-                                                     tmp_path: Path) -> None:
+def test_subprocess_mode_serves_and_stops_on_sigterm(
+    echo_server: EchoServer, tmp_path: Path
+) -> None:
     server = ProxyServer(seed=5, mode="subprocess", log_path=tmp_path / "proxy.log")
     with server:
         assert server.seed == 5
@@ -107,9 +108,21 @@ def test_cli_populates_from_config_and_shuts_down_cleanly_on_sigint(
     config = tmp_path / "proxies.json"
     config.write_text(json.dumps([{"name": "echo", "upstream": echo_server.address}]))
     process = subprocess.Popen(
-        [sys.executable, "-m", "chaos", "proxy", "--port", "0", "--config", str(config),
-         "--seed", "9"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "chaos",
+            "proxy",
+            "--port",
+            "0",
+            "--config",
+            str(config),
+            "--seed",
+            "9",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout is not None
@@ -154,8 +167,7 @@ def test_off_loopback_needs_allow_remote() -> None:
         ProxyServer("0.0.0.0")
     with ProxyServer() as server:
         with pytest.raises(ProxyError) as refused:
-            ToxiproxyClient(server.api_url).create_proxy("open", "127.0.0.1:1",
-                                                         listen="0.0.0.0:0")
+            ToxiproxyClient(server.api_url).create_proxy("open", "127.0.0.1:1", listen="0.0.0.0:0")
         assert refused.value.status == 400 and "--allow-remote" in refused.value.message
     with ProxyServer("0.0.0.0", allow_remote=True) as server:
         proxy = ToxiproxyClient(f"http://127.0.0.1:{server.address.rsplit(':', 1)[1]}")

@@ -91,10 +91,9 @@ def test_listen_change_moves_the_proxy(echo_proxy: ProxyHandle) -> None:
 
 
 def test_toxic_context_manager_removes_on_error(echo_proxy: ProxyHandle) -> None:
-    with pytest.raises(RuntimeError):
-        with echo_proxy.toxic("latency", latency=10) as toxic:
-            assert toxic.name == "latency_downstream"
-            raise RuntimeError("the block failed")
+    with pytest.raises(RuntimeError), echo_proxy.toxic("latency", latency=10) as toxic:
+        assert toxic.name == "latency_downstream"
+        raise RuntimeError("the block failed")
     assert echo_proxy.toxics() == []
 
 

@@ -17,9 +17,7 @@ def redis_proxy(toxiproxy: ToxiproxyClient, redis_port: int) -> ProxyHandle:
 
 @pytest.fixture
 def client(redis_proxy: ProxyHandle) -> redis.Redis:
-    connection = redis.Redis(
-        port=redis_proxy.listen_port, socket_timeout=5, retry=None
-    )
+    connection = redis.Redis(port=redis_proxy.listen_port, socket_timeout=5, retry=None)
     yield connection
     connection.close()
 

@@ -87,8 +87,9 @@ def test_latency_adds_its_delay_within_2_ms(echo_proxy: ProxyHandle) -> None:
 def test_latency_on_both_streams_adds_up(echo_proxy: ProxyHandle) -> None:
     with connect(echo_proxy) as sock:
         baseline = _fastest_round_trip(sock, 3)
-        with echo_proxy.toxic("latency", latency=20), echo_proxy.toxic(
-            "latency", stream="upstream", latency=30
+        with (
+            echo_proxy.toxic("latency", latency=20),
+            echo_proxy.toxic("latency", stream="upstream", latency=30),
         ):
             delayed = _fastest_round_trip(sock, 3)
     assert delayed >= 0.050
@@ -193,9 +194,10 @@ def test_limit_data_zero_closes_on_the_first_chunk(echo_proxy: ProxyHandle) -> N
 
 def test_slicer_delivers_the_same_bytes_in_pieces(echo_proxy: ProxyHandle) -> None:
     payload = bytes(range(256)) * 8
-    with echo_proxy.toxic("slicer", average_size=64, size_variation=16, delay=2000), connect(
-        echo_proxy
-    ) as sock:
+    with (
+        echo_proxy.toxic("slicer", average_size=64, size_variation=16, delay=2000),
+        connect(echo_proxy) as sock,
+    ):
         sock.sendall(payload)
         pieces = []
         while sum(map(len, pieces)) < len(payload):
@@ -206,8 +208,9 @@ def test_slicer_delivers_the_same_bytes_in_pieces(echo_proxy: ProxyHandle) -> No
     assert max(map(len, pieces)) < len(payload)
 
 
-def test_slow_close_holds_the_close_back(echo_proxy: ProxyHandle, bye_server: ByeServer,
-                                         toxiproxy: ToxiproxyClient) -> None:
+def test_slow_close_holds_the_close_back(
+    echo_proxy: ProxyHandle, bye_server: ByeServer, toxiproxy: ToxiproxyClient
+) -> None:
     proxy = toxiproxy.create_proxy("bye", bye_server.address)
     with proxy.toxic("slow_close", delay=200), connect(proxy) as sock:
         started = time.perf_counter()

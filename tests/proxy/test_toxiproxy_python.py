@@ -75,13 +75,17 @@ def test_traffic_flows_through_and_down_cuts_it(
 def test_toxics_add_list_get_destroy(shopify: Toxiproxy) -> None:
     proxy = shopify.create(upstream="127.0.0.1:1", name="p")
     assert proxy.add_toxic(type="latency", attributes={"latency": 100}) is None
-    proxy.add_toxic(type="bandwidth", stream="upstream", name="slow", toxicity=0.5,
-                    attributes={"rate": 10})
+    proxy.add_toxic(
+        type="bandwidth", stream="upstream", name="slow", toxicity=0.5, attributes={"rate": 10}
+    )
     toxics = proxy.toxics()
     assert sorted(toxics) == ["latency_downstream", "slow"]
     slow = proxy.get_toxic("slow")
     assert (slow.type, slow.stream, slow.toxicity, slow.attributes) == (
-        "bandwidth", "upstream", 0.5, {"rate": 10}
+        "bandwidth",
+        "upstream",
+        0.5,
+        {"rate": 10},
     )
     assert proxy.get_toxic("nope") is None
     assert proxy.destroy_toxic("slow") is True
@@ -117,10 +121,12 @@ def test_reset_and_populate(shopify: Toxiproxy) -> None:
     assert shopify.reset() is True
     fresh = shopify.get_proxy("p")
     assert fresh.enabled is True and fresh.toxics() == {}
-    created = shopify.populate([
-        {"name": "p", "upstream": "127.0.0.1:1", "listen": fresh.listen},
-        {"name": "q", "upstream": "127.0.0.1:2", "listen": "127.0.0.1:0"},
-    ])
+    created = shopify.populate(
+        [
+            {"name": "p", "upstream": "127.0.0.1:1", "listen": fresh.listen},
+            {"name": "q", "upstream": "127.0.0.1:2", "listen": "127.0.0.1:0"},
+        ]
+    )
     assert [p.name for p in created] == ["q"]  # p had the same listen and upstream: kept
     shopify.destroy_all()
     assert shopify.proxies() == {}
