@@ -92,40 +92,36 @@ class Workload:
             import django
 
             django.setup()  # a Django app's tasks and result backend need it even without views
-
-    def connect(self, broker_url: str) -> None:
-        """Point the app at the stack's broker (through the proxy) and warm every connection."""
-        self.app.conf.update(broker_url=broker_url)
         paths = {stream["path"] for stream in self.spec.streams}
         if paths & set(VIEW_URLS):
             from django.test import Client
 
             # The seed's view raises when the broker refuses; the client re-raises it here.
             self.client = Client(raise_request_exception=True)
-        if "task" in paths:
+            # Pay the first request's costs (URLconf, middleware, view imports) before the
+            # run's clock starts. The views take POST only: a GET is a 405 with no side effect.
+            for path in paths & set(VIEW_URLS):
+                self.client.get(VIEW_URLS[path])
+
+    def connect(self, broker_url: str) -> None:
+        """Point the app at the stack's broker (through the proxy) and warm its connections."""
+        self.app.conf.update(broker_url=broker_url)
+        if self.client is not None:
+            from django.db import connection
+
+            connection.ensure_connection()  # the run's database exists once the stack started
+        if any(stream["path"] == "task" for stream in self.spec.streams):
             from chaos.producer import Producer
 
             self.producer = Producer(
-                self.app, broker_url, self.journal,
-                timeout=self.spec.publish_timeout,
+                self.app, broker_url, self.journal, timeout=self.spec.publish_timeout,
             )  # fmt: skip
-        self._warm_up(paths)
+        with self.app.producer_or_acquire() as producer:
+            producer.connection.ensure_connection(max_retries=1)
         from celery.signals import after_task_publish, before_task_publish
 
         before_task_publish.connect(self._before_publish, weak=False)
         after_task_publish.connect(self._after_publish, weak=False)
-
-    def _warm_up(self, paths: set[str]) -> None:
-        """Pay the first request's costs (URLconf, middleware, view imports, the database and
-        broker connections) before the run's clock starts, so the first send is on time."""
-        if self.client is not None:
-            from django.db import connection
-
-            for path in paths & set(VIEW_URLS):
-                self.client.get(VIEW_URLS[path])  # the views take POST only: a 405, no side effect
-            connection.ensure_connection()
-        with self.app.producer_or_acquire() as producer:
-            producer.connection.ensure_connection(max_retries=1)
 
     # --- journaling from Celery's publish signals --------------------------------------------
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
@@ -38,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("not a directory (expected a directory of *.yaml scenarios)",
                           file=directory)  # fmt: skip
     table = Table(title=f"scenarios in {directory}")
-    for column in ("file", "name", "faults", "checks", "tasks"):
+    table.add_column("file", no_wrap=True)
+    for column in ("faults", "checks", "tasks"):
         table.add_column(column)
     problems = []
     for path in scenario_files([directory]):
@@ -46,16 +49,16 @@ def run(args: argparse.Namespace) -> int:
             scenario = load_scenario(path).scenario
         except ConfigError as exc:
             problems.extend(exc.problems)
-            table.add_row(path.name, "[red]invalid[/red]", "", "", "")
+            table.add_row(path.name, "[red]invalid[/red]", "", "")
             continue
+        fault_counts = Counter(fault.type for fault in scenario.faults)
         table.add_row(
             path.name,
-            scenario.name,
-            ", ".join(fault.type for fault in scenario.faults) or "-",
+            ", ".join(f"{kind} x{n}" if n > 1 else kind for kind, n in fault_counts.items()) or "-",
             ", ".join(expectation.check for expectation in scenario.expect),
             str(scenario.expected_tasks),
         )
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 140).print(table)
     if problems:
         raise ConfigError(problems)
     return 0

@@ -61,3 +61,13 @@ def test_validate_reports_every_file_and_exits_2_without_traceback() -> None:
     assert "Traceback" not in completed.stderr
     for path in FILES:
         assert path.name in completed.stderr
+
+
+def test_list_shows_valid_scenarios_and_exits_2_on_a_directory_with_bad_ones(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    assert main(["list", str(repo / "tests" / "scenario" / "e2e")]) == 0
+    assert "gate-can-fail.yaml" in capsys.readouterr().out
+    assert main(["list", str(CORPUS)]) == 2
+    assert main(["list", str(CORPUS / "missing-dir")]) == 2
