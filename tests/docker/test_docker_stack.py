@@ -21,11 +21,15 @@ pytestmark = pytest.mark.docker
 TASK = "shop.tasks.send_invoice_email"
 
 
-def send(celery_app, stack: DockerStack, order_id: int) -> str:
+def send_task(celery_app, stack: DockerStack, task: str, order_id: int) -> str:
     with Producer.for_stack(celery_app, stack) as producer:
-        outcome = producer.send(TASK, args=[order_id], key=f"order={order_id}")
+        outcome = producer.send(task, args=[order_id], key=f"order={order_id}")
     assert outcome.accepted, outcome
     return outcome.task_id
+
+
+def send(celery_app, stack: DockerStack, order_id: int) -> str:
+    return send_task(celery_app, stack, TASK, order_id)
 
 
 def test_task_sent_from_the_host_executes_in_a_worker_container(docker_stack, celery_app):
@@ -103,3 +107,17 @@ def test_restarted_broker_keeps_its_volume(docker_images, tmp_path, celery_app):
         stack.broker.kill()
         stack.broker.start()
         assert stack.queue_lengths()["celery"] == 1
+
+
+def test_worker_containers_reach_a_stub_endpoint_on_the_host_loopback(docker_images, tmp_path, celery_app):
+    """risky_task books the carrier over HTTP: the stub listens on the host's 127.0.0.1."""
+    from chaos.stubs import StubEndpoint
+
+    with StubEndpoint() as carrier:
+        config = StackConfig(
+            workers=1, run_dir=tmp_path, start_timeout=60, env={"CARRIER_URL": carrier.url}
+        )
+        with DockerStack(config, images=docker_images) as stack:
+            task_id = send_task(celery_app, stack, "shop.tasks.risky_task", 5)
+            wait_for_event(stack.run_dir, "task.succeeded", task_id)
+        assert len(carrier.hits()) == 1

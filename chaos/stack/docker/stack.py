@@ -30,6 +30,7 @@ from chaos.stack._ping import redis_ping
 from chaos.stack._waiting import poll_until
 from chaos.stack.base import BrokerHandle, Stack, StackConfig, WorkerHandle
 from chaos.stack.docker.engine import engine_client
+from chaos.stack.docker.host_relay import HostLoopbackRelay
 from chaos.stack.docker.images import BuiltImages, ImageBuilder, ProxyImage, ProxyImageChoice
 from chaos.stack.docker.labels import run_labels
 from chaos.stack.docker.reaping import labelled_leftovers, reap_docker
@@ -192,6 +193,7 @@ class DockerStack(Stack):
         self._journal: JournalWriter | None = None
         self._tail = JournalTail(self.journal_path)
         self._worker_image = ""
+        self._relay: HostLoopbackRelay | None = None
         self.started_seconds: dict[str, float] = {}
         """How long each start-up step took (the benchmark reads it)."""
 
@@ -236,6 +238,7 @@ class DockerStack(Stack):
         self._network = Network(docker_network_kw={"labels": run_labels(self.run_id, "network")})
         self._network.name = f"chaos-{self.run_id}"
         self._network.create()
+        self._relay = HostLoopbackRelay(self._network_gateway())
         self._volume = client.volumes.create(
             name=f"chaos-{self.run_id}-redis", labels=run_labels(self.run_id, "volume")
         )
@@ -282,6 +285,16 @@ class DockerStack(Stack):
             worker.wait_ready(self._remaining(began))
         steps["workers_ready"] = time.monotonic() - began
         self._write_stack_file()
+
+    def _network_gateway(self) -> str:
+        """The host's address on the stack's network (where host services are relayed)."""
+        assert self._network is not None and self._network._network is not None
+        network = self._network._network
+        network.reload()
+        for pool in network.attrs.get("IPAM", {}).get("Config") or []:
+            if pool.get("Gateway"):
+                return str(pool["Gateway"])
+        raise StackError("network", f"the network {self._network.name} has no gateway address")
 
     def _remaining(self, began: float) -> float:
         return max(0.5, self.config.start_timeout - (time.monotonic() - began))
@@ -357,6 +370,9 @@ class DockerStack(Stack):
             # Whatever resisted (or was created by a start that failed half-way) is reaped by
             # label: a run must never leave anything behind.
             reap_docker(self.run_id)
+        if self._relay is not None:
+            self._relay.stop()
+            self._relay = None
         if self._journal is not None:
             self._journal.close()
             self._journal = None
@@ -386,8 +402,9 @@ class DockerStack(Stack):
             .with_name(f"chaos-{self.run_id}-{name}")
         )
         container.with_private_network(self._network)
+        assert self._relay is not None
         env = {
-            **dict(self.config.env),
+            **self._relay.rewrite(self.config.env),
             ENV_WORKER_NAME: name,
             ENV_BROKER_WAIT: str(self.config.start_timeout),
             "CELERY_BROKER_URL": self.worker_broker_url,
