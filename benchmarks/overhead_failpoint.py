@@ -27,7 +27,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as run_dir:
         failpoints.activate(run_dir)
         no_plan_file = per_call_ns("failpoint('shop.carrier')", 200_000)
-        failpoints.write_plans(run_dir, {"shop.other": {"arming": "a", "raise": "builtins.ValueError"}})
+        failpoints.write_plans(
+            run_dir, {"shop.other": {"arming": "a", "raise": "builtins.ValueError"}}
+        )
         other_armed = per_call_ns("failpoint('shop.carrier')", 200_000)
         failpoints.write_plans(
             run_dir, {"shop.carrier": {"arming": "b", "raise": "builtins.ValueError", "hits_to": 0}}

@@ -178,7 +178,9 @@ class Workload:
             response = self.client.post(VIEW_URLS[path], {"item": f"stream{stream['index']}"})
             if response.status_code >= 400:
                 self._refused(record, "http.HTTPStatus", f"HTTP {response.status_code}")
-        except Exception as exc:  # the seed's view lets the broker's error escape: that is the point
+        # The seed's view lets the broker's error escape (that is the point): any type it raises
+        # is the refusal the journal records.
+        except Exception as exc:  # noqa: BLE001
             self._refused(record, qualified_name(exc), str(exc))
         finally:
             if path == "durable":

@@ -29,10 +29,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
-                        help="where the new run directory goes (default: beside RUN_DIR)")
-    parser.add_argument("--backend", default=None, choices=("local", "docker"),
-                        help="override the recorded backend")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where the new run directory goes (default: beside RUN_DIR)",
+    )
+    parser.add_argument(
+        "--backend", default=None, choices=("local", "docker"), help="override the recorded backend"
+    )
     parser.set_defaults(func=run)
 
 

@@ -36,14 +36,31 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("targets", nargs="+", metavar="SCENARIO_OR_DIR")
     parser.add_argument("--backend", default="local", choices=("local", "docker"),
                         help="where the stack runs (default: local processes)")  # fmt: skip
-    parser.add_argument("--seed", type=int, default=None,
-                        help="seed for every random choice (default: the scenario's, else new)")
-    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
-                        help=f"where run directories go (default: {DEFAULT_OUT_DIR})")
-    parser.add_argument("--junit", type=Path, default=None, metavar="FILE",
-                        help="also write JUnit XML: one test case per expectation")
-    parser.add_argument("--no-picture", action="store_true",
-                        help="skip the timeline picture (saves the plotting time)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed for every random choice (default: the scenario's, else new)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"where run directories go (default: {DEFAULT_OUT_DIR})",
+    )
+    parser.add_argument(
+        "--junit",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write JUnit XML: one test case per expectation",
+    )
+    parser.add_argument(
+        "--no-picture",
+        action="store_true",
+        help="skip the timeline picture (saves the plotting time)",
+    )
     parser.set_defaults(func=run)
 
 

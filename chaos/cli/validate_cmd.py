@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from chaos.errors import ConfigError
 from chaos.scenario import scenario_files, scenario_problems

@@ -8,8 +8,8 @@ recorded run again with its seed and resolved timeline and compares the verdicts
 from __future__ import annotations
 
 from chaos.runner.replay import ReplayResult, VerdictDifference, replay_run
-from chaos.runner.rundir import DEFAULT_OUT_DIR, RecordedRun, read_recorded_run
 from chaos.runner.run import RunResult, run_scenario
+from chaos.runner.rundir import DEFAULT_OUT_DIR, RecordedRun, read_recorded_run
 
 __all__ = [
     "DEFAULT_OUT_DIR",

@@ -79,4 +79,3 @@ class JournalFollower:
             progress.finished.add(task_id)
         elif kind == "task.retried" and task_id is not None:
             progress.finished.discard(task_id)
-

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chaos.runner.rundir import read_recorded_run
 from chaos.runner.run import RunResult, run_scenario
+from chaos.runner.rundir import read_recorded_run
 
 
 @dataclass(frozen=True)

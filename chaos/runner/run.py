@@ -135,7 +135,9 @@ def run_scenario(
     loaded = as_loaded(scenario)
     model = loaded.scenario
     if timeline is None:
-        chosen = seed if seed is not None else (model.seed if model.seed is not None else new_seed())
+        chosen = (
+            seed if seed is not None else (model.seed if model.seed is not None else new_seed())
+        )
         timeline = resolve_timeline(model, chosen)
     files = new_run_files(out_dir, model.name)
     files.write_inputs(loaded, timeline, backend)
@@ -259,8 +261,11 @@ class _Run:
         if name in ("first_task_started", "first_task_succeeded"):
             return name in progress.event_times
         if name == "all_tasks_done":
-            return sent and durable_done and progress.in_flight == 0 and (
-                progress.accepted <= progress.finished
+            return (
+                sent
+                and durable_done
+                and progress.in_flight == 0
+                and (progress.accepted <= progress.finished)
             )
         if name == "queue_empty":
             return sent and durable_done and progress.in_flight == 0 and self._queues_empty(now)
@@ -377,8 +382,10 @@ class _Run:
                 settled_since = None
             self._stop.wait(TICK_SECONDS)
         progress = self.follower.poll()
-        left = (f"queues {getattr(self, '_last_queue_lengths', {})}, attempts running "
-                f"{progress.in_flight}, workload {'done' if workload.finished else 'running'}")
+        left = (
+            f"queues {getattr(self, '_last_queue_lengths', {})}, attempts running "
+            f"{progress.in_flight}, workload {'done' if workload.finished else 'running'}"
+        )
         self.journal.write("run.drain_deadline", seconds=self.scenario.drain, left=left)
         self.console.note(f"[yellow]drain deadline[/yellow] {self.scenario.drain:g}s passed with "
                           f"work left ({left}); the checks will say what")  # fmt: skip
@@ -413,4 +420,3 @@ class _Run:
         self.files.write_report(result.verdicts, self.history, extra, picture=picture)
         self.journal.close()
         result.timings["report"] = time.monotonic() - written
-

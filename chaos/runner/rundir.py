@@ -60,7 +60,8 @@ class RunFiles:
         try:
             if picture:
                 write_timeline(self.run_dir, history, verdicts)
-        except Exception as exc:  # a picture is a nicety: never lose the verdicts over it
+        # A picture is a nicety: never lose the verdicts over it.
+        except Exception as exc:  # noqa: BLE001
             extra = {**extra, "timeline_error": repr(exc)}
         return write_json(self.run_dir, verdicts, history, extra=extra)
 

@@ -33,7 +33,9 @@ _RUN_VARIABLES = ("CHAOS_WORKER_NAME", "CHAOS_CELERY_SETTINGS", "CHAOS_BROKER_WA
 def workload_env(run_dir: Path, run_id: str, workdir: Path, settings_module: str | None,
                  celery_settings: dict[str, Any]) -> dict[str, str]:  # fmt: skip
     """The app's environment as the workers get it, for the producer side."""
-    env = {k: v for k, v in os.environ.items() if k not in (*_RUN_VARIABLES, ENV_RUN_DIR, ENV_RUN_ID)}
+    env = {
+        k: v for k, v in os.environ.items() if k not in (*_RUN_VARIABLES, ENV_RUN_DIR, ENV_RUN_ID)
+    }
     env[ENV_RUN_DIR] = str(run_dir)
     env[ENV_RUN_ID] = run_id
     env["PYTHONPATH"] = os.pathsep.join([str(workdir), *filter(None, [env.get("PYTHONPATH")])])

@@ -16,12 +16,13 @@ DURATION_EXPECTED = "a duration with a unit such as 2s, 500ms or 1.5m"
 
 def parse_duration(value: object) -> float:
     """Seconds for ``value``; ValueError with what was expected for anything else."""
+    # ValueError, not TypeError, throughout: pydantic turns only ValueError into a located error.
     if isinstance(value, bool):
-        raise ValueError(f"expected {DURATION_EXPECTED}")
+        raise ValueError(f"expected {DURATION_EXPECTED}")  # noqa: TRY004
     if isinstance(value, (int, float)):
-        raise ValueError(f"unitless duration {value!r}: write {value}s or {value}ms")
+        raise ValueError(f"unitless duration {value!r}: write {value}s or {value}ms")  # noqa: TRY004
     if not isinstance(value, str):
-        raise ValueError(f"expected {DURATION_EXPECTED}")
+        raise ValueError(f"expected {DURATION_EXPECTED}")  # noqa: TRY004
     match = _DURATION.match(value)
     if match is None:
         raise ValueError(f"{value!r} is not {DURATION_EXPECTED}")

@@ -85,10 +85,13 @@ def _data_path(loc: tuple[Any, ...], values: Any) -> FieldPath:
     for part in loc:
         if isinstance(part, str) and part.startswith("kind:"):
             continue  # a union member's tag (see chaos.scenario.model), not a key of the file
-        if isinstance(current, dict) and part in current:
-            path.append(part)
-            current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+        if (
+            isinstance(current, dict)
+            and part in current
+            or isinstance(current, list)
+            and isinstance(part, int)
+            and 0 <= part < len(current)
+        ):
             path.append(part)
             current = current[part]
         elif isinstance(current, dict) and isinstance(part, str) and part == loc[-1]:
@@ -148,9 +151,7 @@ def _problems_from_pydantic(exc: ValidationError, document: SourceDocument) -> l
     # A misspelt key shows up twice: as an unknown key and as its missing field. Say it once.
     misspelt = {
         (path[:-1], problem.hint)
-        for (error, path), problem in (
-            ((e, p), _problem_for(e, p, document)) for e, p in located
-        )
+        for (error, path), problem in (((e, p), _problem_for(e, p, document)) for e, p in located)
         if error["type"] == "extra_forbidden" and problem.hint
     }
     for error, path in located:
@@ -179,9 +180,7 @@ def _problem_for(error: dict[str, Any], path: FieldPath, document: SourceDocumen
     if kind == "unknown_fault_type":
         fault_type = given.get("type") if isinstance(given, dict) else None
         if fault_type is None:
-            return document.problem(
-                path, "a fault needs type:", expected=one_of(FAULT_TYPES)
-            )
+            return document.problem(path, "a fault needs type:", expected=one_of(FAULT_TYPES))
         return document.problem(
             (*path, "type"),
             "unknown fault type",

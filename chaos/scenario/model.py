@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
-    PlainSerializer,
     ConfigDict,
     Discriminator,
     Field,
+    PlainSerializer,
     Tag,
     field_validator,
     model_validator,
@@ -56,7 +56,7 @@ def _time_kind(value: Any) -> str:
 
 
 TimeSpec = Annotated[
-    Union[Annotated[Duration, Tag("kind:duration")], Annotated[RandomRange, Tag("kind:random_range")]],
+    Annotated[Duration, Tag("kind:duration")] | Annotated[RandomRange, Tag("kind:random_range")],
     Discriminator(_time_kind),
 ]
 """A fixed time (``2s``) or a seeded random one (``{between: [1s, 3s]}``)."""
@@ -304,15 +304,13 @@ def _fault_kind(value: Any) -> str | None:
 
 
 Fault = Annotated[
-    Union[
-        Annotated[BrokerFault, Tag("kind:broker")],
-        Annotated[BrokerRestart, Tag("kind:broker.restart")],
-        Annotated[ProxyDown, Tag("kind:proxy.down")],
-        Annotated[ProxyToxic, Tag("kind:proxy.toxic")],
-        Annotated[WorkerFault, Tag("kind:worker")],
-        Annotated[WorkerScale, Tag("kind:worker.scale")],
-        Annotated[FailpointFault, Tag("kind:failpoint")],
-    ],
+    Annotated[BrokerFault, Tag("kind:broker")]
+    | Annotated[BrokerRestart, Tag("kind:broker.restart")]
+    | Annotated[ProxyDown, Tag("kind:proxy.down")]
+    | Annotated[ProxyToxic, Tag("kind:proxy.toxic")]
+    | Annotated[WorkerFault, Tag("kind:worker")]
+    | Annotated[WorkerScale, Tag("kind:worker.scale")]
+    | Annotated[FailpointFault, Tag("kind:failpoint")],
     Discriminator(
         _fault_kind,
         custom_error_type="unknown_fault_type",
@@ -345,7 +343,7 @@ _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|m|min)\s*$")
 
 def _parse_rate(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, str):
-        raise ValueError("write a rate with its unit, such as 5/s or 120/m")
+        raise ValueError("write a rate with its unit, such as 5/s or 120/m")  # noqa: TRY004
     match = _RATE.match(value)
     if match is None:
         raise ValueError(f"{value!r} is not a rate such as 5/s or 120/m")

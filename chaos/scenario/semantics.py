@@ -100,7 +100,9 @@ def _check_tasks(scenario: Scenario, document: SourceDocument) -> list[Problem]:
         if not module:
             problems.append(
                 document.problem(
-                    path, "name the task by module and name", given=repr(stream.task),
+                    path,
+                    "name the task by module and name",
+                    given=repr(stream.task),
                     expected="module.task_name, e.g. shop.tasks.send_invoice_email",
                 )
             )
@@ -110,7 +112,9 @@ def _check_tasks(scenario: Scenario, document: SourceDocument) -> list[Problem]:
             if not app_source.module_exists(module, workdir):
                 problems.append(
                     document.problem(
-                        path, f"no module {module!r} in the app", given=repr(stream.task),
+                        path,
+                        f"no module {module!r} in the app",
+                        given=repr(stream.task),
                         expected=f"a module under {workdir}",
                     )
                 )
@@ -170,7 +174,8 @@ def _check_fault_references(scenario: Scenario, document: SourceDocument) -> lis
                         ("faults", index, "after"),
                         "unknown event",
                         given=repr(event),
-                        expected="a run event (" + ", ".join(RUN_EVENTS)
+                        expected="a run event ("
+                        + ", ".join(RUN_EVENTS)
                         + ") or <fault id>.applied / <fault id>.healed",
                         hint=did_you_mean(event, events),
                     )
@@ -255,7 +260,9 @@ def _toxic_problems(
         elif not isinstance(value, known[name]):
             problems.append(
                 document.problem(
-                    where, f"wrong type for {name}", given=repr(value),
+                    where,
+                    f"wrong type for {name}",
+                    given=repr(value),
                     expected=known[name].__name__,
                 )
             )
@@ -283,15 +290,19 @@ def _failpoint_problems(
                         given=repr(fault.raise_),
                         hint=did_you_mean(
                             name,
-                            [n for n, v in vars(builtins).items()
-                             if isinstance(v, type) and issubclass(v, BaseException)],
+                            [
+                                n
+                                for n, v in vars(builtins).items()
+                                if isinstance(v, type) and issubclass(v, BaseException)
+                            ],
                         ),
                     )
                 )
         elif not app_source.module_exists(module, app_workdir(scenario, document.path)):
             problems.append(
                 document.problem(
-                    (*path, "raise"), f"no module {module!r} to take the exception from",
+                    (*path, "raise"),
+                    f"no module {module!r} to take the exception from",
                     given=repr(fault.raise_),
                 )
             )

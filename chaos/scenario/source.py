@@ -102,9 +102,11 @@ class _Builder:
                         self.document.problem(path, "YAML merge keys (<<) are not supported")
                     )
                     continue
-                key = self.scalars.construct_object(key_node) if isinstance(
-                    key_node, yaml.ScalarNode
-                ) else None
+                key = (
+                    self.scalars.construct_object(key_node)
+                    if isinstance(key_node, yaml.ScalarNode)
+                    else None
+                )
                 if not isinstance(key, (str, int, float, bool)) or isinstance(key, bool):
                     where = _mark(key_node)
                     self.problems.append(

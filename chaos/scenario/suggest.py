@@ -1,4 +1,4 @@
-""""Did you mean" for misspelt keys, fault types, checks and task names."""
+""" "Did you mean" for misspelt keys, fault types, checks and task names."""
 
 from __future__ import annotations
 

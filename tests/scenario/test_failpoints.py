@@ -23,11 +23,7 @@ def run_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 def fired(run_dir: Path) -> list[dict]:
-    return [
-        dict(event.data)
-        for event in read_journal(run_dir)
-        if event.kind == "failpoint.fired"
-    ]
+    return [dict(event.data) for event in read_journal(run_dir) if event.kind == "failpoint.fired"]
 
 
 def test_off_without_a_run_directory(tmp_path: Path) -> None:
@@ -45,8 +41,15 @@ def test_unarmed_name_does_nothing_in_a_run(run_dir: Path) -> None:
 def test_raises_on_hits_n_to_m_only_and_journals_each_firing(run_dir: Path) -> None:
     failpoints.write_plans(
         run_dir,
-        {"x": {"arming": "f1", "raise": "builtins.ConnectionError", "message": "carrier down",
-               "hits_from": 2, "hits_to": 3}},
+        {
+            "x": {
+                "arming": "f1",
+                "raise": "builtins.ConnectionError",
+                "message": "carrier down",
+                "hits_from": 2,
+                "hits_to": 3,
+            }
+        },
     )
     outcomes = []
     for _ in range(5):
@@ -74,8 +77,15 @@ def test_probability_is_seeded_so_the_same_hits_fire(tmp_path: Path) -> None:
     def pattern(run_dir: Path) -> list[bool]:
         failpoints.activate(run_dir)
         failpoints.write_plans(
-            run_dir, {"x": {"arming": "p", "raise": "builtins.ValueError", "probability": 0.5,
-                            "seed": 1234}},
+            run_dir,
+            {
+                "x": {
+                    "arming": "p",
+                    "raise": "builtins.ValueError",
+                    "probability": 0.5,
+                    "seed": 1234,
+                }
+            },
         )
         outcome = []
         for _ in range(40):
@@ -114,8 +124,8 @@ def _hit_many(run_dir: str, count: int) -> None:
 
 def test_hits_are_counted_across_processes(run_dir: Path) -> None:
     failpoints.write_plans(
-        run_dir, {"shared": {"arming": "s", "raise": "builtins.ValueError", "hits_from": 1,
-                             "hits_to": 5}}
+        run_dir,
+        {"shared": {"arming": "s", "raise": "builtins.ValueError", "hits_from": 1, "hits_to": 5}},
     )
     context = multiprocessing.get_context("fork")
     processes = [context.Process(target=_hit_many, args=(str(run_dir), 10)) for _ in range(3)]
@@ -143,8 +153,13 @@ def test_patch_arms_code_that_has_no_failpoint(run_dir: Path, tmp_path: Path) ->
     try:
         failpoints.write_plans(
             run_dir,
-            {"patch:vendor_carrier:book": {"arming": "p1", "raise": "builtins.TimeoutError",
-                                           "hits_to": 1}},
+            {
+                "patch:vendor_carrier:book": {
+                    "arming": "p1",
+                    "raise": "builtins.TimeoutError",
+                    "hits_to": 1,
+                }
+            },
             patches=["vendor_carrier:book"],
         )
         assert failpoints.install_patches() == ["vendor_carrier:book"]

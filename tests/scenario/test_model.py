@@ -83,7 +83,11 @@ def test_every_problem_of_a_file_is_reported_at_once_in_reading_order() -> None:
     with pytest.raises(ConfigError) as caught:
         load_scenario_text(text, Path("broken.yaml"))
     problems = caught.value.problems
-    assert [p.field_path for p in problems] == ["workload[0].count", "faults[0].for", "faults[1].type"]
+    assert [p.field_path for p in problems] == [
+        "workload[0].count",
+        "faults[0].for",
+        "faults[1].type",
+    ]
     assert [p.line for p in problems] == sorted(p.line for p in problems)
     assert all(p.file == Path("broken.yaml") and p.column for p in problems)
     assert problems[2].hint == "did you mean 'proxy.toxic'?"

@@ -34,7 +34,10 @@ def faq_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
 
 def test_the_faq_scenario_holds_every_expectation(faq_run: RunResult) -> None:
     assert [(v.name, v.ok) for v in faq_run.verdicts] == [
-        ("enqueue", True), ("no_lost", True), ("duplicates", True), ("resume_within", True)
+        ("enqueue", True),
+        ("no_lost", True),
+        ("duplicates", True),
+        ("resume_within", True),
     ], [v.message for v in faq_run.verdicts]
     assert faq_run.ok and faq_run.seed == 20261124
 
@@ -53,7 +56,8 @@ def test_the_run_directory_holds_what_a_replay_needs(faq_run: RunResult) -> None
 def test_faults_are_journaled_applied_then_healed_after_their_duration(faq_run: RunResult) -> None:
     events = [e for e in read_journal(faq_run.run_dir) if e.kind.startswith("fault.")]
     assert [(e.kind, e.data["fault_id"]) for e in events] == [
-        ("fault.applied", "redis-down"), ("fault.healed", "redis-down")
+        ("fault.applied", "redis-down"),
+        ("fault.healed", "redis-down"),
     ]
     # for: 4s; the lower bound is exact, the upper one allows a loaded machine's late tick
     assert 4.0 <= events[1].mono - events[0].mono < 6.0
@@ -84,7 +88,8 @@ def test_an_expectation_the_system_does_not_meet_fails_the_gate(
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     report = json.loads((run_dir / "report.json").read_text())
     assert [(v["name"], v["ok"]) for v in report["verdicts"]] == [
-        ("no_lost", False), ("duplicates", True)
+        ("no_lost", False),
+        ("duplicates", True),
     ]
     assert report["verdicts"][0]["observed"].startswith("lost 6")
 
@@ -102,16 +107,22 @@ def test_failpoints_and_event_triggers_reach_the_workers(tmp_path: Path) -> None
     failed = sorted(e.data["exc_type"] for e in events if e.kind == "task.failed")
     assert failed == ["builtins.LookupError", "builtins.RuntimeError", "builtins.RuntimeError"]
     first_start = min(e.mono for e in events if e.kind == "task.started")
-    toxic = next(e for e in events if e.kind == "fault.applied" and e.data["fault_id"] == "slow-wire")
+    toxic = next(
+        e for e in events if e.kind == "fault.applied" and e.data["fault_id"] == "slow-wire"
+    )
     assert toxic.mono >= first_start
     healed = {e.data["fault_id"]: e.data["how"] for e in events if e.kind == "fault.healed"}
-    assert healed == {"slow-wire": "for", "invoices-fail": "until",
-                      "third-invoice-fails": "end_of_run"}
+    assert healed == {
+        "slow-wire": "for",
+        "invoices-fail": "until",
+        "third-invoice-fails": "end_of_run",
+    }
     assert result.ok, [v.message for v in result.verdicts]
 
 
-def test_bad_input_exits_2_before_anything_starts(tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_input_exits_2_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = Path(__file__).parent / "malformed" / "04-unknown-fault-type.yaml"
     assert main(["run", str(FAQ_SCENARIO), str(bad), "--out", str(tmp_path)]) == 2
     assert "did you mean 'broker.kill'" in capsys.readouterr().err

@@ -54,9 +54,15 @@ def test_replay_comparison_names_the_checks_that_differ() -> None:
     ]
 
 
-def test_junit_has_one_case_per_expectation_and_a_failure_for_each_failed_one(tmp_path: Path) -> None:
+def test_junit_has_one_case_per_expectation_and_a_failure_for_each_failed_one(
+    tmp_path: Path,
+) -> None:
     result = SimpleNamespace(
-        scenario="s", seed=1, run_dir=tmp_path, backend="local", timings={"wall": 2.0},
+        scenario="s",
+        seed=1,
+        run_dir=tmp_path,
+        backend="local",
+        timings={"wall": 2.0},
         verdicts=[verdict("no_lost", True), verdict("duplicates", False)],
     )
     text = write_junit(tmp_path / "out" / "junit.xml", [result]).read_text()
@@ -85,9 +91,13 @@ def test_resolved_inputs_survive_a_round_trip_through_the_run_directory(tmp_path
     from chaos.runner.rundir import new_run_files, read_recorded_run
     from chaos.scenario import resolve_timeline
 
-    text = Path(__file__).resolve().parents[2].joinpath(
-        "scenarios", "broker-restart-during-orders.yaml"
-    ).read_text()
+    text = (
+        Path(__file__)
+        .resolve()
+        .parents[2]
+        .joinpath("scenarios", "broker-restart-during-orders.yaml")
+        .read_text()
+    )
     loaded = load_scenario_text(text, "broker-restart-during-orders.yaml")
     timeline = resolve_timeline(loaded.scenario, 5)
     files = new_run_files(tmp_path, loaded.scenario.name)
