@@ -241,7 +241,7 @@ class TaskHistory:
 
     @property
     def final_outcome(self) -> str | None:
-        """``success`` or ``failure`` (the task is done), else the last attempt's outcome or None."""
+        """``success`` or ``failure`` (the task is done), else the last attempt's outcome."""
         for a in reversed(self.attempts):
             if a.outcome in ("success", "failure", "revoked", "rejected"):
                 return a.outcome
@@ -283,7 +283,8 @@ class TaskHistory:
 
 @dataclass(slots=True)
 class FaultWindow:
-    """A fault the runner applied, from ``fault.applied`` to ``fault.healed`` (None: never healed)."""
+    """A fault the runner applied, from ``fault.applied`` to ``fault.healed`` (end None: never
+    healed)."""
 
     fault_id: str
     type: str
@@ -384,7 +385,7 @@ class RunHistory:
     def windows_around(
         self, start: float | None, end: float | None, margin: float = 1.0
     ) -> list[FaultWindow]:
-        """Fault windows overlapping ``[start - margin, end + margin]``: the context for a message."""
+        """Fault windows overlapping ``[start - margin, end + margin]``: a message's context."""
         if start is None:
             return []
         lo = start - margin
@@ -732,7 +733,8 @@ def _ordered(
         ((e.mono + offsets[(e.writer, e.pid)], e.writer, e.pid, e.seq, e.mono), index)
         for index, e in enumerate(listed)
     )
-    return [listed[i] for _, i in keyed], [key[0] - start for key, _ in keyed], offsets, skews, start
+    ordered = [listed[i] for _, i in keyed]
+    return ordered, [key[0] - start for key, _ in keyed], offsets, skews, start
 
 
 def build_history(events: Iterable[Event]) -> RunHistory:

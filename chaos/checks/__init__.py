@@ -42,7 +42,13 @@ def _as_mapping(expectation: Any) -> Mapping[str, Any]:
     if isinstance(expectation, str):
         return {"check": expectation}
     raise ConfigError(
-        [Problem("an expectation must be a mapping", given=repr(expectation), expected="{check: NAME, ...}")]
+        [
+            Problem(
+                "an expectation must be a mapping",
+                given=repr(expectation),
+                expected="{check: NAME, ...}",
+            )
+        ]
     )
 
 

@@ -49,7 +49,9 @@ def _promise_text(task: TaskHistory) -> str:
     return f"saved to the outbox at {format_seconds(task.promised_at)}, never relayed"
 
 
-def _explain_unfinished(task: TaskHistory, history: RunHistory) -> tuple[str, str, list[FaultWindow]]:
+def _explain_unfinished(
+    task: TaskHistory, history: RunHistory
+) -> tuple[str, str, list[FaultWindow]]:
     """Category ("lost" or "delayed") and the reason for a promised task that never finished."""
     promised = task.promised_at or task.first_at
     after = [w for w in history.fault_windows if w.end is None or w.end >= promised]
@@ -81,7 +83,10 @@ def _explain_unfinished(task: TaskHistory, history: RunHistory) -> tuple[str, st
             f"{head}; acks_late: still unacknowledged in Redis, delayed until visibility_timeout"
         ), killed
     if receipt is not None:
-        head += f", received at {format_seconds(receipt.at)} by {receipt.hostname or '?'}, never executed"
+        head += (
+            f", received at {format_seconds(receipt.at)} by {receipt.hostname or '?'}, "
+            "never executed"
+        )
         memory_loss = [w for w in memory_loss if w.start >= receipt.at]
         if memory_loss:
             window = memory_loss[0]
@@ -95,12 +100,12 @@ def _explain_unfinished(task: TaskHistory, history: RunHistory) -> tuple[str, st
     head += ", never executed"
     if memory_loss:
         window = memory_loss[0]
-        return "lost", f"{head}; {describe_window(window, history)}: lost with the broker's memory", [
-            window
-        ]
+        reason = f"{head}; {describe_window(window, history)}: lost with the broker's memory"
+        return "lost", reason, [window]
     around = history.windows_around(promised, None, margin=0.0)
-    context = "; ".join(describe_window(w, history) for w in around) or "no fault after it"
-    return "lost", f"{head} nor delivered to a worker ({context})", around
+    context = "; ".join(describe_window(w, history) for w in around)
+    context = f"faults after it: {context}" if context else "no fault after it"
+    return "lost", f"{head} nor received by any worker; {context}", around
 
 
 def classify(history: RunHistory) -> Delivery:
@@ -158,7 +163,9 @@ def _classify(history: RunHistory) -> Delivery:
     return result
 
 
-def _summary(delivery: Delivery, categories: tuple[str, ...]) -> tuple[str, list[str], list[FaultWindow]]:
+def _summary(
+    delivery: Delivery, categories: tuple[str, ...]
+) -> tuple[str, list[str], list[FaultWindow]]:
     """One line quoting the first problem task, the ids of all, and their fault windows."""
     tasks = [t for name in categories for t in delivery.by_category[name]]
     ids = list(dict.fromkeys(t.task_id for t in tasks))

@@ -86,7 +86,8 @@ def describe_window(window: FaultWindow, history: RunHistory) -> str:
     text = window.describe()
     if _targets(window, BROKER_TARGETS) and _type(window) in MEMORY_LOSING_TYPES:
         mode = persistence(window, history)
-        text += " with persistence off" if mode in (None, "none", "off") else f" with persistence {mode}"
+        off = mode in (None, "none", "off")
+        text += " with persistence off" if off else f" with persistence {mode}"
     return text
 
 

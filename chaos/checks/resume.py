@@ -101,7 +101,8 @@ def check_resume_within(
             )
         elif drain_seconds > drained_within:
             problems.append(
-                f"{healed}: backlog of {len(pending)} drained {drain_seconds:.2f} s after the heal, "
+                f"{healed}: backlog of {len(pending)} drained {drain_seconds:.2f} s after "
+                "the heal, "
                 f"bound {drained_within:.2f} s"
             )
     resume_text = "never" if resume_seconds is None else f"{resume_seconds:.2f} s"

@@ -24,7 +24,7 @@ CELERY_DEFAULT_BACKOFF_MAX = 600.0
 
 
 def same_exception(observed: str | None, expected: str) -> bool:
-    """``builtins.ValueError`` matches ``ValueError`` and itself; modules compared when both given."""
+    """``builtins.ValueError`` matches ``ValueError`` and itself; modules compared if both given."""
     if observed is None:
         return False
     if "." in expected and "." in observed:
@@ -33,7 +33,7 @@ def same_exception(observed: str | None, expected: str) -> bool:
 
 
 def backoff_bound(policy: Mapping[str, Any], retries: int) -> float | None:
-    """Celery's largest autoretry countdown before retry ``retries + 1``, or None without backoff."""
+    """Celery's largest autoretry countdown before retry ``retries + 1`` (None: no backoff)."""
     factor = policy.get("retry_backoff")
     if not factor:
         return None
@@ -101,7 +101,7 @@ def _check_gap(
 
 
 def _expected_final_exception(task: TaskHistory) -> str | None:
-    """What Celery raises once retries are exhausted: the retried exception, or MaxRetriesExceeded."""
+    """What Celery raises once retries run out: the retried exception or MaxRetriesExceeded."""
     retried = [a for a in task.executions if a.outcome == "retry"]
     if not retried:
         return None
@@ -143,14 +143,16 @@ def task_problems(
         problems.append(f"{task.label}: {len(numbers)} attempts, expected {attempts}")
     for n in numbers:
         if n + 1 in first_by_number:
-            problems += _check_gap(task, first_by_number[n], first_by_number[n + 1], tolerance, late)
+            after = first_by_number[n + 1]
+            problems += _check_gap(task, first_by_number[n], after, tolerance, late)
     final = task.final_attempt
     if final is None or not task.completed:
         return problems
     state = {"success": "SUCCESS", "failure": "FAILURE"}.get(final.outcome or "", final.outcome)
     if final_state is not None and (state or "").upper() != final_state.upper():
         problems.append(
-            f"{task.label}: ended {state} at {format_seconds(final.ended_at)}, expected {final_state}"
+            f"{task.label}: ended {state} at {format_seconds(final.ended_at)}, "
+            f"expected {final_state}"
         )
     if final.outcome != "failure":
         return problems

@@ -22,7 +22,9 @@ def write_run(folder: Path, *planters: runs.Planter) -> Path:
     return folder
 
 
-def test_clean_run_exits_0_and_prints_the_table(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_clean_run_exits_0_and_prints_the_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     assert main(["check", str(write_run(tmp_path))]) == 0
     out = capsys.readouterr().out
     assert "delivery" in out and "held" in out and "3 of 3 expectations held" in out

@@ -24,7 +24,9 @@ CASES = {
         "5 attempts, max_retries=3 allows 4",
     ),
     "attempt_skipped": (runs.plant_attempt_skipped, {"retries_as_declared"}, "1 missing"),
-    "gap_too_short": (runs.plant_gap_too_short, {"retries_as_declared"}, "sooner than its countdown"),
+    "gap_too_short": (
+        runs.plant_gap_too_short, {"retries_as_declared"}, "sooner than its countdown"
+    ),
     "wrong_final_exception": (
         runs.plant_wrong_final_exception,
         {"retries_as_declared"},
@@ -103,7 +105,10 @@ def test_duplicates_allowed_where_at_least_once_says_so() -> None:
     runs.plant_duplicate(run)
     verdicts = run_checks(
         build_history(run.events),
-        [{"check": "duplicates", "allowed": True}, {"check": "delivery", "duplicates_allowed": True}],
+        [
+            {"check": "duplicates", "allowed": True},
+            {"check": "delivery", "duplicates_allowed": True},
+        ],
     )
     assert all(v.ok for v in verdicts)
     assert verdicts[0].details["extra_executions"] == 1

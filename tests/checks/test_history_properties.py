@@ -26,7 +26,9 @@ task_plans = st.lists(
 skews = st.floats(min_value=-30.0, max_value=30.0, allow_nan=False)
 
 
-def synthetic_run(plans: list[tuple[str, float, int]], skew: float, with_fault: bool) -> SyntheticRun:
+def synthetic_run(
+    plans: list[tuple[str, float, int]], skew: float, with_fault: bool
+) -> SyntheticRun:
     run = SyntheticRun()
     run.worker(2, skew=skew)
     if with_fault:
@@ -38,7 +40,9 @@ def synthetic_run(plans: list[tuple[str, float, int]], skew: float, with_fault: 
             continue
         run.publish(at, task_id, key)
         if outcome == "retry-success":
-            run.retried_task(at, f"{task_id}r", f"{key}r", attempts=2, countdown=0.5, final="success")
+            run.retried_task(
+                at, f"{task_id}r", f"{key}r", attempts=2, countdown=0.5, final="success"
+            )
         if outcome == "duplicate":
             run.execute(at + 0.1, task_id, worker=worker)
             run.execute(at + 0.11, task_id, worker=1 + worker % 3, redelivered=True)
@@ -71,7 +75,8 @@ def test_a_partial_last_line_changes_nothing(plans, seed, cut) -> None:
     run = synthetic_run(plans, 0.0, True)
     whole_line = run.events[-1].to_json()
     with tempfile.TemporaryDirectory() as folder:
-        run.write(Path(folder), shuffle_seed=seed, partial_tail=whole_line[: min(cut, len(whole_line) - 1)])
+        tail = whole_line[: min(cut, len(whole_line) - 1)]
+        run.write(Path(folder), shuffle_seed=seed, partial_tail=tail)
         loaded = load_history(folder)
     assert loaded.partial_last_line
     assert comparable(loaded) == build_history(run.events)
