@@ -10,10 +10,12 @@ without a verdict: it says nothing about the system under test.
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,6 +101,30 @@ def as_loaded(scenario: LoadedScenario | Scenario | dict[str, Any] | Path | str)
     return load_scenario(Path(scenario))
 
 
+@contextmanager
+def proxy_log_in_run_dir(run_dir: Path) -> Iterator[None]:
+    """Send the in-process proxy's log to ``RUN_DIR/logs/proxy.log`` for the run.
+
+    "cannot reach upstream" is what the proxy says all through a broker outage: the fault doing
+    its job, which belongs with the run's other logs, not on the console between the verdicts.
+    """
+    logger = logging.getLogger("chaos.proxy")
+    (run_dir / "logs").mkdir(exist_ok=True)
+    handler = logging.FileHandler(run_dir / "logs" / "proxy.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    propagate, level = logger.propagate, logger.level
+    logger.addHandler(handler)
+    logger.propagate = False
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate, logger.level = propagate, level
+        handler.close()
+
+
 def stack_config(loaded: LoadedScenario, files: RunFiles, seed: int) -> StackConfig:
     scenario = loaded.scenario
     topology = scenario.topology
@@ -146,6 +172,7 @@ def run_scenario(
     config = stack_config(loaded, files, timeline.seed)
     show = console or RunConsole(model.name, timeline.expected_tasks, quiet=quiet)
     with show, ExitStack() as services:
+        services.enter_context(proxy_log_in_run_dir(files.run_dir))
         config.env = {**config.env, **start_endpoints(model, services)}
         workload = WorkloadProcess(
             files.run_dir, timeline, model.app.name, Path(config.workdir),
