@@ -637,7 +637,7 @@ class _Builder:
                     eta_at=self.wall_to_at(eta, event),
                     redelivered=bool(data.get("redelivered", False))
                     or (receipt.redelivered if receipt else False),
-                    policy=dict(data.get("policy") or {}),
+                    policy=data.get("policy") or {},  # shared, read-only: no copy per attempt
                     writer=event.writer,
                 )
             )

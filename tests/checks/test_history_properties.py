@@ -61,7 +61,12 @@ def comparable(history: RunHistory) -> RunHistory:
     return history
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,  # the same examples on every run: CI must not flake
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(plans=task_plans, skew=skews, with_fault=st.booleans(), data=st.data())
 def test_any_interleaving_gives_the_same_history(plans, skew, with_fault, data) -> None:
     run = synthetic_run(plans, skew, with_fault)
@@ -69,7 +74,7 @@ def test_any_interleaving_gives_the_same_history(plans, skew, with_fault, data) 
     assert build_history(shuffled) == build_history(run.events)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, derandomize=True)
 @given(plans=task_plans, seed=st.integers(0, 2**16), cut=st.integers(1, 60))
 def test_a_partial_last_line_changes_nothing(plans, seed, cut) -> None:
     run = synthetic_run(plans, 0.0, True)
