@@ -24,6 +24,7 @@ from chaos.scenario.model import (
     Topology,
     WorkloadStream,
 )
+from chaos.scenario.salvage import salvaged_problems
 from chaos.scenario.semantics import check_semantics
 from chaos.scenario.source import FieldPath, SourceDocument, parse_source, read_source
 from chaos.scenario.suggest import did_you_mean, one_of
@@ -66,7 +67,15 @@ def _validated(document: SourceDocument | None, problems: list[Problem]) -> Load
     try:
         scenario = Scenario.model_validate(document.values)
     except ValidationError as exc:
-        problems.extend(_problems_from_pydantic(exc, document))
+        field_problems = _problems_from_pydantic(exc, document)
+        problems.extend(field_problems)
+        bad_paths = [_data_path(error["loc"], document.values) for error in exc.errors()]
+        reported = {(p.line, p.field_path) for p in problems}
+        problems.extend(
+            p
+            for p in salvaged_problems(document, bad_paths)
+            if (p.line, p.field_path) not in reported
+        )
         raise ConfigError(sorted(problems, key=_reading_order)) from None
     problems.extend(check_semantics(scenario, document))
     if problems:

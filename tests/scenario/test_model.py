@@ -100,3 +100,20 @@ def test_a_problem_says_what_was_given_and_what_was_expected() -> None:
     (problem,) = caught.value.problems
     assert problem.location() == "s.yaml:4:11"
     assert problem.given == "'teleport'" and "naive" in (problem.expected or "")
+
+
+def test_whole_file_rules_still_run_when_some_fields_are_invalid() -> None:
+    text = VALID.replace("count: 4", "count: lots").replace(
+        "shop.tasks.send_invoice_email", "shop.tasks.send_invoce_email"
+    )
+    text = text.replace("toxic: latency", "toxic: latncy").replace("for: 1500ms", "for: 1500")
+    with pytest.raises(ConfigError) as caught:
+        load_scenario_text(text, Path("mixed.yaml"))
+    found = {(p.field_path, p.message.split(":")[0]) for p in caught.value.problems}
+    assert (
+        "workload[0].count",
+        "input should be a valid integer, unable to parse string as an integer",
+    ) in found
+    assert ("faults[0].for", "unitless duration 1500") in found
+    # the toxic entry validated on its own: its whole-file rule is reported at its own place
+    assert ("faults[1].toxic", "unknown toxic type") in found
