@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from chaos.errors import StackError
 from chaos.stack.base import REFERENCE_APP_DIR
 from chaos.stack.docker import ImageBuilder
+from chaos.stack.docker.images import CHAOS_PACKAGE_DIR
 from chaos.stack.docker.engine import connect_engine
 
 pytestmark = pytest.mark.docker
@@ -22,13 +24,21 @@ def test_no_engine_is_a_stack_error_with_a_hint(monkeypatch, tmp_path):
     assert "--backend local" in str(raised.value)
 
 
-def test_second_build_builds_nothing(docker_images):
-    # Built once more here rather than compared with the session's images: in a shared work
-    # tree, someone may edit chaos/ meanwhile, which rightly makes a new runtime image.
-    first = ImageBuilder(progress=None).build_all(REFERENCE_APP_DIR, "auto")
-    builder = ImageBuilder(progress=None)
-    assert builder.build_all(REFERENCE_APP_DIR, "auto") == first
-    assert builder.build_seconds == {}
+def test_second_build_builds_nothing(docker_images, tmp_path):
+    # From a copy of chaos/: an edit of the work tree meanwhile rightly makes a new runtime
+    # image, which is not what this test is about. In a clean checkout the copy's images are
+    # the session's own, so nothing is built at all.
+    package = tmp_path / "chaos"
+    shutil.copytree(CHAOS_PACKAGE_DIR, package, ignore=shutil.ignore_patterns("__pycache__"))
+    first = ImageBuilder(progress=None, chaos_package_dir=package).build_all(REFERENCE_APP_DIR)
+    builder = ImageBuilder(progress=None, chaos_package_dir=package)
+    try:
+        assert builder.build_all(REFERENCE_APP_DIR) == first
+        assert builder.build_seconds == {}
+    finally:
+        session_tags = {docker_images.runtime, docker_images.proxy.tag, docker_images.worker}
+        for tag in {first.runtime, first.proxy.tag, first.worker} - session_tags:
+            builder.client.images.remove(tag, force=True)
 
 
 def test_worker_image_tag_follows_the_app_files(docker_images, tmp_path):

@@ -204,8 +204,11 @@ class ImageBuilder:
         *,
         rebuild: bool = False,
         progress: ProgressCallback | None = _print_progress,
+        chaos_package_dir: Path = CHAOS_PACKAGE_DIR,
     ) -> None:
         self.client = client or engine_client()
+        #: The ``chaos`` package copied into the runtime image (this checkout's by default).
+        self.chaos_package_dir = Path(chaos_package_dir)
         self.rebuild = rebuild
         self.progress = progress or (lambda kind, line: None)
         self._built: dict[str, str] = {}
@@ -269,7 +272,7 @@ class ImageBuilder:
         requirements = project_requirements()
         lock_file = PROJECT_ROOT / "requirements.lock"
         lock_text = lock_file.read_text() if lock_file.is_file() else ""
-        chaos_files = FileSnapshot(CHAOS_PACKAGE_DIR)
+        chaos_files = FileSnapshot(self.chaos_package_dir)
         tag = (
             InputsDigest("runtime")
             .text(base)
