@@ -4,8 +4,6 @@ directory; expectations from --expect, report.json, the scenario file, or the de
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -71,18 +69,6 @@ def test_unknown_check_in_expect_file_exits_2_naming_the_field(tmp_path: Path, c
     assert main(["check", str(tmp_path), "--expect", str(expect)]) == 2
     err = capsys.readouterr().err
     assert "expectations[0].check" in err and "no_lost" in err
-
-
-def test_the_installed_command_runs(tmp_path: Path) -> None:
-    write_run(tmp_path, runs.plant_duplicate)
-    result = subprocess.run(
-        [sys.executable, "-m", "chaos", "check", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 1, result.stderr
-    assert "FAILED" in result.stdout
 
 
 def test_table_shows_task_labels_that_look_like_markup(tmp_path: Path) -> None:
