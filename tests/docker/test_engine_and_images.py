@@ -62,3 +62,13 @@ def test_worker_image_tag_follows_the_app_files(docker_images, tmp_path):
     finally:
         for tag in {first, second}:
             builder.client.images.remove(tag, force=True)
+
+
+def test_chaos_images_command_prints_every_tag(docker_images, capsys):
+    from chaos.cli import main
+
+    assert main(["images", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    for line_start in ("base ", "redis ", "runtime ", "proxy ", "worker "):
+        assert any(line.startswith(line_start) for line in printed.splitlines()), printed
+    assert docker_images.redis in printed

@@ -138,6 +138,13 @@ def _print_progress(kind: str, line: str) -> None:
     print(f"[{kind}] {line}", file=sys.stderr, flush=True)
 
 
+def print_builds_only(kind: str, line: str) -> None:
+    """Progress for a stack's start: silent when every image is present, loud when one builds
+    (a first start on a new machine takes minutes and should say why)."""
+    if "not building" not in line and "using the" not in line and "no Toxiproxy image" not in line:
+        _print_progress(kind, line)
+
+
 def source_files(root: Path) -> list[Path]:
     """Files under ``root`` that belong in an image, sorted (state and caches left out)."""
     found = []

@@ -31,7 +31,13 @@ from chaos.stack._waiting import poll_until
 from chaos.stack.base import BrokerHandle, Stack, StackConfig, WorkerHandle
 from chaos.stack.docker.engine import engine_client
 from chaos.stack.docker.host_relay import HostLoopbackRelay
-from chaos.stack.docker.images import BuiltImages, ImageBuilder, ProxyImage, ProxyImageChoice
+from chaos.stack.docker.images import (
+    BuiltImages,
+    ImageBuilder,
+    ProxyImage,
+    ProxyImageChoice,
+    print_builds_only,
+)
 from chaos.stack.docker.labels import run_labels
 from chaos.stack.docker.reaping import labelled_leftovers, reap_docker
 from chaos.stack.docker.redis_container import REDIS_PORT, RedisBrokerContainer
@@ -222,7 +228,7 @@ class DockerStack(Stack):
     def _resolve_images(self) -> tuple[str, ProxyImage, str]:
         if self._images is not None:
             return self._images.redis, self._images.proxy, self._images.worker
-        builder = ImageBuilder(progress=None)
+        builder = ImageBuilder(progress=print_builds_only)
         return (
             builder.redis(),
             builder.proxy(self.proxy_image_choice),
