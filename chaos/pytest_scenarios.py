@@ -83,14 +83,16 @@ def run_for_pytest(
     return result
 
 
-def record_result(item: pytest.Item, result: Any) -> None:
-    """Put a run's verdicts into the item's JUnit properties and a report section (which
-    ``--junitxml`` writes to ``<system-out>`` with ``-o junit_logging=system-out``)."""
+def record_result(item: pytest.Item, result: Any, *, table_section: bool = True) -> None:
+    """Put a run's verdicts into the item's JUnit properties and, unless told not to, the
+    verdict table into a report section (which ``--junitxml`` writes to ``<system-out>`` with
+    ``-o junit_logging=system-out``)."""
     from chaos.report import junit_properties, verdict_text
 
     run_dir = getattr(result, "run_dir", None)
     item.user_properties.extend(junit_properties(result.verdicts, run_dir))
-    item.add_report_section("call", "stdout chaos verdicts", verdict_text(result.verdicts))
+    if table_section:
+        item.add_report_section("call", "stdout chaos verdicts", verdict_text(result.verdicts))
 
 
 def failure_text(result: Any, title: str) -> str:
@@ -131,7 +133,8 @@ class ScenarioItem(pytest.Item):
             # Outside the except block: the message alone, without the exception chain.
             pytest.fail(problem, pytrace=False)
         self.stash[_result_key] = result
-        record_result(self, result)
+        # A failed run's report is the table already (and JUnit's <failure> text): not twice.
+        record_result(self, result, table_section=result.ok)
 
     def runtest(self) -> None:
         result = self.stash[_result_key]

@@ -9,7 +9,6 @@ tools that read JUnit see each verdict without a format of our own.
 from __future__ import annotations
 
 import io
-from dataclasses import replace
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,17 +23,10 @@ def verdict_text(verdicts: Sequence[Verdict], title: str | None = None,
     """The console verdict table as plain ASCII text, without colour codes."""
     from rich import box
     from rich.console import Console
-    from rich.markup import escape
 
     from chaos.checks.table import verdict_table
 
-    # Messages name tasks as ``name[order=17]``, which rich would read as markup and drop.
-    literal = [
-        replace(v, message=escape(v.message), expected=escape(v.expected),
-                observed=escape(v.observed))
-        for v in verdicts
-    ]
-    table = verdict_table(literal, title=title)
+    table = verdict_table(verdicts, title=title)
     table.box = box.ASCII2
     buffer = io.StringIO()
     Console(file=buffer, width=width, color_system=None, force_terminal=False,
