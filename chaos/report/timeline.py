@@ -297,26 +297,37 @@ def _draw_faults(axes, history: RunHistory, end: float, task_top: float, task_bo
                       lw=0.9, ls=":", zorder=0.6)
 
 
-def _legend_handles(history: RunHistory) -> list:
+def _legend_handles(history: RunHistory, marks: _Marks) -> list:
+    """Only what the picture shows: a legend of fourteen entries for four drawn is noise."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    handles = [
-        Line2D([], [], color=OUTCOME_COLOURS["success"], lw=3, marker="o", label="attempt: success"),
-        Line2D([], [], color=OUTCOME_COLOURS["retry"], lw=3, marker="o", label="attempt: retry"),
-        Line2D([], [], color=OUTCOME_COLOURS["failure"], lw=3, marker="X", label="attempt: failure"),
-        Line2D([], [], color=OUTCOME_COLOURS[None], lw=3, marker=">", label="never finished"),
-        Line2D([], [], color="#424242", lw=1, marker="|", markersize=8, label="publish, accepted"),
-        Line2D([], [], color=REFUSED_COLOUR, lw=0, marker="x", label="publish refused"),
-        Line2D([], [], color="#bdbdbd", lw=1, label="queued"),
-        Line2D([], [], color="#9e9e9e", lw=1, ls=":", label="retry wait"),
-        Line2D([], [], color=OUTCOME_COLOURS["retry"], lw=0, marker=7, label="countdown due"),
-        Line2D([], [], color=DUPLICATE_COLOUR, lw=0, marker="D", fillstyle="none",
-               label="duplicate execution"),
-        Line2D([], [], color=REFUSED_COLOUR, lw=1, ls="--", marker="o", fillstyle="none",
-               label="accepted, never executed"),
-        Line2D([], [], color="#2e7d32", lw=1.3, marker=">", label="resume after heal"),
+    def attempt(outcome: str | None, marker: str, label: str) -> tuple[bool, Line2D]:
+        return bool(marks.bars[outcome]), Line2D([], [], color=OUTCOME_COLOURS[outcome], lw=3,
+                                                 marker=marker, label=label)
+
+    candidates = [
+        attempt("success", "o", "attempt: success"),
+        attempt("retry", "o", "attempt: retry"),
+        attempt("failure", "X", "attempt: failure"),
+        attempt(None, ">", "never finished"),
+        (bool(marks.accepted), Line2D([], [], color="#424242", lw=1, marker="|", markersize=8,
+                                      label="publish, accepted")),
+        (bool(marks.refused), Line2D([], [], color=REFUSED_COLOUR, lw=0, marker="x",
+                                     label="publish refused")),
+        (bool(marks.queued), Line2D([], [], color="#bdbdbd", lw=1, label="queued")),
+        (bool(marks.retry_links), Line2D([], [], color="#9e9e9e", lw=1, ls=":",
+                                         label="retry wait")),
+        (bool(marks.countdown_due), Line2D([], [], color=OUTCOME_COLOURS["retry"], lw=0,
+                                           marker=7, label="countdown due")),
+        (bool(marks.duplicates), Line2D([], [], color=DUPLICATE_COLOUR, lw=0, marker="D",
+                                        fillstyle="none", label="duplicate execution")),
+        (bool(marks.never_ran), Line2D([], [], color=REFUSED_COLOUR, lw=1, ls="--", marker="o",
+                                       fillstyle="none", label="accepted, never executed")),
+        (bool(resume_marks(history)), Line2D([], [], color="#2e7d32", lw=1.3, marker=">",
+                                             label="resume after heal")),
     ]
+    handles = [handle for shown, handle in candidates if shown]
     kinds = sorted({_window_colour(w): w.type.split(".", 1)[0] for w in history.fault_windows}.items())
     handles += [Patch(color=colour, alpha=0.6, label=f"{kind} fault") for colour, kind in kinds]
     return handles
@@ -379,8 +390,9 @@ def draw_timeline(
     for index, task in enumerate(tasks):
         if task.task_id in failed_ids:
             axes.axhspan(first_task_row + index - 0.5, first_task_row + index + 0.5,
-                         color=HIGHLIGHT_COLOUR, lw=0, zorder=0.2)
-    _draw_tasks(axes, _gather(tasks, first_task_row, end), len(tasks))
+                         color=HIGHLIGHT_COLOUR, lw=0, zorder=-0.1)
+    marks = _gather(tasks, first_task_row, end)
+    _draw_tasks(axes, marks, len(tasks))
     if faults:
         axes.axhline(first_task_row - 0.5, color="#e0e0e0", lw=0.8, zorder=0.5)
 
@@ -402,9 +414,10 @@ def draw_timeline(
     if failed_names:
         figure.text(0.99, 0.995, "FAILED: " + ", ".join(failed_names), ha="right", va="top",
                     fontsize=9, color=REFUSED_COLOUR, fontweight="bold")
-    handles = _legend_handles(history)
-    figure.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 7),
-                  fontsize=8, frameon=False)
+    handles = _legend_handles(history, marks)
+    if handles:
+        figure.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 7),
+                      fontsize=8, frameon=False)
     return figure
 
 
