@@ -80,3 +80,53 @@ def test_redis_error_raises_the_matching_exception(
             client.lpush("chaos:queue", "job")
         assert client.set("chaos:key", "still served") is True
     assert client.lpush("chaos:queue", "job") == 1
+
+
+def test_redis_error_keeps_pipeline_replies_in_order(
+    client: redis.Redis, redis_proxy: ProxyHandle
+) -> None:
+    client.delete("chaos:queue")
+    with redis_proxy.toxic("redis_error", error="OOM", commands="LPUSH"):
+        pipe = client.pipeline(transaction=False)
+        pipe.set("chaos:key", "a").lpush("chaos:queue", "job").get("chaos:key").llen("chaos:queue")
+        replies = pipe.execute(raise_on_error=False)
+    assert replies[0] is True
+    assert isinstance(replies[1], redis.exceptions.OutOfMemoryError)
+    assert replies[2:] == [b"a", 0]
+
+
+def test_redis_error_count_limits_how_many_commands_fail(
+    client: redis.Redis, redis_proxy: ProxyHandle
+) -> None:
+    client.delete("chaos:queue")
+    with redis_proxy.toxic("redis_error", error="LOADING", commands=["LPUSH"], count=2):
+        outcomes = []
+        for _ in range(3):
+            try:
+                outcomes.append(client.lpush("chaos:queue", "job"))
+            except redis.exceptions.BusyLoadingError:
+                outcomes.append("error")
+    assert outcomes == ["error", "error", 1]
+
+
+def test_redis_error_answers_a_blocking_pop_at_once(
+    client: redis.Redis, redis_proxy: ProxyHandle
+) -> None:
+    with redis_proxy.toxic("redis_error", error="READONLY", commands=["BRPOP"]):
+        started = time.perf_counter()
+        with pytest.raises(redis.exceptions.ReadOnlyError):
+            client.brpop(["chaos:empty"], timeout=3)
+        assert time.perf_counter() - started < 2.5  # answered, not blocked for 3 s
+
+
+def test_redis_error_toxicity_is_drawn_per_command(
+    client: redis.Redis, redis_proxy: ProxyHandle
+) -> None:
+    failures = 0
+    with redis_proxy.toxic("redis_error", error="ERR sometimes", commands=["GET"], toxicity=0.5):
+        for _ in range(40):
+            try:
+                client.get("chaos:key")
+            except redis.exceptions.ResponseError:
+                failures += 1
+    assert 5 <= failures <= 35  # seeded: some fail, some pass
