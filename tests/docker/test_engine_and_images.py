@@ -10,8 +10,8 @@ import pytest
 from chaos.errors import StackError
 from chaos.stack.base import REFERENCE_APP_DIR
 from chaos.stack.docker import ImageBuilder
-from chaos.stack.docker.images import CHAOS_PACKAGE_DIR
 from chaos.stack.docker.engine import connect_engine
+from chaos.stack.docker.images import CHAOS_PACKAGE_DIR
 
 pytestmark = pytest.mark.docker
 

@@ -25,7 +25,7 @@ _EXPORTS = {
     "CeleryWorkerContainer": "worker_container",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = list(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:

@@ -303,7 +303,7 @@ class ImageBuilder:
         if choice not in ("auto", "toxiproxy", "own"):
             raise ConfigError(
                 [Problem("unknown proxy image", field_path="proxy_image", given=repr(choice),
-                         expected="auto, toxiproxy or own")]  # fmt: skip
+                         expected="auto, toxiproxy or own")]
             )
         if choice in ("auto", "toxiproxy"):
             present = self._local_toxiproxy_image()
@@ -327,7 +327,7 @@ class ImageBuilder:
         if not app_dir.is_dir():
             raise ConfigError(
                 [Problem("the app directory does not exist", file=app_dir, field_path="workdir",
-                         expected="a directory holding the Celery app")]  # fmt: skip
+                         expected="a directory holding the Celery app")]
             )
         runtime = self.runtime()
         own_dockerfile = app_dir / "Dockerfile"
@@ -519,7 +519,7 @@ class ImageBuilder:
         for repository in TOXIPROXY_REPOSITORIES:
             for image in self.client.images.list(name=repository):
                 if image.tags:
-                    return sorted(image.tags)[-1]
+                    return max(image.tags)
         return None
 
     def _pull_toxiproxy(self) -> str:

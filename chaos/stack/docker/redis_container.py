@@ -41,7 +41,7 @@ class RedisBrokerContainer(ChaosContainer):
     def _configure(self) -> None:
         self.with_command(
             ["redis-server", "--bind", "0.0.0.0", "--protected-mode", "no", "--dir", "/data",
-             *PERSISTENCE_ARGS[self.persistence]]  # fmt: skip
+             *PERSISTENCE_ARGS[self.persistence]]
         )
 
     def get_host_port(self) -> int:

@@ -77,7 +77,7 @@ class ToxiproxyContainer(ChaosContainer):
         self.with_command(
             ["python", "-m", "chaos.stack.docker.proxy_main", "--host", "0.0.0.0",
              "--port", str(CONTROL_PORT), "--allow-remote",
-             *[part for key, value in options for part in (f"--{key}", value)]]  # fmt: skip
+             *[part for key, value in options for part in (f"--{key}", value)]]
         )
 
     def _claim_port(self, name: str, listen_port: int | None) -> int:

@@ -63,5 +63,5 @@ class CeleryWorkerContainer(ChaosContainer):
              "--hostname", self.hostname,
              "--pool", self.pool,
              "--concurrency", str(self.concurrency),
-             "--loglevel", "INFO"]  # fmt: skip
+             "--loglevel", "INFO"]
         )
