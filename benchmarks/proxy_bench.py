@@ -235,7 +235,7 @@ def main() -> int:
     parser.add_argument(
         "--requests",
         type=int,
-        default=100_000,
+        default=50_000,
         help="requests per redis-benchmark run at -P 1 (x4 at -P 16)",
     )
     parser.add_argument("--pings", type=int, default=30, help="PINGs per latency setting")

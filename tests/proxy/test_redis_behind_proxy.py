@@ -44,10 +44,10 @@ def test_latency_grows_the_round_trip(client: redis.Redis, redis_proxy: ProxyHan
     before = min(_round_trip(client) for _ in range(5))
     with redis_proxy.toxic("latency", latency=50):
         during = min(_round_trip(client) for _ in range(5))
-    # Fastest of 5: load from elsewhere only adds delay. Never early; 5 ms of slack for a
+    # Fastest of 5: load from elsewhere only adds delay. Never early; 10 ms of slack for a
     # loaded 2-core machine.
     assert during >= 0.050
-    assert during - before <= 0.055
+    assert during - before <= 0.060
 
 
 def test_disabled_proxy_gives_a_connection_error(

@@ -91,9 +91,10 @@ def test_latency_on_both_streams_adds_up(echo_proxy: ProxyHandle) -> None:
             echo_proxy.toxic("latency", latency=20),
             echo_proxy.toxic("latency", stream="upstream", latency=30),
         ):
-            delayed = _fastest_round_trip(sock, 3)
-    assert delayed >= 0.050
-    assert delayed - baseline <= 0.056  # 5 ms of slack for scheduling on 2 cores
+            delayed = _fastest_round_trip(sock, 5)
+    assert delayed >= 0.050  # the two delays add up: never less than their sum
+    # and do not compound: 10 ms of slack for scheduling on a loaded 2-core machine.
+    assert delayed - baseline <= 0.060
 
 
 def test_jitter_stays_within_its_range(echo_proxy: ProxyHandle) -> None:
@@ -101,8 +102,8 @@ def test_jitter_stays_within_its_range(echo_proxy: ProxyHandle) -> None:
         baseline = _fastest_round_trip(sock, 3)
         with echo_proxy.toxic("latency", latency=30, jitter=10):
             delays = [_round_trip(sock) - baseline for _ in range(10)]
-    # [20, 40) ms, with 1 ms below for the baseline's own noise and 5 ms above for load.
-    assert all(0.019 <= delay <= 0.045 for delay in delays), delays
+    # [20, 40) ms, with 1 ms below for the baseline's own noise and 10 ms above for load.
+    assert all(0.019 <= delay <= 0.050 for delay in delays), delays
     assert max(delays) - min(delays) > 0.002  # it does vary
 
 
