@@ -136,3 +136,31 @@ def test_each_xdist_worker_gets_its_own_stack(pytester: pytest.Pytester) -> None
     assert records[0]["broker_url"] != records[1]["broker_url"]
     for record in records:
         assert Path(record["run_dir"]).parent == out_dir / record["worker"]
+
+
+DOCKER_TESTS = '''
+from chaos.pytest_assertions import assert_no_lost
+
+
+def test_a_task_through_the_docker_stack(chaos_stack, chaos_producer, proxy, journal):
+    assert type(chaos_stack).__name__ == "DockerStack"
+    with proxy.toxic("latency", latency=100):
+        outcome = chaos_producer.send("shop.tasks.send_invoice_email", [1], key="order=1")
+    assert outcome.accepted
+    journal.wait_for_task(outcome.task_id, timeout=45)
+    assert_no_lost(journal)
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_the_fixtures_run_on_the_docker_backend(pytester: pytest.Pytester) -> None:
+    from chaos.stack.docker import ImageBuilder
+
+    # Present images cost a digest; CI builds them before pytest (chaos images).
+    ImageBuilder(progress=None).build_all(REFERENCE_APP_DIR, "auto")
+    pytester.makeini(INI)
+    pytester.makepyfile(test_docker=DOCKER_TESTS)
+    result = pytester.runpytest_subprocess("--chaos-backend=docker",
+                                           f"--chaos-out={pytester.path / 'runs'}", timeout=300)
+    result.assert_outcomes(passed=1)
