@@ -52,6 +52,12 @@ def test_b_leaves_a_mess(proxy, broker, workers, chaos_producer):
     broker.pause()
 
 
+@pytest.mark.chaos(reset=False)
+def test_b2_opts_out_of_the_reset(proxy, broker, workers):
+    assert [toxic.type for toxic in proxy.toxics()] == ["latency"]
+    assert broker.paused and not workers[0].is_alive()
+
+
 def test_c_gets_the_stack_back_clean(chaos_stack, chaos_producer, proxy, broker, workers, journal):
     assert proxy.toxics() == [] and proxy.refresh().enabled
     assert broker.is_running() and all(worker.is_alive() for worker in workers)
@@ -81,10 +87,11 @@ def test_fixtures_drive_a_real_stack_beside_pytest_django(pytester: pytest.Pytes
     pytester.makepyfile(test_fixtures=FIXTURE_TESTS)
     out_dir = pytester.path / "runs"
     result = pytester.runpytest_subprocess("-v", f"--chaos-out={out_dir}", timeout=240)
-    result.assert_outcomes(passed=3, failed=1)
+    result.assert_outcomes(passed=4, failed=1)
     result.stdout.fnmatch_lines([
         "*test_a_publish_through_latency_runs PASSED*",
         "*test_b_leaves_a_mess PASSED*",
+        "*test_b2_opts_out_of_the_reset PASSED*",
         "*test_c_gets_the_stack_back_clean PASSED*",
         "*test_d_a_lost_task_fails_with_the_checkers_message FAILED*",
         "E   *AssertionError: no_lost: send_invoice_email?order=3?: accepted by the broker at *"
