@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import shutil
 import signal
 import socket
@@ -91,7 +92,7 @@ def redis_server(workdir: Path) -> Iterator[int]:
 
 
 @contextmanager
-def profiled_proxy(profile: Path, seed: int) -> Iterator[str]:
+def profiled_proxy(profile: Path, seed: int) -> Iterator[tuple[str, int]]:
     """``chaos proxy`` under cProfile; SIGINT makes it shut down cleanly and write the profile."""
     process = subprocess.Popen(
         [
@@ -115,7 +116,7 @@ def profiled_proxy(profile: Path, seed: int) -> Iterator[str]:
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
-        yield "http://" + line.split("http://")[1].split()[0]
+        yield "http://" + line.split("http://")[1].split()[0], process.pid
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(30)
@@ -157,7 +158,15 @@ def redis_benchmark(port: int, pipeline: int, requests: int) -> dict[str, dict[s
     }
 
 
-def throughput_table(direct_port: int, proxied_port: int, rounds: int, requests: int) -> str:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process: the proxy's cost per request, whatever the load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def throughput_table(
+    direct_port: int, proxied_port: int, rounds: int, requests: int, proxy_pid: int
+) -> str:
     lines = [
         (
             "| -P | test | direct ops/s | proxied ops/s | ratio | direct p50/p99 ms | "
@@ -168,9 +177,12 @@ def throughput_table(direct_port: int, proxied_port: int, rounds: int, requests:
     for pipeline in (1, 16):
         count = requests * (4 if pipeline == 16 else 1)
         direct_runs, proxied_runs = [], []
+        proxy_cpu = 0.0
         for _ in range(rounds):
             direct_runs.append(redis_benchmark(direct_port, pipeline, count))
+            cpu_before = cpu_seconds(proxy_pid)
             proxied_runs.append(redis_benchmark(proxied_port, pipeline, count))
+            proxy_cpu += cpu_seconds(proxy_pid) - cpu_before
         ratios = []
         for test in TESTS:
             direct = {
@@ -188,8 +200,10 @@ def throughput_table(direct_port: int, proxied_port: int, rounds: int, requests:
                 f"{proxied['p50']:.3f}/{proxied['p99']:.3f} | "
                 f"{proxied['p99'] - direct['p99']:+.3f} |"
             )
+        per_request_us = proxy_cpu / (rounds * count * len(TESTS)) * 1e6
         lines.append(
-            f"| {pipeline} | **all** | | | **{statistics.median(ratios):.2f}** (median) | | | |"
+            f"| {pipeline} | **all** | | | **{statistics.median(ratios):.2f}** (median) | | | "
+            f"proxy CPU {per_request_us:.1f} us/request |"
         )
     return "\n".join(lines)
 
@@ -253,15 +267,19 @@ def main() -> int:
     with (
         tempfile.TemporaryDirectory(prefix="proxy-bench-") as workdir,
         redis_server(Path(workdir)) as redis_port,
-        proxy_under_test(args) as api_url,
+        proxy_under_test(args) as (api_url, proxy_pid),
     ):
         client = ToxiproxyClient(api_url)
         proxied = client.create_proxy("bench", f"127.0.0.1:{redis_port}")
         print(f"redis {redis_port}, proxy {proxied.listen}, api {api_url}")
-        print(throughput_table(redis_port, proxied.listen_port, args.rounds, args.requests))
+        print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+        print(
+            throughput_table(redis_port, proxied.listen_port, args.rounds, args.requests, proxy_pid)
+        )
         print()
         proxied.delete()
         print(latency_errors(api_url, redis_port, args.pings))
+        print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     if args.profile is not None:
         import pstats
 
@@ -271,14 +289,15 @@ def main() -> int:
 
 
 @contextmanager
-def proxy_under_test(args: argparse.Namespace) -> Iterator[str]:
-    """The proxy under test in its own process, as a toxiproxy-server would run."""
+def proxy_under_test(args: argparse.Namespace) -> Iterator[tuple[str, int]]:
+    """The proxy under test in its own process, as a toxiproxy-server would run: API, pid."""
     if args.profile is not None:
-        with profiled_proxy(args.profile, args.seed) as api_url:
-            yield api_url
+        with profiled_proxy(args.profile, args.seed) as running:
+            yield running
         return
     with ProxyServer(seed=args.seed, mode="subprocess") as server:
-        yield server.api_url
+        assert server.pid is not None
+        yield server.api_url, server.pid
 
 
 if __name__ == "__main__":

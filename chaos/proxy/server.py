@@ -250,6 +250,11 @@ class ProxyServer:
         return f"http://{self.address}"
 
     @property
+    def pid(self) -> int | None:
+        """subprocess mode: the server's process id while it runs."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def kind(self) -> str:
         return "chaos"
 
