@@ -14,7 +14,8 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,14 +79,16 @@ class _FaultState:
     fault: ResolvedFault
     applied_at: float | None = None
     healed_at: float | None = None
+    in_progress: Future[None] | None = None
+    """An apply or heal still running (starting a worker waits until it is ready)."""
 
     @property
     def active(self) -> bool:
-        return self.applied_at is not None and self.healed_at is None
+        return self.applied_at is not None and self.healed_at is None and not self.in_progress
 
     @property
     def pending(self) -> bool:
-        return self.applied_at is None
+        return self.applied_at is None and not self.in_progress
 
 
 def as_loaded(scenario: LoadedScenario | Scenario | dict[str, Any] | Path | str) -> LoadedScenario:
@@ -217,6 +220,9 @@ class _Run:
         self.console = console
         self.journal = JournalWriter.for_run_dir(files.run_dir, f"runner@{socket.gethostname()}")
         self.states = [_FaultState(fault) for fault in timeline.faults]
+        # Applies and heals run beside the loop: a worker start or a warm shutdown takes seconds,
+        # and the other faults' times must not wait for it.
+        self._actions = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fault")
         self.timings: dict[str, float] = {}
         self.never_applied: list[str] = []
         self.history: Any = None
@@ -260,9 +266,10 @@ class _Run:
             self.timings["drained"] = 1.0 if drained else 0.0
         finally:
             workload.stop()
+            self._actions.shutdown(wait=True)
             for state in self.states:
-                if state.active:  # an error mid-run: undo what we did before the stack goes
-                    try:
+                if state.applied_at is not None and state.healed_at is None:
+                    try:  # an error mid-run: undo what we did before the stack goes
                         self.faults.heal(state.fault, "aborted")
                     except StackError:
                         pass
@@ -320,6 +327,7 @@ class _Run:
             workload.check_alive()
             if "sent" in said and not self._sent_at:
                 self._sent_at = now
+            self._collect_finished_actions()
             events = self._events(progress, said)
             for state in self.states:
                 if state.pending:
@@ -334,10 +342,11 @@ class _Run:
                 self._timed_out = True
                 break
             timed = [s for s in self.states if s.active and s.fault.end.kind in ("after", "until")]
+            busy = [s for s in self.states if s.in_progress]
             waiting = [s for s in self.states if s.pending]
             known_start = [s for s in waiting if s.fault.start_event in events]
             finished_sending = "sent" in said or workload.finished
-            if finished_sending and not timed and not known_start:
+            if finished_sending and not timed and not busy and not known_start:
                 if not waiting:
                     break
                 # Faults waiting for an event that has not happened: give the system the drain
@@ -352,13 +361,26 @@ class _Run:
             self.console.note(f"[yellow]never applied[/yellow] {fault_id}: its start event "
                               "did not happen")  # fmt: skip
 
+    def _start_action(self, state: _FaultState, action: Callable[[], None]) -> None:
+        state.in_progress = self._actions.submit(action)
+
+    def _collect_finished_actions(self, wait: bool = False) -> None:
+        """Clear finished applies and heals; a failed one is a StackError for the whole run."""
+        for state in self.states:
+            if state.in_progress is not None and (wait or state.in_progress.done()):
+                future, state.in_progress = state.in_progress, None
+                future.result()
+
     def _apply(self, state: _FaultState) -> None:
-        self.faults.apply(state.fault)
-        state.applied_at = time.monotonic()
-        self.console.note(f"[red]applied[/red] {state.fault.fault_id} ({state.fault.type} "
-                          f"on {state.fault.target})")  # fmt: skip
-        if state.fault.end.kind == "instant":
-            state.healed_at = state.applied_at
+        def apply() -> None:
+            self.faults.apply(state.fault)
+            state.applied_at = time.monotonic()
+            self.console.note(f"[red]applied[/red] {state.fault.fault_id} ({state.fault.type} "
+                              f"on {state.fault.target})")  # fmt: skip
+            if state.fault.end.kind == "instant":
+                state.healed_at = state.applied_at
+
+        self._start_action(state, apply)
 
     def _maybe_heal(self, state: _FaultState, progress: RunProgress, said: set[str],
                     now: float) -> None:  # fmt: skip
@@ -373,17 +395,22 @@ class _Run:
                 self._heal(state, "deadline")
 
     def _heal(self, state: _FaultState, how: str) -> None:
-        self.faults.heal(state.fault, how)
-        state.healed_at = time.monotonic()
-        self.console.note(f"[green]healed[/green] {state.fault.fault_id} ({how})")
+        def heal() -> None:
+            self.faults.heal(state.fault, how)
+            state.healed_at = time.monotonic()
+            self.console.note(f"[green]healed[/green] {state.fault.fault_id} ({how})")
+
+        self._start_action(state, heal)
 
     def _active_names(self) -> list[str]:
         return [state.fault.fault_id for state in self.states if state.active]
 
     def _heal_everything(self) -> None:
+        self._collect_finished_actions(wait=True)
         for state in self.states:
             if state.active:
                 self._heal(state, "end_of_run")
+        self._collect_finished_actions(wait=True)
         self.console.update(active_faults=[])
 
     def _drain(self, workload: WorkloadProcess) -> bool:
