@@ -50,7 +50,7 @@ def test_the_run_directory_holds_what_a_replay_needs(faq_run: RunResult) -> None
     assert timeline["seed"] == 20261124 and timeline["faults"][0]["fault_id"] == "redis-down"
     report = json.loads((run_dir / "report.json").read_text())
     assert report["ok"] is True and len(report["verdicts"]) == 4
-    assert report["timings"]["intrinsic"] > 6.0  # the 4 s outage starts at 2.125 s
+    assert report["timings"]["intrinsic"] > 7.0  # the 5 s outage starts at 2.125 s
 
 
 def test_faults_are_journaled_applied_then_healed_after_their_duration(faq_run: RunResult) -> None:
@@ -59,8 +59,9 @@ def test_faults_are_journaled_applied_then_healed_after_their_duration(faq_run: 
         ("fault.applied", "redis-down"),
         ("fault.healed", "redis-down"),
     ]
-    # for: 4s; the lower bound is exact, the upper one allows a loaded machine's late tick
-    assert 4.0 <= events[1].mono - events[0].mono < 6.0
+    # for: 5s. The lower bound is exact; the upper one allows for a loaded machine's late tick
+    # and Redis's own restart, which the heal waits for before it is journaled.
+    assert 5.0 <= events[1].mono - events[0].mono < 9.0
     phases = [e.data["name"] for e in read_journal(faq_run.run_dir) if e.kind == "phase"]
     assert phases == ["workload", "heal", "drain", "check"]
 
