@@ -45,7 +45,7 @@ HIGHLIGHT_COLOUR = "#ffebee"
 
 #: Row height in inches; the figure grows with the task count up to MAX_HEIGHT.
 ROW_INCHES = 0.15
-MAX_HEIGHT = 60.0
+MAX_HEIGHT = 26.0
 WIDTH = 13.0
 #: Above this many rows only every n-th task label is printed (they would overlap).
 LABELLED_ROWS = 140
