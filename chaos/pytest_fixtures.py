@@ -54,7 +54,8 @@ def chaos_stack(
     parent = chaos_options.run_parent()
     parent.mkdir(parents=True, exist_ok=True)
     config = chaos_app
-    if config.run_dir is None:
+    ours = config.run_dir is None  # a run directory the user chose is never removed
+    if ours:
         import tempfile
 
         config = replace(config, run_dir=Path(tempfile.mkdtemp(prefix="session-", dir=parent)))
@@ -71,7 +72,7 @@ def chaos_stack(
         if problem is not None:
             pytest.fail(problem, pytrace=False)
         yield stack
-    if not chaos_options.keep and request.session.testsfailed == failures_before:
+    if ours and not chaos_options.keep and request.session.testsfailed == failures_before:
         shutil.rmtree(stack.run_dir, ignore_errors=True)
 
 
