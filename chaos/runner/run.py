@@ -191,6 +191,14 @@ def run_scenario(
                 driver.timings["stack_start"] = time.monotonic() - began
                 driver.drive(stack, workload)
                 closing = time.monotonic()
+        except StackError as exc:
+            # No verdict: say in the journal why the run ended, for whoever reads it later.
+            driver.journal.write("run.finished", outcome="stack_error", error=str(exc)[:1000])
+            driver.journal.close()
+            raise
+        except BaseException:
+            driver.journal.close()
+            raise
         finally:
             workload.stop()
         driver.timings["stack_stop"] = time.monotonic() - closing
@@ -228,7 +236,6 @@ class _Run:
         self.history: Any = None
         self._stop = threading.Event()
         self._queue_checked = 0.0
-        self._queue_empty_since: float | None = None
         self._timed_out = False
 
     def phase(self, name: str) -> None:
