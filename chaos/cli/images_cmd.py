@@ -41,6 +41,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=REFERENCE_APP_DIR,
         help="the app directory the worker image is built from (default: the reference app)",
     )
+    parser.add_argument(
+        "--prune",
+        action="store_true",
+        help="afterwards, untag every other celery-chaos/* image (older inputs) no container uses",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the resulting tags")
     parser.set_defaults(func=run)
 
@@ -65,6 +70,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"runtime  {images.runtime}")
     print(f"proxy    {images.proxy.tag} ({images.proxy.flavour})")
     print(f"worker   {images.worker}")
+    if args.prune:
+        keep = {images.base, images.redis, images.runtime, images.proxy.tag, images.worker}
+        removed = builder.prune_other_tags(keep)
+        console.print(f"pruned {len(removed)} older tags")
     built = ", ".join(f"{kind} {seconds:.1f} s" for kind, seconds in builder.build_seconds.items())
     console.print(
         f"images ready in {time.monotonic() - began:.1f} s"

@@ -72,3 +72,17 @@ def test_chaos_images_command_prints_every_tag(docker_images, capsys):
     for line_start in ("base ", "redis ", "runtime ", "proxy ", "worker "):
         assert any(line.startswith(line_start) for line in printed.splitlines()), printed
     assert docker_images.redis in printed
+
+
+def test_prune_untags_older_images_and_keeps_the_current_ones(docker_images):
+    builder = ImageBuilder(progress=None)
+    stale = "celery-chaos/worker-prunetest:0000000000000000"
+    builder.client.images.get(docker_images.redis).tag(stale)
+    keep = {docker_images.base, docker_images.redis, docker_images.runtime,
+            docker_images.proxy.tag, docker_images.worker}  # fmt: skip
+    # Limited to the test's own repository: a colleague's run may hold other tags right now.
+    removed = builder.prune_other_tags(keep | {"celery-chaos/worker-prunetest:kept"},
+                                       repository="celery-chaos/worker-prunetest")  # fmt: skip
+    assert removed == [stale]
+    assert not builder.image_exists(stale)
+    assert all(builder.image_exists(tag) for tag in keep)

@@ -360,6 +360,24 @@ class ImageBuilder:
             worker=self.worker(app_dir),
         )
 
+    def prune_other_tags(self, keep: set[str], repository: str | None = None) -> list[str]:
+        """Untag every ``celery-chaos/*`` image but ``keep``: each edit of the sources makes a new
+        tag, and a work tree that changes all day piles them up. Images a container still uses
+        are left alone (Docker refuses, and that refusal is fine). ``repository`` limits it to one."""
+        prefix = f"{repository}:" if repository else f"{REPOSITORY_PREFIX}/"
+        removed = []
+        for image in self.client.images.list():
+            for tag in image.tags:
+                if tag.startswith(prefix) and tag not in keep:
+                    try:
+                        self.client.images.remove(tag)
+                    except APIError as exc:
+                        self.progress("prune", f"kept {tag}: {exc.explanation or exc}")
+                        continue
+                    removed.append(tag)
+                    self.progress("prune", f"removed {tag}")
+        return removed
+
     # -- how -------------------------------------------------------------------------------------
 
     def _done(self, kind: str, tag: str, began: float) -> None:
