@@ -56,9 +56,11 @@ def _verdict_rows(verdicts: Sequence[Verdict]) -> str:
 
 def _facts(history: RunHistory, source: str) -> str:
     meta = history.meta
+    from chaos.report.json_report import task_outcome
+
     outcomes: dict[str, int] = {}
     for task in history.tasks.values():
-        outcome = task.final_outcome or "unfinished"
+        outcome = task_outcome(task)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     facts = [
         ("run", meta.run_id or "?"),

@@ -24,7 +24,7 @@ from typing import Any
 
 from chaos.checks.verdict import Verdict
 from chaos.errors import ConfigError, Problem
-from chaos.history import RunHistory
+from chaos.history import RunHistory, TaskHistory
 from chaos.journal import JOURNAL_FILE
 
 REPORT_FILE = "report.json"
@@ -37,8 +37,20 @@ OPTIONAL_FILES = (
 )
 
 
+def task_outcome(task: TaskHistory) -> str:
+    """One word for where a task ended: its final outcome (``success``, ``failure``...), else
+    ``refused`` (never accepted), ``never executed`` (accepted, never run) or ``unfinished``."""
+    if task.final_outcome is not None:
+        return task.final_outcome
+    if task.promised_at is None and task.refused:
+        return "refused"
+    if task.promised_at is not None and not task.executed:
+        return "never executed"
+    return "unfinished"
+
+
 def _task_summary(history: RunHistory) -> dict[str, Any]:
-    outcomes = Counter(task.final_outcome or "unfinished" for task in history.tasks.values())
+    outcomes = Counter(task_outcome(task) for task in history.tasks.values())
     return {
         "count": len(history.tasks),
         "by_outcome": dict(sorted(outcomes.items())),

@@ -33,6 +33,11 @@ def test_report_json_round_trips_the_verdicts(reported_hundred) -> None:
     assert document["ok"] is False
     assert document["summary"]["failed_checks"] == ["delivery"]
     assert document["tasks"]["count"] == 100
+    by_outcome = document["tasks"]["by_outcome"]
+    assert set(by_outcome) == {"success", "failure", "refused", "never executed", "unfinished"}
+    assert (by_outcome["never executed"], by_outcome["unfinished"], by_outcome["failure"]) == (
+        2, 3, 1
+    )
     assert document["runner"] == {"wall": 1.5}
     assert [e["check"] for e in document["expectations"]] == [
         "delivery", "retries_as_declared", "resume_within"
