@@ -101,7 +101,11 @@ class Workload:
             # Pay the first request's costs (URLconf, middleware, view imports) before the
             # run's clock starts. The views take POST only: a GET is a 405 with no side effect.
             for path in paths & set(VIEW_URLS):
-                self.client.get(VIEW_URLS[path])
+                if self.client.get(VIEW_URLS[path]).status_code == 404:
+                    raise SystemExit(
+                        f"chaos workload: the app has no view at {VIEW_URLS[path]}: path: {path} "
+                        "drives the reference app's order views; use path: task for another app"
+                    )
         # Also before the clock: the app's task modules and the redis transport, which the
         # first publish would otherwise import. (Not the producer pool: it would keep the
         # broker URL of the app's settings, and the stack's is only known later.)
