@@ -10,7 +10,9 @@ is journaled as ``failpoint.fired``.
 
 Code the user cannot edit is armed by patching: a plan for ``patch:module:function`` wraps that
 function (or a Celery task's ``run``) with a failpoint of that name; ``install_patches()`` applies
-the patches listed in the plan file and is called in the worker at start.
+the patches listed in the plan file. In a run, importing this module (``import chaos`` does)
+connects it to Celery's ``worker_init``, so every worker applies them at start with no launcher
+change. Patch where the code looks the name up, as with ``unittest.mock``.
 """
 
 from __future__ import annotations
