@@ -8,6 +8,7 @@ exits 2 with nothing started and a stack that cannot start exits 3 without a ver
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -92,7 +93,10 @@ def test_an_expectation_the_system_does_not_meet_fails_the_gate(
         ("no_lost", False),
         ("duplicates", True),
     ]
-    assert report["verdicts"][0]["observed"].startswith("lost 6")
+    # Six orders were accepted while the worker was down; all of them are lost unless the worker
+    # took one before its kill landed, which a very slow machine could allow.
+    lost = int(re.match(r"lost (\d+)", report["verdicts"][0]["observed"])[1])
+    assert 1 <= lost <= 6
 
 
 def test_failpoints_and_event_triggers_reach_the_workers(tmp_path: Path) -> None:
