@@ -20,20 +20,32 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_STACK = 3
 
-COMMANDS = (
-    "run",
-    "replay",
-    "check",
-    "list",
-    "validate",
-    "report",
-    "clean",
-    "images",
-    "proxy",
-)
+#: Each command and its one-line help. Only the command being run is imported: the others cost
+#: nothing, so ``chaos proxy`` or ``chaos --help`` do not pay for the runner's imports.
+COMMANDS: dict[str, str] = {
+    "run": "run scenarios against a real stack and print the verdicts",
+    "replay": "run a recorded run again and compare the verdicts",
+    "check": "re-check a recorded run's journal offline and print the verdicts",
+    "list": "list the scenarios of a directory",
+    "validate": "check scenario files (nothing is started)",
+    "report": "write a run's HTML report (verdict table and timeline picture) and print its path",
+    "clean": "stop the processes crashed runs left behind",
+    "images": "build the docker backend's images (base, Redis, proxy, worker) locally",
+    "proxy": "run the Toxiproxy-compatible fault proxy server",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_in(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names, if any: the first argument that is not an option."""
+    for argument in argv:
+        if not argument.startswith("-"):
+            return argument if argument in COMMANDS else None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``command``, only that command's module is imported and the others
+    stand in with their help line (enough for usage and ``--help``)."""
     from chaos import __version__
 
     parser = argparse.ArgumentParser(
@@ -43,15 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
-        module = importlib.import_module(f"chaos.cli.{name}_cmd")
-        module.add_parser(subparsers)
+    for name, help_line in COMMANDS.items():
+        if command is None or name == command:
+            importlib.import_module(f"chaos.cli.{name}_cmd").add_parser(subparsers)
+        else:
+            subparsers.add_parser(name, help=help_line)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    command = command_in(arguments)
+    parser = build_parser(command or "")
+    args = parser.parse_args(arguments)
     try:
         return int(args.func(args))
     except ConfigError as exc:
