@@ -142,3 +142,16 @@ def test_a_stack_that_cannot_start_exits_3_without_a_verdict(
     err = capsys.readouterr().err
     assert "the stack could not start" in err
     assert not list((tmp_path / "runs").glob("*/report.json"))
+
+
+def test_a_fault_whose_event_never_happens_is_reported_never_applied(tmp_path: Path) -> None:
+    result = run_scenario(E2E / "never-applied.yaml", out_dir=tmp_path, quiet=True, seed=1)
+    assert result.never_applied == ["after-a-success"]
+    events = list(read_journal(result.run_dir))
+    assert [e.data["fault_id"] for e in events if e.kind == "fault.applied"] == [
+        "all-invoices-fail"
+    ]
+    finished = next(e for e in events if e.kind == "run.finished")
+    assert finished.data["never_applied"] == ["after-a-success"]
+    assert sum(1 for e in events if e.kind == "task.failed") == 2
+    assert result.ok  # failed tasks were executed: none lost
