@@ -54,12 +54,19 @@ class RedisBrokerContainer(ChaosContainer):
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Until Redis answers PING on its published port; StackError with its log otherwise."""
 
+        host_port: list[int] = []
+
         def answers() -> bool:
+            # Ping first: Docker API calls cost dockerd CPU that the starting containers need.
+            if host_port and redis_ping(self.get_container_host_ip(), host_port[0]):
+                return True
             if not self.is_running():
                 raise StackError(
                     "redis", "the Redis container exited", log_tail=self.logs_text(tail=40)
                 )
-            return redis_ping(self.get_container_host_ip(), self.get_host_port())
+            if not host_port:
+                host_port.append(self.get_host_port())
+            return False
 
         if not poll_until(answers, timeout):
             raise StackError(
