@@ -27,6 +27,7 @@ class ChaosContainer(DockerContainer):
         super().__init__(image, **kwargs)
         self._kwargs.setdefault("labels", {})
         self._kwargs["privileged"] = False
+        self._mapped_ports: dict[int, int] = {}
 
     def with_run(self, run_id: str) -> ChaosContainer:
         """Label the container with the run (and this process as its owner, for reaping)."""
@@ -45,11 +46,16 @@ class ChaosContainer(DockerContainer):
         return self
 
     def mapped_port(self, container_port: int) -> int:
-        """Host port published for ``container_port``, read afresh: ``docker start`` may change it."""
+        """Host port published for ``container_port``; asked once per start of the container
+        (``docker start`` may publish it elsewhere), since the runner reads URLs in loops."""
+        cached = self._mapped_ports.get(container_port)
+        if cached is not None:
+            return cached
         mappings = self.get_docker_client().client.api.port(self.get_container_id(), container_port)
         if not mappings:
             raise StackError(self.role, f"port {container_port} is not published (is it running?)")
-        return int(mappings[0]["HostPort"])
+        self._mapped_ports[container_port] = int(mappings[0]["HostPort"])
+        return self._mapped_ports[container_port]
 
     # -- lifecycle of the same container ----------------------------------------------------------
 
@@ -80,6 +86,7 @@ class ChaosContainer(DockerContainer):
 
     def start_again(self) -> None:
         """``docker start`` of the stopped container: same name, alias, volume and labels."""
+        self._mapped_ports.clear()
         self._docker_call("start", self.get_wrapped_container().start)
 
     def state(self) -> dict[str, Any]:
