@@ -18,7 +18,7 @@ import pytest
 # Before anything imports the helpers, so that their asserts are rewritten.
 pytest.register_assert_rewrite("chaos.pytest_assertions")
 
-from chaos.pytest_fixtures import (  # noqa: E402  (fixtures pytest finds on this module)
+from chaos.pytest_fixtures import (
     _chaos_between_tests,
     broker,
     chaos_app,
@@ -32,7 +32,7 @@ from chaos.pytest_fixtures import (  # noqa: E402  (fixtures pytest finds on thi
     proxy,
     workers,
 )
-from chaos.pytest_options import add_options  # noqa: E402
+from chaos.pytest_options import add_options
 
 MARKER = (
     "chaos(reset=True): a resilience test against a real stack; reset=False keeps the session "

@@ -64,7 +64,7 @@ class JournalView:
         return self.writer.write(kind, **fields)  # type: ignore[arg-type]
 
     @contextmanager
-    def fault(self, type: str, target: str | None = None, **params: object) -> Iterator[str]:  # noqa: A002
+    def fault(self, type: str, target: str | None = None, **params: object) -> Iterator[str]:
         """Journal a fault the test applies by hand (``fault.applied`` on entry, ``fault.healed``
         on exit), so the checks see its window: ``with journal.fault("broker.kill"): ...``."""
         fault_id = f"test-{next(self._fault_numbers)}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -219,7 +220,7 @@ def _gather(tasks: Sequence[TaskHistory], first_row: float, end: float) -> _Mark
                 marks.failures.append((ended, row))
             if position in repeats:
                 marks.duplicates.append((attempt.started_at, row))
-        for before, after in zip(executions, executions[1:]):
+        for before, after in pairwise(executions):
             if before.outcome != "retry" or before.ended_at is None or after.started_at is None:
                 continue
             marks.retry_links.append([(before.ended_at, row), (after.started_at, row)])

@@ -50,7 +50,7 @@ def test_scenarios_are_collected_only_from_the_configured_dir(pytester: pytest.P
     pytester.makefile(".yaml", **{"scenarios/broker-kill": SCENARIO.format(name="broker-kill")})
     pytester.makefile(".yml", **{"scenarios/deep/latency": SCENARIO.format(name="latency")})
     pytester.makefile(".yaml", **{"tests/data/not-a-scenario": "just: data\n"})
-    pytester.makefile(".yaml", **{"elsewhere": "name: elsewhere\n"})
+    pytester.makefile(".yaml", elsewhere="name: elsewhere\n")
     result = pytester.runpytest(*INNER, "--collect-only", "-q")
     result.stdout.fnmatch_lines([
         "scenarios/broker-kill.yaml::broker-kill",
@@ -122,8 +122,11 @@ def test_assertion_helpers_fail_with_the_checkers_message(pytester: pytest.Pytes
     result = pytester.runpytest(*INNER)
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
-        "E       AssertionError: no_lost: send_invoice_email?order=17?: accepted by the broker "
-        "at 0.50 s, never executed; broker killed 1.00 to 3.00 s*lost with the broker's memory*",
+        (
+            "E       AssertionError: no_lost: send_invoice_email?order=17?: accepted by the "
+            "broker at 0.50 s, never executed; broker killed 1.00 to 3.00 s*lost with the "
+            "broker's memory*"
+        ),
         "E       assert False",
     ])
 

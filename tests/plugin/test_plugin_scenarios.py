@@ -120,9 +120,9 @@ def test_scenario_files_run_as_items_and_report_their_verdicts(pytester: pytest.
     # The failure's text is the verdict table; a passing scenario's table is in <system-out>.
     assert "1 of 2 expectations held" in (cases["fails"].find("failure").text or "")
     assert "1 of 1 expectations held" in (cases["holds"].findtext("system-out") or "")
-    chaos_run_properties = dict(
-        (p.get("name"), p.get("value")) for p in cases["test_a_dict_scenario"].iter("property")
-    )
+    chaos_run_properties = {
+        p.get("name"): p.get("value") for p in cases["test_a_dict_scenario"].iter("property")
+    }
     assert chaos_run_properties["chaos.verdict.no_lost"].startswith("held: ")
 
 

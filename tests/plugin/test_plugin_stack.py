@@ -4,7 +4,6 @@ the reference app), in a pytester project that also runs pytest-django, as a use
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -94,8 +93,10 @@ def test_fixtures_drive_a_real_stack_beside_pytest_django(pytester: pytest.Pytes
         "*test_b2_opts_out_of_the_reset PASSED*",
         "*test_c_gets_the_stack_back_clean PASSED*",
         "*test_d_a_lost_task_fails_with_the_checkers_message FAILED*",
-        "E   *AssertionError: no_lost: send_invoice_email?order=3?: accepted by the broker at *"
-        "never executed; broker kill* lost with the broker's memory*",
+        (
+            "E   *AssertionError: no_lost: send_invoice_email?order=3?: accepted by the broker "
+            "at *never executed; broker kill* lost with the broker's memory*"
+        ),
     ])
     # A test failed, so the session stack's run directory (journal, logs) is kept.
     (session_dir,) = out_dir.glob("session-*")

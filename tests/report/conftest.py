@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
+from chaos.checks.synthetic import RETRYING_POLICY, SyntheticRun
 from chaos.checks.verdict import Verdict
 from chaos.history import RunHistory
-
-from chaos.checks.synthetic import RETRYING_POLICY, SyntheticRun
-from typing import NamedTuple
 
 RISKY = "shop.tasks.risky_task"
 INVOICE = "shop.tasks.send_invoice_email"
