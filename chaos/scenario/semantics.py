@@ -345,22 +345,53 @@ def _resource(fault: Any) -> str | None:
     return None
 
 
-def _static_window(fault: Any) -> tuple[float, float] | None:
-    """[start, end] when both are known before the run; None when an event decides them."""
-    if fault.at is None:
+Span = tuple[float, float]
+"""Earliest and latest time of a start or an end, in seconds from the run's start."""
+
+
+def _static_spans(scenario: Scenario) -> dict[int, tuple[Span, Span]]:
+    """(start, end) spans of the faults whose times are known before the run: those with
+    ``at:``, and those ``after:`` another such fault's ``.applied`` or ``.healed``. Faults tied
+    to what the system does (``first_task_started``, ``until:``) have no static span."""
+    ids = scenario.fault_ids()
+    index_of = {fault_id: index for index, fault_id in enumerate(ids)}
+    spans: dict[int, tuple[Span, Span]] = {}
+    for _ in range(len(scenario.faults)):  # each pass resolves one more link of an after: chain
+        for index, fault in enumerate(scenario.faults):
+            if index in spans:
+                continue
+            start = _start_span(fault, spans, index_of)
+            if start is not None:
+                spans[index] = (start, _end_span(fault, start))
+    return spans
+
+
+def _start_span(
+    fault: Any, spans: dict[int, tuple[Span, Span]], index_of: dict[str, int]
+) -> Span | None:
+    if isinstance(fault.at, RandomRange):
+        return fault.at.between
+    if fault.at is not None:
+        return (fault.at, fault.at)
+    event, offset = fault.after_event
+    reference, _, edge = event.rpartition(".")
+    if edge not in ("applied", "healed") or index_of.get(reference) not in spans:
         return None
-    start, latest_start = (
-        (fault.at.between[0], fault.at.between[1])
-        if isinstance(fault.at, RandomRange)
-        else (fault.at, fault.at)
-    )
+    started, ended = spans[index_of[reference]]
+    base = started if edge == "applied" else ended
+    if math.isinf(base[1]) and edge == "healed":
+        return None  # healed only at the end of the run: nothing after it to contradict
+    return (base[0] + offset, base[1] + offset)
+
+
+def _end_span(fault: Any, start: Span) -> Span:
     if fault.instantaneous:
-        return start, latest_start
+        return start
     if fault.for_ is not None:
-        return start, latest_start + fault.for_
+        return (start[0] + fault.for_, start[1] + fault.for_)
     if fault.until is not None:
-        return start, latest_start + fault.deadline
-    return start, math.inf
+        return (start[0], start[1] + fault.deadline)
+    return (math.inf, math.inf)
 
 
 def _same_resource(first: str | None, second: str | None) -> bool:
@@ -374,21 +405,23 @@ def _same_resource(first: str | None, second: str | None) -> bool:
 
 
 def _overlaps(first: tuple[float, float], second: tuple[float, float]) -> bool:
-    return first[0] <= second[1] and second[0] <= first[1]
+    """Strictly: a fault may start at the very time another one heals."""
+    return first[0] < second[1] and second[0] < first[1] or first == second
 
 
 def _check_overlaps(scenario: Scenario, document: SourceDocument) -> list[Problem]:
     problems = []
     ids = scenario.fault_ids()
-    windows = [(_resource(fault), _static_window(fault)) for fault in scenario.faults]
-    for later in range(len(windows)):
-        for earlier in range(later):
-            resource, window = windows[later]
-            other_resource, other_window = windows[earlier]
-            if resource is None or window is None or other_window is None:
+    spans = _static_spans(scenario)
+    # A fault's window runs from its earliest start to its latest end.
+    windows = {index: (start[0], end[1]) for index, (start, end) in spans.items()}
+    resources = [_resource(fault) for fault in scenario.faults]
+    for later in sorted(windows):
+        for earlier in sorted(windows):
+            if earlier >= later or not _same_resource(resources[later], resources[earlier]):
                 continue
-            same = _same_resource(resource, other_resource)
-            if same and _overlaps(window, other_window):
+            if _overlaps(windows[later], windows[earlier]):
+                resource = str(resources[later])
                 problems.append(
                     document.problem(
                         ("faults", later),

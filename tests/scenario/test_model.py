@@ -117,3 +117,36 @@ def test_whole_file_rules_still_run_when_some_fields_are_invalid() -> None:
     assert ("faults[0].for", "unitless duration 1500") in found
     # the toxic entry validated on its own: its whole-file rule is reported at its own place
     assert ("faults[1].toxic", "unknown toxic type") in found
+
+
+CHAINED = """\
+name: chained
+workload: [{count: 1}]
+faults:
+  - {id: outage, type: broker.kill, at: 1s, for: 3s}
+  - {id: then, type: broker.pause, after: outage.AFTER, for: 1s}
+  - {id: restart, type: broker.restart, at: RESTART}
+expect: [{check: no_lost}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("after", "restart", "contradicted"),
+    [
+        ("applied + 1s", "20s", ["faults[1]"]),  # pause inside the kill's window
+        ("healed", "20s", []),  # pause right after the heal: a sequence, not a contradiction
+        ("healed + 1s", "4500ms", []),  # between the kill (1 to 4 s) and the pause (5 to 6 s)
+        ("healed + 1s", "5500ms", ["faults[2]"]),  # inside the chained pause
+        ("healed", "4s", []),  # an instant at the very heal time of the kill, before the pause
+    ],
+)
+def test_contradictions_are_found_along_after_chains(
+    after: str, restart: str, contradicted: list[str]
+) -> None:
+    text = CHAINED.replace("AFTER", after).replace("RESTART", restart)
+    try:
+        load_scenario_text(text, Path("chained.yaml"))
+        found: list[str | None] = []
+    except ConfigError as exc:
+        found = [p.field_path for p in exc.problems if "contradictory" in p.message]
+    assert found == contradicted
