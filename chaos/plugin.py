@@ -27,11 +27,13 @@ from chaos.pytest_fixtures import (
     chaos_producer,
     chaos_run,
     chaos_stack,
+    draw_test_timeline,
     failed_key,
     journal,
     proxy,
     workers,
 )
+from chaos.pytest_journal import JournalView
 from chaos.pytest_options import add_options
 
 MARKER = (
@@ -62,10 +64,14 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Remember failures on the item, so fixtures can keep the run directories of failed tests."""
+    """Remember failures on the item (fixtures keep the run directories of failed tests), and
+    for a failed test that used the ``journal`` fixture, draw its timeline and name it."""
     report = yield
     if report.failed:
         item.stash[failed_key] = True
+        view = getattr(item, "funcargs", {}).get("journal")
+        if report.when == "call" and isinstance(view, JournalView):
+            report.sections.append(("chaos timeline", draw_test_timeline(item, view)))
     return report
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from chaos.errors import StackError
+from chaos.errors import ChaosError, StackError
 from chaos.pytest_journal import JournalView
 from chaos.pytest_options import ChaosOptions, options_for
 from chaos.stack.base import BrokerHandle, Stack, StackConfig, WorkerHandle
@@ -161,6 +161,23 @@ def journal(chaos_stack: Stack) -> Iterator[JournalView]:
     view = JournalView(chaos_stack.journal_path)
     yield view
     view.close()
+
+
+def draw_test_timeline(item: pytest.Item, view: JournalView) -> str:
+    """Draw the timeline of a failed test's slice of the journal, beside the session's run
+    directory (``tests/<test name>/``); returns the text of the report section naming it."""
+    import re
+
+    from chaos.report import write_timeline
+
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", item.nodeid).strip("-")[:120]
+    folder = view.path.parent / "tests" / slug
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        paths = write_timeline(folder, view.history(), title=item.name)
+    except (ChaosError, OSError, ValueError, RuntimeError) as exc:  # the failure matters more
+        return f"could not draw this test's timeline: {exc!r}\n"
+    return f"timeline of this test: {paths.png} (and timeline.svg beside it)\n"
 
 
 @pytest.fixture(scope="session")

@@ -98,9 +98,13 @@ def test_fixtures_drive_a_real_stack_beside_pytest_django(pytester: pytest.Pytes
             "at *never executed; broker kill* lost with the broker's memory*"
         ),
     ])
-    # A test failed, so the session stack's run directory (journal, logs) is kept.
+    # A test failed, so the session stack's run directory (journal, logs) is kept, and the
+    # failed test's own timeline is drawn there and named in its report.
     (session_dir,) = out_dir.glob("session-*")
     assert (session_dir / "journal.jsonl").is_file()
+    result.stdout.fnmatch_lines(["*- chaos timeline -*", "timeline of this test: *timeline.png*"])
+    (picture,) = (session_dir / "tests").glob("*test_d_a_lost_task*/timeline.png")
+    assert picture.read_bytes().startswith(b"\x89PNG")
 
 
 def test_a_stack_that_cannot_start_is_an_error(
