@@ -21,22 +21,26 @@ probe (worker side; ``task_id`` and ``task`` set on every task.* event)
   ``task.retried``      attempt, countdown (seconds or None), retry_eta (wall or None),
                         exc_type, exc_message
   ``task.succeeded``    attempt, runtime
-  ``task.failed``       attempt, exc_type, exc_message
+  ``task.failed``       attempt (None when the main process reports a lost pool process),
+                        exc_type, exc_message
   ``task.revoked``      attempt, terminated, signum, expired
-  ``task.rejected``     attempt, requeue
+  ``task.rejected``     attempt, requeue, exc_type, exc_message
   ``task.unknown``      (a message for a task name the worker does not know)
   ``task.finished``     attempt, state (Celery's state after the attempt)
-  ``worker.ready``      hostname, pool, concurrency
+  ``worker.ready``      hostname, pool, concurrency, boot (start-up timings by phase)
   ``worker.connection_lost`` / ``worker.connection_restored``  hostname, detail
-  ``worker.shutdown``   hostname
+  ``worker.shutdown``   hostname, phase, signal, how
+  ``worker.escalated``  hostname, pid, grace, signal (a warm shutdown that had to be SIGKILLed)
 runner
-  ``run.started``       run_id, scenario, seed, backend
+  ``run.started``       run_id, scenario, seed, backend, topology, expected_tasks
   ``phase``             name ("start", "workload", "faults", "heal", "drain", "check")
-  ``fault.applied``     fault_id, type, target, params
+  ``fault.applied``     fault_id, type, target, params (broker faults add persistence)
   ``fault.healed``      fault_id, type, target, how ("removed", "restarted", "escalated", ...)
-  ``run.finished``      outcome
+  ``run.drain_deadline`` what was left when the drain ran out of time
+  ``run.finished``      outcome ("stack_error" for an infrastructure failure), timed_out,
+                        never_applied
 failpoint
-  ``failpoint.fired``   name, action ("raise" | "delay"), hit (1-based), exc_type, delay
+  ``failpoint.fired``   name, action ("raise" | "delay"), hit (1-based), exc_type, delay, arming
 
 ``policy`` is the task's declared retry policy as the code declares it: bind, max_retries,
 default_retry_delay, autoretry_for (qualified names), retry_backoff, retry_backoff_max,
