@@ -44,7 +44,8 @@ def check_enqueue(
     margin: float = 0.2,
     min_tried: int = 1,
 ) -> Verdict:
-    """Publishes during a broker outage answered as the scenario expects."""
+    """Publishes during a broker outage answered as the scenario expects. A publish counts when
+    it was tried and answered inside an outage window shrunk by ``margin`` at both ends."""
     if during_outage not in DURING_OUTAGE:
         raise ConfigError(
             [
@@ -65,12 +66,17 @@ def check_enqueue(
         for tried in task.enqueues:
             if tried.kind != "enqueue.tried" or (path is not None and tried.path != path):
                 continue
-            around = [w for w in windows if w.covers(tried.at, margin)]
+            # A publish is "during the outage" when it was both tried and answered inside it: one
+            # tried just before the heal and accepted by the restarted broker met a live broker.
+            answer = _answer(task, tried)
+            answered_at = answer.at if answer else tried.at
+            around = [
+                w for w in windows if w.covers(tried.at, margin) and w.covers(answered_at, margin)
+            ]
             if not around:
                 continue
             tried_in_outage += 1
             concerned_windows += around
-            answer = _answer(task, tried)
             outcome = answer.outcome if answer else "no answer"
             answers[outcome] += 1
             wanted = {"refused": ("refused", "uncertain"), "accepted": ("accepted",)}
