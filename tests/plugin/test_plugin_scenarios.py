@@ -124,21 +124,3 @@ def test_scenario_files_run_as_items_and_report_their_verdicts(pytester: pytest.
         p.get("name"): p.get("value") for p in cases["test_a_dict_scenario"].iter("property")
     }
     assert chaos_run_properties["chaos.verdict.no_lost"].startswith("held: ")
-
-
-def test_a_scenario_whose_stack_cannot_start_is_an_error(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CHAOS_REDIS_SERVER", str(pytester.path / "no-such-redis-server"))
-    pytester.makeini(INI)
-    pytester.makefile(".yaml", **{"scenarios/holds": HOLDS})
-    junit = pytester.path / "junit.xml"
-    result = pytester.runpytest_subprocess(f"--chaos-out={pytester.path / 'runs'}",
-                                           f"--junitxml={junit}", timeout=120)
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([
-        "*ERROR at setup of scenario holds.yaml*",
-        "the stack could not start (an infrastructure error, not a verdict):",
-    ])
-    case = _testcases(junit)["holds"]
-    assert case.find("error") is not None and case.find("failure") is None

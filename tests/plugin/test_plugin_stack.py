@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -20,6 +21,16 @@ INI = f"""\
 pythonpath = {REFERENCE_APP_DIR}
 DJANGO_SETTINGS_MODULE = myproject.settings
 addopts = -p no:hypothesispytest -p no:cacheprovider
+"""
+
+#: Three orders through the seed's view, no fault.
+HOLDS = """\
+name: holds
+workload:
+  - path: naive
+    count: 3
+expect:
+  - check: no_lost
 """
 
 FIXTURE_TESTS = '''
@@ -110,15 +121,23 @@ def test_fixtures_drive_a_real_stack_beside_pytest_django(pytester: pytest.Pytes
 def test_a_stack_that_cannot_start_is_an_error(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """For a fixture test and for a scenario item alike: an error, never a failure."""
     monkeypatch.setenv("CHAOS_REDIS_SERVER", str(pytester.path / "no-such-redis-server"))
     pytester.makeini(INI)
     pytester.makepyfile(test_uses_stack="def test_broker(broker):\n    pass\n")
-    result = pytester.runpytest_subprocess(f"--chaos-out={pytester.path / 'runs'}", timeout=120)
-    result.assert_outcomes(errors=1)
+    pytester.makefile(".yaml", **{"scenarios/holds": HOLDS})
+    junit = pytester.path / "junit.xml"
+    result = pytester.runpytest_subprocess(f"--chaos-out={pytester.path / 'runs'}",
+                                           f"--junitxml={junit}", timeout=120)
+    result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines([
+        "*ERROR at setup of scenario holds.yaml*",
+        "the stack could not start (an infrastructure error, not a verdict):",
         "*ERROR at setup of test_broker*",
         "the chaos stack could not start (local backend; an infrastructure error, not a verdict):",
     ])
+    for case in ElementTree.parse(junit).iter("testcase"):
+        assert case.find("error") is not None and case.find("failure") is None
 
 
 XDIST_TEST = '''
