@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,6 +59,12 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     from chaos.pytest_scenarios import collect_file
 
     return collect_file(file_path, parent)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    from chaos.pytest_scenarios import summarize_kept_runs
+
+    summarize_kept_runs(terminalreporter, config)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -241,11 +241,17 @@ def chaos_run(request: pytest.FixtureRequest, chaos_options: ChaosOptions) -> It
         return result
 
     yield run
-    if not chaos_options.keep and not request.node.stash.get(failed_key, False):
-        for result in results:
-            run_dir = getattr(result, "run_dir", None)
-            if run_dir is not None:
-                shutil.rmtree(run_dir, ignore_errors=True)
+    from chaos.pytest_scenarios import note_kept_run
+
+    failed = request.node.stash.get(failed_key, False)
+    for result in results:
+        run_dir = getattr(result, "run_dir", None)
+        if run_dir is None:
+            continue
+        if failed:
+            note_kept_run(request.config, request.node.nodeid, Path(run_dir))
+        elif not chaos_options.keep:
+            shutil.rmtree(run_dir, ignore_errors=True)
 
 
 __all__ = [

@@ -83,6 +83,24 @@ def run_for_pytest(
     return result
 
 
+_kept_runs_key = pytest.StashKey[list[tuple[str, Path]]]()
+
+
+def note_kept_run(config: pytest.Config, nodeid: str, run_dir: Path) -> None:
+    """Remember a failed run's directory for the end-of-session summary."""
+    config.stash.setdefault(_kept_runs_key, []).append((nodeid, run_dir))
+
+
+def summarize_kept_runs(terminal: Any, config: pytest.Config) -> None:
+    """The plugin's ``pytest_terminal_summary``: where each failed run left its evidence."""
+    kept = config.stash.get(_kept_runs_key, [])
+    if not kept:
+        return
+    terminal.write_sep("-", f"chaos: {len(kept)} failed run(s) kept")
+    for nodeid, run_dir in kept:
+        terminal.write_line(f"{nodeid}: {run_dir} (chaos report {run_dir})")
+
+
 def record_result(item: pytest.Item, result: Any, *, table_section: bool = True) -> None:
     """Put a run's verdicts into the item's JUnit properties and, unless told not to, the
     verdict table into a report section (which ``--junitxml`` writes to ``<system-out>`` with
@@ -146,8 +164,11 @@ class ScenarioItem(pytest.Item):
 
         result = self.stash.get(_result_key, None)
         run_dir = getattr(result, "run_dir", None)
-        if result is not None and result.ok and run_dir is not None \
-                and not options_for(self.config).keep:
+        if result is None or run_dir is None:
+            return
+        if not result.ok:
+            note_kept_run(self.config, self.nodeid, Path(run_dir))
+        elif not options_for(self.config).keep:
             shutil.rmtree(run_dir, ignore_errors=True)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:

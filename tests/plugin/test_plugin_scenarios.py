@@ -104,6 +104,10 @@ def test_scenario_files_run_as_items_and_report_their_verdicts(pytester: pytest.
         "*| duplicates *| held *",
         "timeline:      *timeline.png (and timeline.svg beside it)",
     ])
+    result.stdout.fnmatch_lines([
+        "*- chaos: 1 failed run(s) kept -*",
+        "scenarios/fails.yaml::fails: */runs/fails-* (chaos report */runs/fails-*)",
+    ])
     timeline = Path(re.search(r"timeline:\s+(\S+timeline\.png)", result.stdout.str())[1])
     assert timeline.read_bytes().startswith(b"\x89PNG")
     # The failed run is kept for a look; the passing one is removed (no --chaos-keep).
