@@ -36,7 +36,8 @@ OWNER_SCRIPT = textwrap.dedent(
 def test_normal_run_leaves_no_labelled_container_network_or_volume(docker_images, tmp_path):
     with DockerStack(StackConfig(workers=1, run_dir=tmp_path), images=docker_images) as stack:
         run_id = stack.run_id
-        assert len(labelled_leftovers(run_id)) == 5  # redis, proxy, worker, network, volume
+        # redis, its network holder, proxy, worker, network, volume
+        assert len(labelled_leftovers(run_id)) == 6
     assert labelled_leftovers(run_id) == []
 
 

@@ -40,7 +40,11 @@ from chaos.stack.docker.images import (
 )
 from chaos.stack.docker.labels import run_labels
 from chaos.stack.docker.reaping import labelled_leftovers, reap_docker
-from chaos.stack.docker.redis_container import REDIS_PORT, RedisBrokerContainer
+from chaos.stack.docker.redis_container import (
+    REDIS_PORT,
+    NetworkHolderContainer,
+    RedisBrokerContainer,
+)
 from chaos.stack.docker.toxiproxy_container import FIRST_PROXY_PORT, ToxiproxyContainer
 from chaos.stack.docker.worker_container import RUN_DIR_IN_CONTAINER, CeleryWorkerContainer
 from chaos.stack.launch import ENV_BROKER_WAIT
@@ -198,6 +202,7 @@ class DockerStack(Stack):
         self._network: Network | None = None
         self._volume: Any = None
         self._redis: RedisBrokerContainer | None = None
+        self._redis_net: NetworkHolderContainer | None = None
         self._broker: DockerBroker | None = None
         self._proxy_container: ToxiproxyContainer | None = None
         self._proxy_handle: Any = None
@@ -254,12 +259,18 @@ class DockerStack(Stack):
         self._volume = client.volumes.create(
             name=f"chaos-{self.run_id}-redis", labels=run_labels(self.run_id, "volume")
         )
+        self._redis_net = NetworkHolderContainer(redis_image).with_name(
+            f"chaos-{self.run_id}-redis-net"
+        )
+        self._redis_net.with_run(self.run_id).with_private_network(self._network, REDIS_ALIAS)
         self._redis = (
-            RedisBrokerContainer(redis_image, persistence=self.config.persistence)
+            RedisBrokerContainer(
+                redis_image, persistence=self.config.persistence, network_holder=self._redis_net
+            )
             .with_data_volume(self._volume.name)
             .with_name(f"chaos-{self.run_id}-redis")
         )
-        self._redis.with_run(self.run_id).with_private_network(self._network, REDIS_ALIAS)
+        self._redis.with_run(self.run_id)
         self._broker = DockerBroker(self._redis, self.config.start_timeout)
         self._proxy_container = (
             ToxiproxyContainer(proxy_image.tag, flavour=proxy_image.flavour, proxy_ports=1)
@@ -280,7 +291,7 @@ class DockerStack(Stack):
         # Containers start in parallel: the launcher in each worker waits for the broker's PING
         # through the proxy, so the workers' imports overlap Redis and the proxy coming up.
         with ThreadPoolExecutor(max_workers=2 + len(self._workers)) as pool:
-            started = [pool.submit(self._redis.start), pool.submit(self._proxy_container.start)]
+            started = [pool.submit(self._start_redis), pool.submit(self._proxy_container.start)]
             started += [pool.submit(worker.spawn) for worker in self._workers]
             for future in started:
                 future.result()
@@ -297,6 +308,11 @@ class DockerStack(Stack):
             worker.wait_ready(self._remaining(began))
         steps["workers_ready"] = time.monotonic() - began
         self._write_stack_file()
+
+    def _start_redis(self) -> None:
+        assert self._redis_net is not None and self._redis is not None
+        self._redis_net.start()
+        self._redis.start()
 
     def _network_gateway(self) -> str:
         """The host's address on the stack's network (where host services are relayed)."""
@@ -359,9 +375,15 @@ class DockerStack(Stack):
                     future.result()
                 except (APIError, StackError) as exc:
                     problems.append(str(exc))
+        if self._redis_net is not None and self._redis_net._container is not None:
+            try:
+                self._redis_net.remove()  # after Redis: it runs in this one's namespace
+            except APIError as exc:
+                problems.append(str(exc))
         self._workers = []
         self._proxy_container = None
         self._redis = None
+        self._redis_net = None
         if self._network is not None and self._network._network is not None:
             try:
                 self._network.remove()
