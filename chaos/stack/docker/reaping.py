@@ -30,11 +30,13 @@ def reap_docker(
         return run_id is not None or include_live or not owner_is_alive(labels or {})
 
     removed: list[str] = []
-    for container in client.containers.list(all=True, filters={"label": label_filter}):
-        if wanted(container.labels):
+    # The low-level listing: the high-level one inspects each container, which fails on one
+    # that another stack removes meanwhile.
+    for container in client.api.containers(all=True, filters={"label": label_filter}):
+        if wanted(container.get("Labels")):
             try:
-                container.remove(force=True, v=True)
-                removed.append(f"container {container.name}")
+                client.api.remove_container(container["Id"], force=True, v=True)
+                removed.append(f"container {_container_name(container)}")
             except NotFound:
                 pass  # gone meanwhile: what we wanted
     for network in client.networks.list(filters={"label": label_filter}):
@@ -63,7 +65,15 @@ def labelled_leftovers(run_id: str, client: docker.DockerClient | None = None) -
     """Containers, networks and volumes still carrying ``run_id``'s label (for checks and tests)."""
     client = client or engine_client()
     label_filter = [f"{LABEL_MANAGED}=true", f"{LABEL_RUN_ID}={run_id}"]
-    found = [f"container {c.name}" for c in client.containers.list(all=True, filters={"label": label_filter})]
+    found = [
+        f"container {_container_name(c)}"
+        for c in client.api.containers(all=True, filters={"label": label_filter})
+    ]
     found += [f"network {n.name}" for n in client.networks.list(filters={"label": label_filter})]
     found += [f"volume {v.name}" for v in client.volumes.list(filters={"label": label_filter})]
     return found
+
+
+def _container_name(listed: dict) -> str:
+    names = listed.get("Names") or [listed.get("Id", "?")[:12]]
+    return str(names[0]).lstrip("/")
