@@ -19,7 +19,8 @@ import pytest
 # Before anything imports the helpers, so that their asserts are rewritten.
 pytest.register_assert_rewrite("chaos.pytest_assertions")
 
-from chaos.pytest_fixtures import (
+# The fixtures: pytest finds them as names of this module.
+from chaos.pytest_fixtures import (  # noqa: F401
     _chaos_between_tests,
     broker,
     chaos_app,
@@ -81,17 +82,3 @@ def pytest_runtest_makereport(
             report.sections.append(("chaos timeline", draw_test_timeline(item, view)))
     return report
 
-
-__all__ = [
-    "_chaos_between_tests",
-    "broker",
-    "chaos_app",
-    "chaos_celery_app",
-    "chaos_options",
-    "chaos_producer",
-    "chaos_run",
-    "chaos_stack",
-    "journal",
-    "proxy",
-    "workers",
-]

@@ -9,31 +9,11 @@ from xml.etree import ElementTree
 
 import pytest
 
-from chaos.stack.base import REFERENCE_APP_DIR
+from .inner_project import HOLDS, INI
 
 pytest_plugins = ["pytester"]
 
 pytestmark = pytest.mark.chaos
-
-INI = f"""\
-[pytest]
-pythonpath = {REFERENCE_APP_DIR}
-DJANGO_SETTINGS_MODULE = myproject.settings
-addopts = -p no:hypothesispytest -p no:cacheprovider
-"""
-
-#: Three orders through the seed's view, no fault: every promise holds.
-HOLDS = """\
-name: holds
-workload:
-  - path: naive
-    count: 3
-    rate: 10/s
-expect:
-  - check: no_lost
-drain: 20s
-timeout: 60s
-"""
 
 #: Orders wait in Redis while the worker is down; Redis is killed with persistence off and they
 #: are gone with its memory: no_lost fails every time (no timing luck involved).

@@ -9,29 +9,11 @@ from xml.etree import ElementTree
 
 import pytest
 
-from chaos.stack.base import REFERENCE_APP_DIR
+from .inner_project import HOLDS, INI
 
 pytest_plugins = ["pytester"]
 
 pytestmark = pytest.mark.chaos
-
-#: A user's project: pytest-django on (settings from the ini), the reference app on the path.
-INI = f"""\
-[pytest]
-pythonpath = {REFERENCE_APP_DIR}
-DJANGO_SETTINGS_MODULE = myproject.settings
-addopts = -p no:hypothesispytest -p no:cacheprovider
-"""
-
-#: Three orders through the seed's view, no fault.
-HOLDS = """\
-name: holds
-workload:
-  - path: naive
-    count: 3
-expect:
-  - check: no_lost
-"""
 
 FIXTURE_TESTS = '''
 import pytest
@@ -186,6 +168,7 @@ def test_a_task_through_the_docker_stack(chaos_stack, chaos_producer, proxy, jou
 @pytest.mark.slow
 @pytest.mark.docker
 def test_the_fixtures_run_on_the_docker_backend(pytester: pytest.Pytester) -> None:
+    from chaos.stack.base import REFERENCE_APP_DIR
     from chaos.stack.docker import ImageBuilder
 
     # Present images cost a digest; CI builds them before pytest (chaos images).
