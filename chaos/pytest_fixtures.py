@@ -194,19 +194,12 @@ def chaos_celery_app(chaos_app: StackConfig) -> Any:
         sys.path.insert(0, workdir)
     if chaos_app.settings_module:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", chaos_app.settings_module)
-        from django.conf import settings
+        import django
+        from django.apps import apps
 
-        if not settings.configured or not _django_ready():
-            import django
-
+        if not apps.ready:
             django.setup()
     return find_app(chaos_app.app)
-
-
-def _django_ready() -> bool:
-    from django.apps import apps
-
-    return apps.ready
 
 
 @pytest.fixture
@@ -229,7 +222,7 @@ def chaos_run(request: pytest.FixtureRequest, chaos_options: ChaosOptions) -> It
     its own and returns the runner's RunResult (``.verdicts``, ``.ok``, ``.run_dir``). Its
     verdicts go into the JUnit XML; its run directory is removed if the test passes (unless
     ``--chaos-keep``)."""
-    from chaos.pytest_scenarios import record_result, run_for_pytest
+    from chaos.pytest_scenarios import note_kept_run, record_result, run_for_pytest
 
     results: list[Any] = []
 
@@ -241,8 +234,6 @@ def chaos_run(request: pytest.FixtureRequest, chaos_options: ChaosOptions) -> It
         return result
 
     yield run
-    from chaos.pytest_scenarios import note_kept_run
-
     failed = request.node.stash.get(failed_key, False)
     for result in results:
         run_dir = getattr(result, "run_dir", None)
