@@ -93,8 +93,6 @@ def render_html(history: RunHistory, verdicts: Sequence[Verdict], svg_markup: st
     title = history.meta.scenario or history.meta.run_id or "chaos run"
     badge = ('<span class="badge ok">held</span>' if ok
              else '<span class="badge failed">FAILED</span>')
-    # Matplotlib's SVG ids are unique per document; keep them unique within the page as well.
-    svg_markup = re.sub(r'<\?xml[^>]*\?>', "", svg_markup)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{html.escape(title)}: chaos report</title>
