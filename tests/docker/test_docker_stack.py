@@ -73,6 +73,24 @@ def test_killed_worker_restarts_and_takes_tasks_again(docker_stack, celery_app):
     wait_for_event(docker_stack.run_dir, "task.succeeded", task_id)
 
 
+def test_terminated_worker_shuts_down_warm_and_starts_again(docker_stack, celery_app):
+    worker = docker_stack.workers[0]
+    assert worker.terminate(grace=20)  # an idle solo worker needs no SIGKILL
+    assert not worker.is_alive()
+    worker.start()
+    task_id = send(celery_app, docker_stack, 6)
+    wait_for_event(docker_stack.run_dir, "task.succeeded", task_id)
+
+
+def test_broker_restart_stops_and_starts_the_same_container(docker_stack):
+    broker = docker_stack.broker
+    container_id = broker.container.get_container_id()
+    broker.restart()
+    assert broker.is_running()
+    assert broker.container.get_container_id() == container_id
+    assert docker_stack.queue_lengths()["unacked"] == 0  # answers on its published port again
+
+
 def test_latency_toxic_on_the_proxy_delays_the_producer_side(docker_stack):
     url = docker_stack.producer_broker_url
     client = redis.Redis.from_url(url, socket_timeout=5)
