@@ -2,14 +2,16 @@
 
 Every local stack registers its run in the state directory with its owner's pid; a run whose
 owner is gone is stale, and its processes (found by pidfile and by ``CHAOS_RUN_ID`` in their
-environment) are killed group by group. Runs whose owner is alive are left alone unless named
-with ``--run`` or ``--all`` is given.
+environment) are killed group by group. Docker stacks label every container, network and volume
+with the run id and the owner's pid; those of stale runs are removed too (when an engine answers).
+Runs whose owner is alive are left alone unless named with ``--run`` or ``--all`` is given.
 """
 
 from __future__ import annotations
 
 import argparse
 
+from chaos.errors import StackError
 from chaos.stack._reaping import reap_run, registered_runs, state_dir
 
 
@@ -51,4 +53,27 @@ def run(args: argparse.Namespace) -> int:
         print(f"no such run: {run_id} (registry: {state_dir() / 'runs'})")
     if not records:
         print(f"no registered runs (registry: {state_dir() / 'runs'})")
+    reap_docker_leftovers(args, named)
     return 2 if missing else 0
+
+
+def reap_docker_leftovers(args: argparse.Namespace, named: set[str]) -> None:
+    """Remove the labelled docker objects of stale runs (or of the named ones, or all)."""
+    if args.dry_run:
+        print("docker: not looked at in a dry run")
+        return
+    from chaos.stack.docker import reap_docker
+
+    try:
+        removed = (
+            [name for run_id in sorted(named) for name in reap_docker(run_id)]
+            if named
+            else reap_docker(include_live=args.all)
+        )
+    except StackError as exc:
+        print(f"docker: nothing reaped ({exc.failure.reason})")
+        return
+    for name in removed:
+        print(f"removed {name}")
+    if not removed:
+        print("docker: nothing labelled was left")
