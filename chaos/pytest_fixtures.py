@@ -93,13 +93,6 @@ def _purge_queues(stack: Stack) -> bool:
         client.close()
 
 
-def _is_paused(broker: BrokerHandle) -> bool:
-    """``paused`` is not in the BrokerHandle interface yet: the local broker has it as a
-    property, the docker one as a method. A backend without it is taken as not paused."""
-    paused = getattr(broker, "paused", False)
-    return bool(paused() if callable(paused) else paused)
-
-
 def reset_stack(stack: Stack, config: StackConfig) -> None:
     """Put a session stack back to its starting state: no toxics and the proxy enabled, the
     broker running and not paused, the configured workers alive, the queues empty. Workers that
@@ -108,7 +101,7 @@ def reset_stack(stack: Stack, config: StackConfig) -> None:
     broker = stack.broker
     if not broker.is_running():
         broker.start()
-    elif _is_paused(broker):
+    elif broker.paused:
         broker.resume()
     held = _purge_queues(stack)
     for worker in stack.workers:

@@ -90,6 +90,11 @@ class BrokerHandle(abc.ABC):
 
     @property
     @abc.abstractmethod
+    def paused(self) -> bool:
+        """True between ``pause()`` and ``resume()``: the process is stopped, not gone."""
+
+    @property
+    @abc.abstractmethod
     def direct_url(self) -> str:
         """redis:// URL that bypasses the proxy: for the stack's own inspection only."""
 

@@ -88,6 +88,7 @@ class DockerBroker(BrokerHandle):
     def is_running(self) -> bool:
         return self.container.is_running()
 
+    @property
     def paused(self) -> bool:
         return self.container.is_paused()
 
