@@ -20,6 +20,9 @@ Persistence = Literal["none", "everysec", "always"]
 Pool = Literal["solo", "prefork", "threads"]
 WorkerStart = Literal["spawn", "forkserver"]
 
+#: kombu's separator between a queue's name and its priority level in Redis key names.
+PRIORITY_SEPARATOR = "\x06\x16"
+
 #: Where the reference app lives; the default ``StackConfig.workdir``.
 REFERENCE_APP_DIR = Path(__file__).resolve().parents[2] / "app"
 
@@ -181,13 +184,48 @@ class Stack(AbstractContextManager["Stack"], abc.ABC):
     def worker_broker_url(self) -> str:
         """Broker URL the workers use: the proxy's address as the workers see it."""
 
-    @abc.abstractmethod
     def queue_lengths(self) -> dict[str, int]:
-        """Messages waiting per queue plus ``unacked`` (read directly from Redis)."""
+        """Messages waiting per queue plus ``unacked``, read from Redis directly (not through the
+        proxy, so that a toxic does not hide them). StackError when Redis does not answer."""
+        import redis
 
-    @abc.abstractmethod
+        from chaos.errors import StackError
+
+        client = redis.Redis.from_url(
+            self.broker.direct_url, socket_timeout=2.0, socket_connect_timeout=1.0, retry=None
+        )
+        try:
+            lengths: dict[str, int] = {"celery": 0}
+            for key in client.scan_iter(count=1000):
+                if client.type(key) == b"list":
+                    # kombu stores priority levels as "<queue>\x06\x16<priority>" lists.
+                    queue = key.decode(errors="replace").split(PRIORITY_SEPARATOR, 1)[0]
+                    lengths[queue] = lengths.get(queue, 0) + int(client.llen(key))
+            lengths["unacked"] = int(client.hlen("unacked"))
+            return lengths
+        except redis.RedisError as exc:
+            raise StackError(
+                "broker",
+                f"cannot read queue lengths from {self.broker.direct_url}: {exc}",
+                hint="is the broker killed or paused?",
+            ) from exc
+        finally:
+            client.close()
+
     def wait_queues_empty(self, timeout: float = 30.0) -> None:
         """Block until no message is queued or unacknowledged; StackError on the deadline."""
+        from chaos.errors import StackError
+        from chaos.stack._waiting import poll_until
+
+        last: dict[str, int] = {}
+
+        def empty() -> bool:
+            last.clear()
+            last.update(self.queue_lengths())
+            return not any(last.values())
+
+        if not poll_until(empty, timeout, max_interval=0.1):
+            raise StackError("broker", f"queues not empty after {timeout:.0f} s: {last}")
 
     def __iter__(self) -> Iterator[WorkerHandle]:
         return iter(self.workers)

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import redis
 
 from chaos.errors import ConfigError, Problem, StackError
 from chaos.journal import ENV_RUN_DIR, ENV_RUN_ID, JournalWriter
@@ -37,7 +36,6 @@ from chaos.stack.base import Stack, StackConfig, WorkerHandle
 from chaos.stack.launch import ENV_BROKER_WAIT, ENV_CELERY_SETTINGS, ENV_SPAWN_WALL
 
 #: kombu's Redis transport keeps priority sub-queues as ``<queue>\x06\x16<priority>`` lists.
-PRIORITY_SEPARATOR = "\x06\x16"
 POOLS = ("solo", "prefork", "threads")
 WORKER_STARTS = ("spawn", "forkserver")
 
@@ -391,36 +389,3 @@ class LocalStack(Stack):
     @property
     def worker_broker_url(self) -> str:
         return self.producer_broker_url
-
-    def queue_lengths(self) -> dict[str, int]:
-        client = redis.Redis(
-            host=self.broker.host, port=self.broker.port, socket_timeout=2.0,
-            socket_connect_timeout=1.0, retry=None,
-        )  # fmt: skip
-        try:
-            lengths: dict[str, int] = {"celery": 0}
-            for key in client.scan_iter(count=1000):
-                name = key.decode(errors="replace")
-                if client.type(key) == b"list":
-                    queue = name.split(PRIORITY_SEPARATOR, 1)[0]
-                    lengths[queue] = lengths.get(queue, 0) + int(client.llen(key))
-            lengths["unacked"] = int(client.hlen("unacked"))
-            return lengths
-        except redis.RedisError as exc:
-            raise StackError(
-                "broker", f"cannot read queue lengths from {self.broker.direct_url}: {exc}",
-                hint="is the broker killed or paused?",
-            ) from exc  # fmt: skip
-        finally:
-            client.close()
-
-    def wait_queues_empty(self, timeout: float = 30.0) -> None:
-        last: dict[str, int] = {}
-
-        def empty() -> bool:
-            last.clear()
-            last.update(self.queue_lengths())
-            return not any(last.values())
-
-        if not poll_until(empty, timeout, max_interval=0.1):
-            raise StackError("broker", f"queues not empty after {timeout:.0f} s: {last}")

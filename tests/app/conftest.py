@@ -22,6 +22,10 @@ def point_celery_app_at(broker_url: str) -> None:
     """Make the project's Celery app (the producer in this process) publish to ``broker_url``."""
     from myproject import celery_app
 
+    # @shared_task tasks publish through the *current* app; another app imported earlier in the
+    # session (a plain test app) would otherwise take their messages to its own broker.
+    celery_app.set_current()
+    celery_app.set_default()
     celery_app.conf.broker_url = broker_url
     celery_app.close()  # drop pooled connections to an earlier stack's proxy
     celery_app._pool = None

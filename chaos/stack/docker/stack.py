@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import redis
 from docker.errors import APIError, NotFound
 from testcontainers.core.network import Network
 
@@ -48,7 +47,7 @@ from chaos.stack.docker.redis_container import (
 from chaos.stack.docker.toxiproxy_container import FIRST_PROXY_PORT, ToxiproxyContainer
 from chaos.stack.docker.worker_container import RUN_DIR_IN_CONTAINER, CeleryWorkerContainer
 from chaos.stack.launch import ENV_BROKER_WAIT
-from chaos.stack.local import PRIORITY_SEPARATOR, new_run_id, validate_config
+from chaos.stack.local import new_run_id, validate_config
 
 #: auto | toxiproxy | own, for stacks opened without saying (``chaos run --backend docker``).
 ENV_PROXY_IMAGE = "CHAOS_DOCKER_PROXY_IMAGE"
@@ -527,34 +526,3 @@ class DockerStack(Stack):
     @property
     def worker_broker_url(self) -> str:
         return f"redis://{PROXY_ALIAS}:{BROKER_PROXY_PORT}/0"
-
-    def queue_lengths(self) -> dict[str, int]:
-        client = redis.Redis.from_url(
-            self.broker.direct_url, socket_timeout=2.0, socket_connect_timeout=1.0, retry=None
-        )
-        try:
-            lengths: dict[str, int] = {"celery": 0}
-            for key in client.scan_iter(count=1000):
-                if client.type(key) == b"list":
-                    queue = key.decode(errors="replace").split(PRIORITY_SEPARATOR, 1)[0]
-                    lengths[queue] = lengths.get(queue, 0) + int(client.llen(key))
-            lengths["unacked"] = int(client.hlen("unacked"))
-            return lengths
-        except redis.RedisError as exc:
-            raise StackError(
-                "broker", f"cannot read queue lengths from {self.broker.direct_url}: {exc}",
-                hint="is the broker killed or paused?",
-            ) from exc  # fmt: skip
-        finally:
-            client.close()
-
-    def wait_queues_empty(self, timeout: float = 30.0) -> None:
-        last: dict[str, int] = {}
-
-        def empty() -> bool:
-            last.clear()
-            last.update(self.queue_lengths())
-            return not any(last.values())
-
-        if not poll_until(empty, timeout, max_interval=0.1):
-            raise StackError("broker", f"queues not empty after {timeout:.0f} s: {last}")
