@@ -43,6 +43,20 @@ def _since_spawn() -> float | None:
     return time.time() - float(spawned) if spawned else None
 
 
+def launcher_argv(
+    python: str, app: str, *, hostname: str, pool: str, concurrency: int, loglevel: str = "INFO"
+) -> list[str]:
+    """The command line that runs this launcher: the one both backends use, kept beside the
+    parser that reads it so the two cannot drift apart."""
+    return [
+        python, "-m", "chaos.stack.launch", app,
+        "--hostname", hostname,
+        "--pool", pool,
+        "--concurrency", str(concurrency),
+        "--loglevel", loglevel,
+    ]  # fmt: skip
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m chaos.stack.launch")
     parser.add_argument("app", help="the Celery app, as celery -A takes it")

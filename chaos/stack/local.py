@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-
 from chaos.errors import ConfigError, Problem, StackError
 from chaos.journal import ENV_RUN_DIR, ENV_RUN_ID, JournalWriter
 from chaos.probe import ENV_WORKER_NAME
@@ -33,7 +32,12 @@ from chaos.stack._proxy_link import BrokerProxy
 from chaos.stack._reaping import reap_stale_runs, register_run, unregister_run
 from chaos.stack._waiting import poll_until
 from chaos.stack.base import Stack, StackConfig, WorkerHandle
-from chaos.stack.launch import ENV_BROKER_WAIT, ENV_CELERY_SETTINGS, ENV_SPAWN_WALL
+from chaos.stack.launch import (
+    ENV_BROKER_WAIT,
+    ENV_CELERY_SETTINGS,
+    ENV_SPAWN_WALL,
+    launcher_argv,
+)
 
 #: kombu's Redis transport keeps priority sub-queues as ``<queue>\x06\x16<priority>`` lists.
 POOLS = ("solo", "prefork", "threads")
@@ -94,13 +98,10 @@ class LocalWorker(WorkerHandle):
 
     def _argv(self) -> list[str]:
         config = self._stack.config
-        return [
-            sys.executable, "-m", "chaos.stack.launch", config.app,
-            "--hostname", self.hostname,
-            "--pool", config.pool,
-            "--concurrency", str(config.concurrency),
-            "--loglevel", "INFO",
-        ]  # fmt: skip
+        return launcher_argv(
+            sys.executable, config.app, hostname=self.hostname, pool=config.pool,
+            concurrency=config.concurrency,
+        )  # fmt: skip
 
     def spawn(self) -> None:
         """Start the process without waiting for it to be ready."""

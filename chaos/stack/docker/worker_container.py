@@ -58,10 +58,11 @@ class CeleryWorkerContainer(ChaosContainer):
         return self
 
     def _configure(self) -> None:
+        from chaos.stack.launch import launcher_argv
+
         self.with_command(
-            ["python", "-m", "chaos.stack.launch", self.app,
-             "--hostname", self.hostname,
-             "--pool", self.pool,
-             "--concurrency", str(self.concurrency),
-             "--loglevel", "INFO"]
+            launcher_argv(
+                "python", self.app, hostname=self.hostname, pool=self.pool,
+                concurrency=self.concurrency,
+            )  # fmt: skip
         )
