@@ -66,8 +66,10 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [args.events // 4, args.events // 2, args.events, args.events * 2]
     print(f"calibration: sum(range(10**7)) took {calibration():.3f} s CPU")
-    print(f"{'events':>8} {'tasks':>6} {'load s':>7} {'check s':>8} {'total s':>8} "
-          f"{'cpu s':>6} {'cpu/cal':>7} {'peak MiB':>9} {'bytes/event':>11}")
+    print(
+        f"{'events':>8} {'tasks':>6} {'load s':>7} {'check s':>8} {'total s':>8} "
+        f"{'cpu s':>6} {'cpu/cal':>7} {'peak MiB':>9} {'bytes/event':>11}"
+    )
     with tempfile.TemporaryDirectory() as folder:
         for size in sizes:
             tasks = int(size / EVENTS_PER_TASK)
@@ -80,9 +82,11 @@ def main() -> None:
             # CPU time in units of the calibration loop: comparable across machine loads.
             units = cpu_s / ((cal_before + calibration()) / 2)
             peak = peak_memory(journal)
-            print(f"{events:>8} {tasks:>6} {load_s:>7.3f} {check_s:>8.3f} "
-                  f"{load_s + check_s:>8.3f} {cpu_s:>6.2f} {units:>7.1f} {peak / 2**20:>9.1f} "
-                  f"{peak / events:>11.0f}")
+            print(
+                f"{events:>8} {tasks:>6} {load_s:>7.3f} {check_s:>8.3f} "
+                f"{load_s + check_s:>8.3f} {cpu_s:>6.2f} {units:>7.1f} {peak / 2**20:>9.1f} "
+                f"{peak / events:>11.0f}"
+            )
 
 
 if __name__ == "__main__":

@@ -69,8 +69,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--pool", default="solo", choices=("solo", "prefork", "threads"))
-    parser.add_argument("--worker-start", default="spawn", choices=("spawn", "forkserver"),
-                        help="forkserver: the first round warms the fork server (reported apart)")
+    parser.add_argument(
+        "--worker-start",
+        default="spawn",
+        choices=("spawn", "forkserver"),
+        help="forkserver: the first round warms the fork server (reported apart)",
+    )
     args = parser.parse_args()
     config = StackConfig()
     began = time.monotonic()

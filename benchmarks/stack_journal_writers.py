@@ -64,13 +64,17 @@ def run_backend(kind: str, writers: int, events: int, payload: int) -> dict[str,
         path = directory / "journal.sqlite3"
         setup = sqlite3.connect(path)
         setup.execute("PRAGMA journal_mode=WAL")
-        setup.execute("CREATE TABLE events(id INTEGER PRIMARY KEY, writer TEXT, seq INT, body TEXT)")
+        setup.execute(
+            "CREATE TABLE events(id INTEGER PRIMARY KEY, writer TEXT, seq INT, body TEXT)"
+        )
         setup.close()
         target = sqlite_writer
     out: multiprocessing.Queue = multiprocessing.Queue()
     start = time.time() + 0.5
     processes = [
-        multiprocessing.Process(target=target, args=(str(path), f"w{n}", events, payload, start, out))
+        multiprocessing.Process(
+            target=target, args=(str(path), f"w{n}", events, payload, start, out)
+        )
         for n in range(writers)
     ]
     for process in processes:
