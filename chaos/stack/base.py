@@ -128,7 +128,13 @@ class WorkerHandle(abc.ABC):
         ``grace`` seconds. Returns True if it exited by itself, False if it had to be killed."""
 
     @abc.abstractmethod
-    def start(self) -> None: ...
+    def spawn(self) -> None:
+        """Start the worker without waiting for it to be ready (a no-op if it is alive)."""
+
+    def start(self) -> None:
+        """Start the worker and wait until the probe reports it ready."""
+        self.spawn()
+        self.wait_ready()
 
     def restart(self) -> None:
         if self.is_alive():
@@ -149,12 +155,54 @@ class Stack(AbstractContextManager["Stack"], abc.ABC):
     config: StackConfig
     run_id: str
     run_dir: Path
+    _workers: list[Any]
+    _journal: Any  # chaos.journal.JournalWriter once started
+
+    # --- lifecycle: backends start and close their parts; the rest is shared ------------------
+
+    @abc.abstractmethod
+    def start(self) -> None:
+        """Start every part and wait until each is ready; on any failure stop what started."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Stop everything this stack started."""
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _remaining(self, began: float) -> float:
+        """What is left of the start deadline (never less than half a second)."""
+        import time
+
+        return max(0.5, self.config.start_timeout - (time.monotonic() - began))
 
     @property
     def journal_path(self) -> Path:
         from chaos.journal import JOURNAL_FILE
 
         return self.run_dir / JOURNAL_FILE
+
+    @property
+    def journal(self) -> Any:
+        """The stack's own ``JournalWriter`` (faults, escalations); StackError before start."""
+        if self._journal is None:
+            from chaos.errors import StackError
+
+            raise StackError("stack", "not started")
+        return self._journal
+
+    def celery_settings(self) -> dict[str, Any]:
+        """The overrides every worker applies, broker URL included."""
+        settings = dict(self.config.celery_settings)
+        settings["broker_url"] = self.worker_broker_url
+        if self.config.prefetch_multiplier is not None:
+            settings["worker_prefetch_multiplier"] = self.config.prefetch_multiplier
+        return settings
 
     @property
     @abc.abstractmethod
@@ -167,12 +215,41 @@ class Stack(AbstractContextManager["Stack"], abc.ABC):
         (``.toxic(...)`` context manager, ``.disable()``, ``.enable()``, ``.reset()``)."""
 
     @property
-    @abc.abstractmethod
-    def workers(self) -> Sequence[WorkerHandle]: ...
+    def workers(self) -> Sequence[WorkerHandle]:
+        return tuple(self._workers)
 
     @abc.abstractmethod
+    def _new_worker(self, name: str) -> WorkerHandle:
+        """A handle for a new worker called ``name``, not started yet."""
+
+    def _retire_worker(self, worker: WorkerHandle) -> None:
+        """Stop a worker that scaling down removes (Celery's warm shutdown)."""
+        worker.terminate()
+
     def scale(self, count: int) -> None:
         """Start or stop workers until ``count`` run; new ones wait until ready."""
+        if count < 0:
+            from chaos.errors import ConfigError, Problem
+
+            raise ConfigError(
+                [Problem("negative worker count", field_path="workers", given=str(count),
+                         expected=">= 0")]
+            )  # fmt: skip
+        while len(self._workers) > count:
+            self._retire_worker(self._workers.pop())
+        added = []
+        while len(self._workers) < count:
+            worker = self._new_worker(f"worker-{self._next_worker_number()}")
+            self._workers.append(worker)
+            worker.spawn()
+            added.append(worker)
+        for worker in added:
+            worker.wait_ready(self.config.start_timeout)
+
+    def _next_worker_number(self) -> int:
+        """The lowest number no live worker's name uses (worker-1, worker-2, ...)."""
+        used = {int(w.name.rsplit("-", 1)[1]) for w in self._workers}
+        return next(n for n in range(1, len(used) + 2) if n not in used)
 
     @property
     @abc.abstractmethod

@@ -14,7 +14,6 @@ import secrets
 import signal
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -197,13 +196,6 @@ class LocalStack(Stack):
 
     # --- lifecycle --------------------------------------------------------------------------
 
-    def __enter__(self) -> LocalStack:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
     def start(self) -> None:
         """Start every part and wait until each is ready; on any failure stop what started."""
         began = time.monotonic()
@@ -237,7 +229,7 @@ class LocalStack(Stack):
                 self._base_env(),
             )  # fmt: skip
             steps["django_db"] = time.monotonic() - mark
-        self._workers = [LocalWorker(self, f"worker-{n}") for n in range(1, self.config.workers + 1)]
+        self._workers = [self._new_worker(f"worker-{n}") for n in range(1, self.config.workers + 1)]
         for worker in self._workers:
             worker.spawn()
         self._broker.wait_ready()
@@ -248,9 +240,6 @@ class LocalStack(Stack):
             worker.wait_ready(self._remaining(began))
         steps["workers_ready"] = time.monotonic() - began
         self._write_stack_file()
-
-    def _remaining(self, began: float) -> float:
-        return max(0.5, self.config.start_timeout - (time.monotonic() - began))
 
     def _wait_proxy_ready(self) -> None:
         assert self._proxy is not None
@@ -306,14 +295,6 @@ class LocalStack(Stack):
             env["DJANGO_SETTINGS_MODULE"] = self.config.settings_module
         return env
 
-    def celery_settings(self) -> dict[str, Any]:
-        """The overrides every worker and the producer apply, broker URL included."""
-        settings = dict(self.config.celery_settings)
-        settings["broker_url"] = self.worker_broker_url
-        if self.config.prefetch_multiplier is not None:
-            settings["worker_prefetch_multiplier"] = self.config.prefetch_multiplier
-        return settings
-
     def worker_env(self, name: str) -> dict[str, str]:
         env = self._base_env()
         env.update(self.config.env)
@@ -334,12 +315,6 @@ class LocalStack(Stack):
     # --- handles ------------------------------------------------------------------------------
 
     @property
-    def journal(self) -> JournalWriter:
-        if self._journal is None:
-            raise StackError("stack", "not started")
-        return self._journal
-
-    @property
     def broker(self) -> LocalBroker:
         if self._broker is None:
             raise StackError("broker", "not started")
@@ -358,28 +333,8 @@ class LocalStack(Stack):
             raise StackError("proxy", "not started")
         return self._proxy.api_url
 
-    @property
-    def workers(self) -> Sequence[LocalWorker]:
-        return tuple(self._workers)
-
-    def scale(self, count: int) -> None:
-        if count < 0:
-            raise ConfigError([Problem("negative worker count", field_path="workers",
-                                       given=str(count), expected=">= 0")])  # fmt: skip
-        while len(self._workers) > count:
-            self._workers.pop().terminate()
-        added = []
-        while len(self._workers) < count:
-            worker = LocalWorker(self, f"worker-{self._next_worker_number()}")
-            self._workers.append(worker)
-            worker.spawn()
-            added.append(worker)
-        for worker in added:
-            worker.wait_ready(self.config.start_timeout)
-
-    def _next_worker_number(self) -> int:
-        used = {int(w.name.rsplit("-", 1)[1]) for w in self._workers}
-        return next(n for n in range(1, len(used) + 2) if n not in used)
+    def _new_worker(self, name: str) -> LocalWorker:
+        return LocalWorker(self, name)
 
     @property
     def producer_broker_url(self) -> str:

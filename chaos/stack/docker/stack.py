@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 from docker.errors import APIError, NotFound
 from testcontainers.core.network import Network
 
-from chaos.errors import ConfigError, Problem, StackError
+from chaos.errors import StackError
 from chaos.journal import JournalWriter
 from chaos.probe import ENV_WORKER_NAME
 from chaos.stack._django_db import ENV_DB_PATH, database_for_run
@@ -216,13 +215,6 @@ class DockerStack(Stack):
 
     # --- lifecycle --------------------------------------------------------------------------
 
-    def __enter__(self) -> DockerStack:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
     def start(self) -> None:
         """Start every part and wait until each is ready; on any failure remove what started."""
         began = time.monotonic()
@@ -286,7 +278,7 @@ class DockerStack(Stack):
                 Path(self.config.workdir), self.config.settings_module, self.run_dir, {}
             )
             steps["django_db"] = time.monotonic() - mark
-        self._workers = [DockerWorker(self, f"worker-{n}") for n in range(1, self.config.workers + 1)]
+        self._workers = [self._new_worker(f"worker-{n}") for n in range(1, self.config.workers + 1)]
 
         # Containers start in parallel: the launcher in each worker waits for the broker's PING
         # through the proxy, so the workers' imports overlap Redis and the proxy coming up.
@@ -323,9 +315,6 @@ class DockerStack(Stack):
             if pool.get("Gateway"):
                 return str(pool["Gateway"])
         raise StackError("network", f"the network {self._network.name} has no gateway address")
-
-    def _remaining(self, began: float) -> float:
-        return max(0.5, self.config.start_timeout - (time.monotonic() - began))
 
     def _wait_proxy_passes(self) -> None:
         assert self._proxy_container is not None
@@ -417,14 +406,6 @@ class DockerStack(Stack):
 
     # --- what workers get ---------------------------------------------------------------------
 
-    def celery_settings(self) -> dict[str, Any]:
-        """The overrides every worker applies, broker URL included."""
-        settings = dict(self.config.celery_settings)
-        settings["broker_url"] = self.worker_broker_url
-        if self.config.prefetch_multiplier is not None:
-            settings["worker_prefetch_multiplier"] = self.config.prefetch_multiplier
-        return settings
-
     def new_worker_container(self, name: str, hostname: str) -> CeleryWorkerContainer:
         if self._network is None:
             raise StackError(name, "the stack is not started")
@@ -465,12 +446,6 @@ class DockerStack(Stack):
     # --- handles ------------------------------------------------------------------------------
 
     @property
-    def journal(self) -> JournalWriter:
-        if self._journal is None:
-            raise StackError("stack", "not started")
-        return self._journal
-
-    @property
     def broker(self) -> DockerBroker:
         if self._broker is None:
             raise StackError("broker", "not started")
@@ -493,30 +468,12 @@ class DockerStack(Stack):
         """The proxy server's Toxiproxy API on 127.0.0.1 (for clients other than the handle)."""
         return self.proxy_container.get_api_url()
 
-    @property
-    def workers(self) -> Sequence[DockerWorker]:
-        return tuple(self._workers)
+    def _new_worker(self, name: str) -> DockerWorker:
+        return DockerWorker(self, name)
 
-    def scale(self, count: int) -> None:
-        if count < 0:
-            raise ConfigError([Problem("negative worker count", field_path="workers",
-                                       given=str(count), expected=">= 0")])  # fmt: skip
-        while len(self._workers) > count:
-            worker = self._workers.pop()
-            worker.terminate()
-            worker.remove()
-        added = []
-        while len(self._workers) < count:
-            worker = DockerWorker(self, f"worker-{self._next_worker_number()}")
-            self._workers.append(worker)
-            worker.spawn()
-            added.append(worker)
-        for worker in added:
-            worker.wait_ready(self.config.start_timeout)
-
-    def _next_worker_number(self) -> int:
-        used = {int(w.name.rsplit("-", 1)[1]) for w in self._workers}
-        return next(n for n in range(1, len(used) + 2) if n not in used)
+    def _retire_worker(self, worker: DockerWorker) -> None:  # type: ignore[override]
+        worker.terminate()
+        worker.remove()
 
     @property
     def producer_broker_url(self) -> str:
