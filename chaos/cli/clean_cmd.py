@@ -63,12 +63,14 @@ def reap_docker_leftovers(args: argparse.Namespace, named: set[str]) -> None:
         print("docker: not looked at in a dry run")
         return
     from chaos.stack.docker import reap_docker
+    from chaos.stack.docker.engine import connect_engine
 
     try:
+        client = connect_engine()  # the engine DOCKER_HOST names now, not a cached one
         removed = (
-            [name for run_id in sorted(named) for name in reap_docker(run_id)]
+            [name for run_id in sorted(named) for name in reap_docker(run_id, client=client)]
             if named
-            else reap_docker(include_live=args.all)
+            else reap_docker(include_live=args.all, client=client)
         )
     except StackError as exc:
         print(f"docker: nothing reaped ({exc.failure.reason})")
