@@ -156,66 +156,56 @@ class Connection:
         self.downstream.refresh()
 
 
-class ClientSide(asyncio.Protocol):
-    """The accepted socket: its bytes feed the upstream link."""
+class _Side(asyncio.Protocol):
+    """One socket of a proxied connection: its bytes feed ``link`` (toxics, then the other
+    socket); when its own transport's buffer fills, ``writer`` (the link writing into it) pauses."""
 
-    __slots__ = ("connection", "link")
+    __slots__ = ("connection", "link", "writer")
+
+    def __init__(self, connection: Connection, link: Link, writer: Link) -> None:
+        self.connection = connection
+        self.link = link
+        self.writer = writer
+
+    def data_received(self, data: bytes) -> None:
+        link = self.link
+        if link.fast:
+            link.sink.write(data)  # type: ignore[union-attr]
+        else:
+            link.feed(data)
+
+    def eof_received(self) -> bool:
+        self.link.feed_eof()
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.connection.closed:
+            self.link.feed_eof()
+
+    def pause_writing(self) -> None:
+        self.writer.sink_paused()
+
+    def resume_writing(self) -> None:
+        self.writer.sink_resumed()
+
+
+class ClientSide(_Side):
+    """The accepted socket: its bytes feed the upstream link; the downstream link writes to it."""
+
+    __slots__ = ()
 
     def __init__(self, proxy: Proxy) -> None:
-        self.connection = proxy.new_connection()
-        self.link = self.connection.upstream
+        connection = proxy.new_connection()
+        super().__init__(connection, connection.upstream, connection.downstream)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.connection.accepted(transport)  # type: ignore[arg-type]
 
-    def data_received(self, data: bytes) -> None:
-        link = self.link
-        if link.fast:
-            link.sink.write(data)  # type: ignore[union-attr]
-        else:
-            link.feed(data)
 
-    def eof_received(self) -> bool:
-        self.link.feed_eof()
-        return True
+class UpstreamSide(_Side):
+    """The dialled socket: its bytes feed the downstream link; the upstream link writes to it."""
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.connection.closed:
-            self.link.feed_eof()
-
-    def pause_writing(self) -> None:
-        self.connection.downstream.sink_paused()
-
-    def resume_writing(self) -> None:
-        self.connection.downstream.sink_resumed()
-
-
-class UpstreamSide(asyncio.Protocol):
-    """The dialled socket: its bytes feed the downstream link."""
-
-    __slots__ = ("connection", "link")
+    __slots__ = ()
 
     def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-        self.link = connection.downstream
-
-    def data_received(self, data: bytes) -> None:
-        link = self.link
-        if link.fast:
-            link.sink.write(data)  # type: ignore[union-attr]
-        else:
-            link.feed(data)
-
-    def eof_received(self) -> bool:
-        self.link.feed_eof()
-        return True
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.connection.closed:
-            self.link.feed_eof()
-
-    def pause_writing(self) -> None:
-        self.connection.upstream.sink_paused()
-
-    def resume_writing(self) -> None:
-        self.connection.upstream.sink_resumed()
+        super().__init__(connection, connection.downstream, connection.upstream)
