@@ -22,6 +22,7 @@ import importlib
 import json
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -208,16 +209,23 @@ def write_plans(
     plans: Mapping[str, Mapping[str, Any]],
     patches: list[str] | None = None,
 ) -> None:
-    """Replace the run's plan file at once (write then rename, so no reader sees half of it)."""
+    """Replace the run's plan file at once (write then rename, so no reader sees half of it).
+
+    Safe to call from several threads: the runner applies simultaneous faults in parallel.
+    """
     path = Path(run_dir) / PLANS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    content = {"plans": {name: dict(plan) for name, plan in plans.items()}}
-    if patches is None and path.exists():
-        patches = json.loads(path.read_text(encoding="utf-8")).get("patches") or []
-    content["patches"] = list(patches or [])
-    staging = path.with_suffix(f".{os.getpid()}.tmp")
-    staging.write_text(json.dumps(content, sort_keys=True), encoding="utf-8")
-    os.replace(staging, path)
+    with _plans_write_lock:
+        content = {"plans": {name: dict(plan) for name, plan in plans.items()}}
+        if patches is None and path.exists():
+            patches = json.loads(path.read_text(encoding="utf-8")).get("patches") or []
+        content["patches"] = list(patches or [])
+        staging = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        staging.write_text(json.dumps(content, sort_keys=True), encoding="utf-8")
+        os.replace(staging, path)
+
+
+_plans_write_lock = threading.Lock()
 
 
 # Patch-based arming.

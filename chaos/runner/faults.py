@@ -8,6 +8,7 @@ history are the windows the system really saw.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ class FaultDriver:
         self.run_dir = run_dir
         self.persistence = persistence
         self.armed_plans: dict[str, dict[str, Any]] = {}
+        self._failpoints_lock = threading.Lock()
 
     # --- public ------------------------------------------------------------------------------
 
@@ -135,10 +137,15 @@ class FaultDriver:
 
     # --- failpoints ----------------------------------------------------------------------------
 
+    # Faults due at the same time are applied on a thread pool: arming two failpoints at once must
+    # not lose one plan, so the change to armed_plans and its write happen under one lock.
+
     def _apply_failpoint(self, fault: ResolvedFault) -> None:
-        self.armed_plans[fault.target] = {"arming": fault.fault_id, **fault.params}
-        failpoints.write_plans(self.run_dir, self.armed_plans)
+        with self._failpoints_lock:
+            self.armed_plans[fault.target] = {"arming": fault.fault_id, **fault.params}
+            failpoints.write_plans(self.run_dir, self.armed_plans)
 
     def _heal_failpoint(self, fault: ResolvedFault) -> None:
-        self.armed_plans.pop(fault.target, None)
-        failpoints.write_plans(self.run_dir, self.armed_plans)
+        with self._failpoints_lock:
+            self.armed_plans.pop(fault.target, None)
+            failpoints.write_plans(self.run_dir, self.armed_plans)
