@@ -196,10 +196,12 @@ class Stack(AbstractContextManager["Stack"], abc.ABC):
             raise StackError("stack", "not started")
         return self._journal
 
-    def celery_settings(self) -> dict[str, Any]:
-        """The overrides every worker applies, broker URL included."""
+    def celery_settings(self, *, with_broker_url: bool = True) -> dict[str, Any]:
+        """The overrides every worker applies, broker URL included (unless the worker is spawned
+        before the broker's address is known, and reads it later)."""
         settings = dict(self.config.celery_settings)
-        settings["broker_url"] = self.worker_broker_url
+        if with_broker_url:
+            settings["broker_url"] = self.worker_broker_url
         if self.config.prefetch_multiplier is not None:
             settings["worker_prefetch_multiplier"] = self.config.prefetch_multiplier
         return settings

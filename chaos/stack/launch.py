@@ -7,6 +7,11 @@ broker to answer PING (bounded by ``$CHAOS_BROKER_WAIT`` seconds) before the wor
 wait lets the stack start the worker's imports at the same time as Redis and the proxy: a worker
 whose first connect fails sleeps 2 s before its retry, which would cost more than the overlap wins.
 
+When the stack spawns a worker before its proxy listens, the broker URL is not known yet:
+``$CHAOS_BROKER_URL_FILE`` names the file the stack writes it to. The launcher imports what does
+not depend on the environment (Celery's worker, kombu, redis-py, Django) while it waits for that
+file, then sets ``CELERY_BROKER_URL`` before the app (whose settings read it at import) is imported.
+
 It builds the worker with ``app.Worker(...)`` as ``celery worker`` does after parsing its options,
 without importing Celery's command line: ``celery.bin.celery`` pulls in click-repl and
 prompt_toolkit, measured at 0.3 s idle and over 1 s on a loaded machine, a third of a cold start.
@@ -24,11 +29,13 @@ import os
 import sys
 import time
 import traceback
+from pathlib import Path
 from urllib.parse import urlsplit
 
 ENV_CELERY_SETTINGS = "CHAOS_CELERY_SETTINGS"
 ENV_BROKER_WAIT = "CHAOS_BROKER_WAIT"
 ENV_SPAWN_WALL = "CHAOS_SPAWN_WALL"
+ENV_BROKER_URL_FILE = "CHAOS_BROKER_URL_FILE"
 EXIT_BAD_APP = 2
 EXIT_NO_BROKER = 3
 
@@ -75,6 +82,22 @@ def main(argv: list[str] | None = None) -> int:
     if since_spawn is not None:
         boot["spawn_to_launcher"] = since_spawn
     sys.path.insert(0, os.getcwd())
+    wait = float(os.environ.get(ENV_BROKER_WAIT, "30"))
+
+    broker_url: str | None = None
+    url_file = os.environ.get(ENV_BROKER_URL_FILE)
+    if url_file:
+        began = time.monotonic()
+        _import_app_independent_modules()
+        boot["preimport"] = time.monotonic() - began
+        began = time.monotonic()
+        broker_url = _read_broker_url(url_file, wait)
+        if broker_url is None:
+            print(f"chaos launcher: the stack never wrote the broker URL to {url_file}",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_NO_BROKER
+        os.environ["CELERY_BROKER_URL"] = broker_url
+        boot["broker_url_wait"] = time.monotonic() - began
 
     began = time.monotonic()
     try:
@@ -89,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     boot["app_import"] = time.monotonic() - began
 
     overrides = json.loads(os.environ.get(ENV_CELERY_SETTINGS) or "{}")
+    if broker_url is not None:
+        overrides["broker_url"] = broker_url
     if overrides:
         app.conf.update(overrides)
 
@@ -109,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         boot["django_setup"] = time.monotonic() - began
 
     began = time.monotonic()
-    if not _wait_for_broker(str(app.conf.broker_url), float(os.environ.get(ENV_BROKER_WAIT, "30"))):
+    if not _wait_for_broker(str(app.conf.broker_url), wait):
         print(f"chaos launcher: the broker at {app.conf.broker_url} never answered PING",
               file=sys.stderr)  # fmt: skip
         return EXIT_NO_BROKER
@@ -129,6 +154,36 @@ def main(argv: list[str] | None = None) -> int:
     )
     worker.start()
     return int(worker.exitcode or 0)
+
+
+#: What every worker imports, none of which reads the environment at import time.
+APP_INDEPENDENT_MODULES = (
+    "celery.app.utils", "celery.apps.worker", "kombu.transport.redis", "redis", "django.db.models",
+)  # fmt: skip
+
+
+def _import_app_independent_modules() -> None:
+    import importlib
+
+    for name in APP_INDEPENDENT_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass  # Django, for an app that does not use it
+
+
+def _read_broker_url(path: str, timeout: float) -> str | None:
+    """The URL the stack writes (by rename, so never half-written) once its proxy listens."""
+    from chaos.stack._waiting import poll_until
+
+    def written() -> str | None:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None
+
+    # A stat every 10 ms is cheap, and this wait is on the stack's start-up path.
+    return poll_until(written, timeout, interval=0.01, max_interval=0.01) or None
 
 
 def _wait_for_broker(broker_url: str, timeout: float) -> bool:

@@ -2,8 +2,10 @@
 
 No Docker: everything is a process of this machine, on free ports, in its own process group,
 carrying the run id in its environment and a pidfile in the run directory. Start-up overlaps
-the parts: Redis and the proxy come up while the workers import the app (the launcher waits for
-the broker before the worker connects), so a cold start costs about one worker import.
+the parts: the workers are spawned first and import Celery and Django while Redis and the proxy
+come up (the proxy's own imports cost a third of a second in a fresh process); the launcher then
+reads the broker URL from a file the stack writes once the proxy listens, and waits for the broker
+to answer before the worker connects. A cold start costs about one worker import.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from chaos.stack._reaping import reap_stale_runs, register_run, unregister_run
 from chaos.stack._waiting import poll_until
 from chaos.stack.base import Stack, StackConfig, WorkerHandle
 from chaos.stack.launch import (
+    ENV_BROKER_URL_FILE,
     ENV_BROKER_WAIT,
     ENV_CELERY_SETTINGS,
     ENV_SPAWN_WALL,
@@ -219,9 +222,6 @@ class LocalStack(Stack):
             start_timeout=self.config.start_timeout,
         )
         self._broker.spawn()
-        self._proxy = BrokerProxy(self._broker.port, seed=self.config.seed)
-        self._proxy.start()
-        steps["proxy"] = time.monotonic() - began
         if self.config.settings_module:
             mark = time.monotonic()
             self._db_path = database_for_run(
@@ -232,6 +232,10 @@ class LocalStack(Stack):
         self._workers = [self._new_worker(f"worker-{n}") for n in range(1, self.config.workers + 1)]
         for worker in self._workers:
             worker.spawn()
+        self._proxy = BrokerProxy(self._broker.port, seed=self.config.seed)
+        self._proxy.start()
+        self._write_broker_url()
+        steps["proxy"] = time.monotonic() - began
         self._broker.wait_ready()
         steps["broker"] = time.monotonic() - began
         self._wait_proxy_ready()
@@ -240,6 +244,17 @@ class LocalStack(Stack):
             worker.wait_ready(self._remaining(began))
         steps["workers_ready"] = time.monotonic() - began
         self._write_stack_file()
+
+    @property
+    def _broker_url_file(self) -> Path:
+        return self.run_dir / "broker-url"
+
+    def _write_broker_url(self) -> None:
+        """Tell the workers spawned before the proxy listened where the broker is (by rename:
+        a launcher polling the file never reads half of it)."""
+        staging = self._broker_url_file.with_suffix(".tmp")
+        staging.write_text(self.worker_broker_url + "\n", encoding="utf-8")
+        staging.replace(self._broker_url_file)
 
     def _wait_proxy_ready(self) -> None:
         assert self._proxy is not None
@@ -283,7 +298,7 @@ class LocalStack(Stack):
         # This process's own run variables (if it runs inside another run) must not leak in.
         run_specific = {
             ENV_RUN_DIR, ENV_RUN_ID, ENV_WORKER_NAME, ENV_CELERY_SETTINGS, ENV_BROKER_WAIT,
-            ENV_SPAWN_WALL,
+            ENV_SPAWN_WALL, ENV_BROKER_URL_FILE,
         }  # fmt: skip
         env = {key: value for key, value in os.environ.items() if key not in run_specific}
         env.pop("DJANGO_SETTINGS_MODULE", None)
@@ -299,9 +314,13 @@ class LocalStack(Stack):
         env = self._base_env()
         env.update(self.config.env)
         env[ENV_WORKER_NAME] = name
-        env[ENV_CELERY_SETTINGS] = json.dumps(self.celery_settings())
+        listening = self._proxy is not None and self._proxy.handle is not None
+        env[ENV_CELERY_SETTINGS] = json.dumps(self.celery_settings(with_broker_url=listening))
         env[ENV_BROKER_WAIT] = str(self.config.start_timeout)
-        env["CELERY_BROKER_URL"] = self.worker_broker_url
+        if listening:
+            env["CELERY_BROKER_URL"] = self.worker_broker_url
+        else:  # spawned at start, before the proxy listens: the launcher reads it later
+            env[ENV_BROKER_URL_FILE] = str(self._broker_url_file)
         if self._db_path is not None:
             env[ENV_DB_PATH] = str(self._db_path)
         return env
