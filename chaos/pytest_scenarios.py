@@ -109,8 +109,20 @@ def record_result(item: pytest.Item, result: Any, *, table_section: bool = True)
 
     run_dir = getattr(result, "run_dir", None)
     item.user_properties.extend(junit_properties(result.verdicts, run_dir))
+    item.user_properties.extend(timing_properties(getattr(result, "timings", None) or {}))
     if table_section:
         item.add_report_section("call", "stdout chaos verdicts", verdict_text(result.verdicts))
+
+
+#: The run's timings a CI job keeps per scenario (``benchmarks/overhead_scenarios.py
+#: --from-junit`` turns them into the suite's overhead per scenario).
+TIMINGS_KEPT = ("wall", "intrinsic", "stack_start", "stack_stop", "check")
+
+
+def timing_properties(timings: dict[str, float]) -> list[tuple[str, str]]:
+    """``chaos.seconds.<name>`` pairs for the timings the runner measured."""
+    return [(f"chaos.seconds.{name}", f"{timings[name]:.3f}") for name in TIMINGS_KEPT
+            if name in timings]  # fmt: skip
 
 
 def failure_text(result: Any, title: str) -> str:

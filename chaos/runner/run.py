@@ -186,6 +186,7 @@ def run_scenario(
         )  # fmt: skip
         driver = _Run(model, timeline, files, backend, show)
         workload.spawn()  # its imports overlap the stack's start
+        driver.timings["prepare"] = time.monotonic() - began
         try:
             with open_stack(config, backend=backend) as stack:
                 driver.timings["stack_start"] = time.monotonic() - began

@@ -101,6 +101,12 @@ def test_scenario_files_run_as_items_and_report_their_verdicts(pytester: pytest.
     assert properties["chaos.verdict.duplicates"].startswith("held: ")
     assert properties["chaos.verdicts"] == "1 of 2 held"
     assert Path(properties["chaos.run_dir"]) == timeline.parent
+    # The timings a CI job keeps per scenario: the run fits inside its wall time.
+    seconds = {k.removeprefix("chaos.seconds."): float(v) for k, v in properties.items()
+               if k.startswith("chaos.seconds.")}  # fmt: skip
+    assert set(seconds) == {"wall", "intrinsic", "stack_start", "stack_stop", "check"}
+    assert 0 < seconds["intrinsic"] < seconds["wall"]
+    assert seconds["stack_start"] + seconds["intrinsic"] < seconds["wall"]
     # The failure's text is the verdict table; a passing scenario's table is in <system-out>.
     assert "1 of 2 expectations held" in (cases["fails"].find("failure").text or "")
     assert "1 of 1 expectations held" in (cases["holds"].findtext("system-out") or "")
