@@ -18,8 +18,11 @@ from __future__ import annotations
 import gc
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import compress, count, repeat
+from operator import add, attrgetter, itemgetter, sub
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +40,8 @@ SHARED_CLOCK_WINDOW = 600.0
 #: Smaller wall-clock differences between writers are NTP slew and rounding, not worth a word.
 REPORTED_SKEW = 0.001
 
-#: Journal lines parsed in one go when loading (bounds the parser's transient memory).
-PARSE_CHUNK_LINES = 10_000
+#: Bytes of journal parsed in one go when loading (bounds the parser's transient memory).
+PARSE_BLOCK_BYTES = 4 * 2**20
 
 #: Outcome of an attempt, from the probe's event that ended it.
 OUTCOME_BY_KIND = {
@@ -396,45 +399,138 @@ class RunHistory:
         return self.windows_around(task.first_at, task.last_seen_at, margin)
 
 
-def _stream_key(event: Event) -> StreamKey:
-    return (event.writer, event.pid)
+class _EventColumns:
+    """The events as one list per field. Reading a field of every event is then one C-level
+    ``map`` instead of an attribute lookup per event, and no object is built per journal line:
+    at 100,000 events the per-line objects cost more than the parse itself."""
+
+    __slots__ = (
+        "datas",
+        "kinds",
+        "monos",
+        "pids",
+        "seqs",
+        "task_ids",
+        "task_names",
+        "walls",
+        "writers",
+    )
+
+    def __init__(self) -> None:
+        self.kinds: list[str] = []
+        self.walls: list[float] = []
+        self.monos: list[float] = []
+        self.writers: list[str] = []
+        self.pids: list[int] = []
+        self.seqs: list[int] = []
+        self.task_ids: list[str | None] = []
+        self.task_names: list[str | None] = []
+        self.datas: list[Mapping[str, Any]] = []
+
+    def __len__(self) -> int:
+        return len(self.kinds)
+
+    @classmethod
+    def of_events(cls, events: list[Event]) -> _EventColumns:
+        columns = cls()
+        columns.kinds = list(map(attrgetter("kind"), events))
+        columns.walls = list(map(attrgetter("wall"), events))
+        columns.monos = list(map(attrgetter("mono"), events))
+        columns.writers = list(map(attrgetter("writer"), events))
+        columns.pids = list(map(attrgetter("pid"), events))
+        columns.seqs = list(map(attrgetter("seq"), events))
+        columns.task_ids = list(map(attrgetter("task_id"), events))
+        columns.task_names = list(map(attrgetter("task"), events))
+        columns.datas = list(map(attrgetter("data"), events))
+        return columns
+
+    def extend_records(self, records: list[dict[str, Any]]) -> None:
+        """Add parsed journal lines, converted as ``Event.from_dict`` converts them; KeyError,
+        TypeError or ValueError for a line that is not an event."""
+        self.kinds += map(itemgetter("kind"), records)
+        self.walls += map(float, map(itemgetter("wall"), records))
+        self.monos += map(float, map(itemgetter("mono"), records))
+        self.writers += map(itemgetter("writer"), records)
+        self.pids += map(int, map(itemgetter("pid"), records))
+        self.seqs += map(int, map(itemgetter("seq"), records))
+        self.task_ids += map(dict.get, records, repeat("task_id"))
+        self.task_names += map(dict.get, records, repeat("task"))
+        self.datas += [record.get("data") or {} for record in records]
+
+    def events(self, indices: Iterable[int]) -> list[Event]:
+        return [
+            Event(
+                kind=self.kinds[i],
+                wall=self.walls[i],
+                mono=self.monos[i],
+                writer=self.writers[i],
+                pid=self.pids[i],
+                seq=self.seqs[i],
+                task_id=self.task_ids[i],
+                task=self.task_names[i],
+                data=self.datas[i],
+            )
+            for i in indices
+        ]
 
 
-def _timeline(events: list[Event]) -> tuple[dict[StreamKey, float], dict[str, float], float]:
-    """Offset per writer process that maps its monotonic time onto the common timeline, the
-    wall-clock correction applied to each writer, and the run's start on that timeline."""
-    offsets_by_stream: dict[StreamKey, list[float]] = {}
-    for e in events:
-        key = (e.writer, e.pid)
-        stream = offsets_by_stream.get(key)
-        if stream is None:
-            stream = offsets_by_stream[key] = []
-        stream.append(e.wall - e.mono)
-    own_offset = {k: statistics.median(v) for k, v in offsets_by_stream.items()}
-    run_started = [e for e in events if e.kind == "run.started"]
-    if run_started:
-        first = min(run_started, key=lambda e: (e.wall, e.writer, e.pid, e.seq))
-        reference = own_offset[_stream_key(first)]
-    else:
-        # No runner: the busiest writer process anchors the timeline (deterministic tie-break).
-        busiest = max(own_offset, key=lambda k: (len(offsets_by_stream[k]), k))
-        reference = own_offset[busiest]
-    offsets: dict[StreamKey, float] = {}
-    skews: dict[str, float] = {}
-    for stream, offset in own_offset.items():
-        if abs(offset - reference) <= SHARED_CLOCK_WINDOW:
-            offsets[stream] = reference
-            skew = offset - reference
-            if abs(skew) > abs(skews.get(stream[0], 0.0)):
-                skews[stream[0]] = skew
+class _Timeline:
+    """Where each event falls on the common timeline (see the module's docstring)."""
+
+    def __init__(self, columns: _EventColumns) -> None:
+        streams = list(zip(columns.writers, columns.pids))
+        offsets_by_stream: dict[StreamKey, list[float]] = defaultdict(list)
+        for stream, offset in zip(streams, map(sub, columns.walls, columns.monos)):
+            offsets_by_stream[stream].append(offset)
+        own_offset = {k: statistics.median(v) for k, v in offsets_by_stream.items()}
+        run_started = list(compress(count(), map("run.started".__eq__, columns.kinds)))
+        first_start: int | None = None
+        reference = 0.0
+        if run_started:
+            first_start = min(
+                run_started,
+                key=lambda i: (
+                    columns.walls[i],
+                    columns.writers[i],
+                    columns.pids[i],
+                    columns.seqs[i],
+                ),
+            )
+            reference = own_offset[streams[first_start]]
+        elif own_offset:
+            # No runner: the busiest writer process anchors the timeline (deterministic tie-break).
+            busiest = max(own_offset, key=lambda k: (len(offsets_by_stream[k]), k))
+            reference = own_offset[busiest]
+        offsets: dict[StreamKey, float] = {}
+        skews: dict[str, float] = {}
+        for stream, offset in own_offset.items():
+            if abs(offset - reference) <= SHARED_CLOCK_WINDOW:
+                offsets[stream] = reference
+                skew = offset - reference
+                if abs(skew) > abs(skews.get(stream[0], 0.0)):
+                    skews[stream[0]] = skew
+            else:
+                offsets[stream] = offset
+        #: Per event, what maps its writer's monotonic time onto the common timeline.
+        self.event_offsets = list(map(offsets.__getitem__, streams))
+        #: The wall-clock correction applied to each writer, where it is worth a word.
+        self.skews = {w: s for w, s in sorted(skews.items()) if abs(s) >= REPORTED_SKEW}
+        raw_times = list(map(add, columns.monos, self.event_offsets))
+        if first_start is not None:
+            self.start = raw_times[first_start]
         else:
-            offsets[stream] = offset
-    if run_started:
-        first = min(run_started, key=lambda e: (e.wall, e.writer, e.pid, e.seq))
-        start = first.mono + offsets[_stream_key(first)]
-    else:
-        start = min((e.mono + offsets[_stream_key(e)] for e in events), default=0.0)
-    return offsets, {w: s for w, s in sorted(skews.items()) if abs(s) >= REPORTED_SKEW}, start
+            self.start = min(raw_times, default=0.0)
+        keyed = sorted(
+            zip(raw_times, columns.writers, columns.pids, columns.seqs, columns.monos, count())
+        )
+        #: Event indices in timeline order, and each one's seconds since the run started.
+        self.order: list[int] = list(map(itemgetter(5), keyed))
+        self.times: list[float] = list(map(sub, map(itemgetter(0), keyed), repeat(self.start)))
+
+
+def _new_task(task_id: str, first_at: float) -> TaskHistory:
+    """A task seen for the first time (positional arguments: a third of the keyword cost)."""
+    return TaskHistory(task_id, None, None, [], [], [], [], first_at)
 
 
 def _as_int(value: Any) -> int | None:
@@ -452,11 +548,21 @@ def _as_float(value: Any) -> float | None:
 
 
 class _Builder:
-    """Folds ordered events into a RunHistory; one method per family of event kinds."""
+    """Folds the events, in timeline order, into a RunHistory; one method per family of event
+    kinds, each given the event's index in the columns and its time."""
 
-    def __init__(self, offsets: dict[StreamKey, float], start: float) -> None:
-        self.offsets = offsets
-        self.start = start
+    def __init__(self, columns: _EventColumns, timeline: _Timeline) -> None:
+        self.columns = columns
+        self.kinds = columns.kinds
+        self.walls = columns.walls
+        self.monos = columns.monos
+        self.writers = columns.writers
+        self.pids = columns.pids
+        self.task_ids = columns.task_ids
+        self.task_names = columns.task_names
+        self.datas = columns.datas
+        self.event_offsets = timeline.event_offsets
+        self.start = timeline.start
         self.meta = RunMeta()
         self.tasks: dict[str, TaskHistory] = {}
         self.windows: dict[str, FaultWindow] = {}
@@ -464,78 +570,118 @@ class _Builder:
         self.producer_events: list[EnqueueEvent] = []
         self.worker_events: list[WorkerEvent] = []
         self.firings: list[FailpointFiring] = []
-        self.pending_by_key: dict[str, list[EnqueueEvent]] = defaultdict(list)
+        self.pending_by_key: dict[str, list[EnqueueEvent]] = {}
         self.task_by_key: dict[str, str] = {}
-        self.used_receipts: set[int] = set()
-        self.handlers: dict[str, Callable[[Event, float], None]] = {
+        self.unused_receipts: dict[str, list[Receipt]] = {}
+        #: Tasks given enqueue events out of timeline order (by key, once their id was known).
+        self.unsorted_enqueues: set[str] = set()
+        ending = dict.fromkeys(
+            (*OUTCOME_BY_KIND, "task.finished"),
+            self.add_task_end,
+        )
+        self.handlers: dict[str, Callable[[int, float], None]] = {
             **dict.fromkeys(ENQUEUE_KINDS, self.add_enqueue),
             **dict.fromkeys(WORKER_KINDS, self.add_worker_event),
             **dict.fromkeys(("fault.applied", "fault.healed"), self.add_fault),
             "failpoint.fired": self.add_failpoint,
             **dict.fromkeys(("run.started", "run.finished", "phase"), self.add_run),
+            "task.received": self.add_receipt,
+            "task.started": self.add_start,
+            "task.unknown": self.add_unknown_task,
+            **ending,
         }
 
-    def wall_to_at(self, wall: float | None, event: Event) -> float | None:
-        """A wall time written by ``event``'s writer (an eta), on the common timeline."""
+    def fold(self, timeline: _Timeline) -> None:
+        handlers = self.handlers
+        kinds = self.kinds
+        for index, at in zip(timeline.order, timeline.times):
+            handler = handlers.get(kinds[index])
+            if handler is not None:
+                handler(index, at)
+            elif kinds[index].startswith("task."):
+                self.add_task_end(index, at)  # a kind this reader does not know ends an attempt
+        # Keys never matched to a task id are still producer events: a task of their own, by key.
+        pending, self.pending_by_key = self.pending_by_key, {}
+        for key, waiting in pending.items():
+            for record in waiting:
+                record.task_id = f"key:{key}"
+                self.attach_enqueue(record)
+            self.unsorted_enqueues.add(f"key:{key}")
+        for task_id in self.unsorted_enqueues:
+            self.tasks[task_id].enqueues.sort(key=attrgetter("at"))  # stable: ties keep order
+
+    def wall_to_at(self, wall: float | None, index: int) -> float | None:
+        """A wall time written by this event's writer (an eta), on the common timeline."""
         if wall is None:
             return None
-        return wall - (event.wall - event.mono) + self.offsets[_stream_key(event)] - self.start
+        own_offset = self.walls[index] - self.monos[index]
+        return wall - own_offset + self.event_offsets[index] - self.start
 
     def task_for(self, task_id: str, at: float) -> TaskHistory:
         task = self.tasks.get(task_id)
         if task is None:
-            task = self.tasks[task_id] = TaskHistory(task_id=task_id, first_at=at)
+            task = self.tasks[task_id] = _new_task(task_id, at)
         return task
 
-    def add(self, event: Event, at: float) -> None:
-        handler = self.handlers.get(event.kind)
-        if handler is not None:
-            handler(event, at)
-        elif event.kind.startswith("task."):
-            self.add_task_event(event, at)
+    def named_task(self, index: int, at: float) -> TaskHistory | None:
+        """The task a probe event is about, named from the event if not yet named."""
+        task_id = self.task_ids[index]
+        if task_id is None:
+            return None
+        task = self.tasks.get(task_id)
+        if task is None:
+            task = self.tasks[task_id] = _new_task(task_id, at)
+        name = self.task_names[index]
+        if name and not task.name:
+            task.name = name
+        return task
 
-    def add_worker_event(self, event: Event, at: float) -> None:
+    def add_worker_event(self, index: int, at: float) -> None:
+        data = self.datas[index]
         self.worker_events.append(
             WorkerEvent(
-                kind=event.kind,
+                kind=self.kinds[index],
                 at=at,
-                hostname=event.data.get("hostname"),
-                pid=event.pid,
-                writer=event.writer,
-                detail=dict(event.data),
+                hostname=data.get("hostname"),
+                pid=self.pids[index],
+                writer=self.writers[index],
+                detail=dict(data),
             )
         )
 
-    def add_run(self, event: Event, at: float) -> None:
-        data = event.data
-        if event.kind == "run.started" and self.meta.run_id is None:
+    def add_run(self, index: int, at: float) -> None:
+        data = self.datas[index]
+        kind = self.kinds[index]
+        if kind == "run.started" and self.meta.run_id is None:
             self.meta.run_id = data.get("run_id")
             self.meta.scenario = data.get("scenario")
             self.meta.seed = _as_int(data.get("seed"))
             self.meta.backend = data.get("backend")
-            self.meta.started_wall = event.wall
+            self.meta.started_wall = self.walls[index]
             known = {"run_id", "scenario", "seed", "backend"}
             self.meta.extra = {k: v for k, v in data.items() if k not in known}
-        elif event.kind == "run.finished":
+        elif kind == "run.finished":
             self.meta.outcome = data.get("outcome")
             self.meta.finished_at = at
-        elif event.kind == "phase":
+        elif kind == "phase":
             self.meta.phases.append((str(data.get("name")), at))
 
-    def add_enqueue(self, event: Event, at: float) -> None:
-        data = event.data
+    def add_enqueue(self, index: int, at: float) -> None:
+        data = self.datas[index]
+        seconds = data.get("seconds")
+        # Positional: keyword arguments would double the cost of building these records.
         record = EnqueueEvent(
-            kind=event.kind,
-            at=at,
-            wall=event.wall,
-            task_id=event.task_id,
-            task=event.task,
-            path=data.get("path"),
-            key=data.get("key"),
-            seconds=_as_float(data.get("seconds")),
-            exc_type=data.get("exc_type"),
-            exc_message=data.get("exc_message"),
-            uncertain=bool(data.get("uncertain", False)),
+            self.kinds[index],  # kind
+            at,
+            self.walls[index],  # wall
+            self.task_ids[index],  # task_id
+            self.task_names[index],  # task
+            data.get("path"),
+            data.get("key"),
+            seconds if type(seconds) is float else _as_float(seconds),
+            data.get("exc_type"),
+            data.get("exc_message"),
+            bool(data.get("uncertain", False)),
         )
         self.producer_events.append(record)
         if record.task_id is None:
@@ -544,30 +690,36 @@ class _Builder:
             known = self.task_by_key.get(record.key)
             if known is None:
                 # Attached once an event names both this key and a task id.
-                self.pending_by_key[record.key].append(record)
+                self.pending_by_key.setdefault(record.key, []).append(record)
                 return
             record.task_id = known
         self.attach_enqueue(record)
 
     def attach_enqueue(self, record: EnqueueEvent) -> None:
         assert record.task_id is not None
-        task = self.task_for(record.task_id, record.at)
+        task = self.tasks.get(record.task_id)
+        if task is None:
+            task = self.tasks[record.task_id] = _new_task(record.task_id, record.at)
         task.enqueues.append(record)
         task.first_at = min(task.first_at, record.at)
         if record.task and not task.name:
             task.name = record.task
-        if record.key:
-            task.key = task.key or record.key
-            self.task_by_key.setdefault(record.key, record.task_id)
-            for waiting in self.pending_by_key.pop(record.key, []):
-                waiting.task_id = record.task_id
-                self.attach_enqueue(waiting)
+        key = record.key
+        if key:
+            task.key = task.key or key
+            self.task_by_key.setdefault(key, record.task_id)
+            waiting = self.pending_by_key.pop(key, None) if self.pending_by_key else None
+            if waiting:
+                self.unsorted_enqueues.add(record.task_id)
+                for earlier in waiting:
+                    earlier.task_id = record.task_id
+                    self.attach_enqueue(earlier)
 
-    def add_fault(self, event: Event, at: float) -> None:
-        data = event.data
+    def add_fault(self, index: int, at: float) -> None:
+        data = self.datas[index]
         fault_id = str(data.get("fault_id"))
         window = self.windows.get(fault_id)
-        if event.kind == "fault.applied":
+        if self.kinds[index] == "fault.applied":
             window = FaultWindow(
                 fault_id=fault_id,
                 type=str(data.get("type")),
@@ -582,8 +734,9 @@ class _Builder:
             window.end = at
             window.how = data.get("how")
 
-    def add_failpoint(self, event: Event, at: float) -> None:
-        data = event.data
+    def add_failpoint(self, index: int, at: float) -> None:
+        data = self.datas[index]
+        task_id = self.task_ids[index]
         firing = FailpointFiring(
             name=str(data.get("name")),
             at=at,
@@ -591,177 +744,190 @@ class _Builder:
             hit=_as_int(data.get("hit")),
             exc_type=data.get("exc_type"),
             delay=_as_float(data.get("delay")),
-            task_id=event.task_id,
+            task_id=task_id,
         )
         self.firings.append(firing)
-        if event.task_id:
-            self.task_for(event.task_id, firing.at).failpoints.append(firing)
+        if task_id:
+            self.task_for(task_id, firing.at).failpoints.append(firing)
 
-    def add_task_event(self, event: Event, at: float) -> None:
-        if event.task_id is None:
+    def add_unknown_task(self, index: int, at: float) -> None:
+        self.named_task(index, at)
+
+    def add_receipt(self, index: int, at: float) -> None:
+        task = self.named_task(index, at)
+        if task is None:
             return
-        task = self.task_for(event.task_id, at)
-        if event.task and not task.name:
-            task.name = event.task
-        data = event.data
-        attempt_no = _as_int(data.get("attempt"))
-        kind = event.kind
-        if kind == "task.received":
-            eta = _as_float(data.get("eta"))
-            task.receipts.append(
-                Receipt(
-                    attempt=attempt_no,
-                    at=at,
-                    wall=event.wall,
-                    hostname=data.get("hostname"),
-                    eta=eta,
-                    eta_at=self.wall_to_at(eta, event),
-                    redelivered=bool(data.get("redelivered", False)),
-                    pid=event.pid,
-                )
+        data = self.datas[index]
+        attempt_no = data.get("attempt")
+        eta = data.get("eta")
+        if eta is not None:
+            eta = _as_float(eta)
+        receipt = Receipt(
+            attempt_no if type(attempt_no) is int else _as_int(attempt_no),  # attempt
+            at,
+            self.walls[index],  # wall
+            data.get("hostname"),
+            eta,
+            None if eta is None else self.wall_to_at(eta, index),  # eta_at
+            bool(data.get("redelivered", False)),  # redelivered
+            self.pids[index],  # pid
+        )
+        task.receipts.append(receipt)
+        unused = self.unused_receipts.get(task.task_id)
+        if unused is None:
+            self.unused_receipts[task.task_id] = [receipt]
+        else:
+            unused.append(receipt)
+
+    def add_start(self, index: int, at: float) -> None:
+        task = self.named_task(index, at)
+        if task is None:
+            return
+        data = self.datas[index]
+        attempt_no = data.get("attempt")
+        if type(attempt_no) is not int:
+            attempt_no = _as_int(attempt_no)
+        eta = data.get("eta")
+        if eta is not None:
+            eta = _as_float(eta)
+        receipt = self.take_receipt(task.task_id, attempt_no)
+        task.attempts.append(
+            Attempt(
+                attempt_no,
+                data.get("hostname") or (receipt.hostname if receipt else None),  # worker
+                self.pids[index],  # pid
+                at,  # started_at
+                self.walls[index],  # started_wall
+                self.monos[index],  # started_mono
+                None,  # ended_at
+                None,  # ended_wall
+                None,  # ended_mono
+                receipt.at if receipt else None,  # received_at
+                None,  # outcome
+                None,  # state
+                None,  # exc_type
+                None,  # exc_message
+                eta,
+                None if eta is None else self.wall_to_at(eta, index),  # eta_at
+                bool(data.get("redelivered", False))
+                or (receipt.redelivered if receipt else False),  # redelivered
+                None,  # countdown
+                None,  # retry_eta
+                None,  # retry_eta_at
+                None,  # retried_at
+                data.get("policy") or {},  # policy: shared, read-only, no copy per attempt
+                None,  # runtime
+                self.writers[index],  # writer
             )
+        )
+
+    def take_receipt(self, task_id: str, attempt_no: int | None) -> Receipt | None:
+        """The first receipt of the task no start has claimed yet, for this attempt number."""
+        unused = self.unused_receipts.get(task_id)
+        if not unused:
+            return None
+        for position, receipt in enumerate(unused):
+            if receipt.attempt == attempt_no or receipt.attempt is None:
+                del unused[position]
+                return receipt
+        return None
+
+    def add_task_end(self, index: int, at: float) -> None:
+        """An event that ends an attempt (or, ``task.finished``, gives its final state)."""
+        task = self.named_task(index, at)
+        if task is None:
             return
-        if kind == "task.started":
-            eta = _as_float(data.get("eta"))
-            receipt = self.unmatched_receipt(task, attempt_no)
-            task.attempts.append(
-                Attempt(
-                    attempt=attempt_no,
-                    worker=data.get("hostname") or (receipt.hostname if receipt else None),
-                    pid=event.pid,
-                    started_at=at,
-                    started_wall=event.wall,
-                    started_mono=event.mono,
-                    received_at=receipt.at if receipt else None,
-                    eta=eta,
-                    eta_at=self.wall_to_at(eta, event),
-                    redelivered=bool(data.get("redelivered", False))
-                    or (receipt.redelivered if receipt else False),
-                    policy=data.get("policy") or {},  # shared, read-only: no copy per attempt
-                    writer=event.writer,
-                )
-            )
-            return
-        if kind == "task.unknown":
-            return
-        attempt = self.open_attempt(task, attempt_no, event, final=kind == "task.finished")
-        if kind == "task.finished":
+        data = self.datas[index]
+        kind = self.kinds[index]
+        attempt_no = data.get("attempt")
+        if type(attempt_no) is not int:
+            attempt_no = _as_int(attempt_no)
+        final = kind == "task.finished"
+        attempt = self.open_attempt(task, attempt_no, index, final=final)
+        if final:
             attempt.state = data.get("state")
             if attempt.outcome is None and attempt.state in OUTCOME_BY_STATE:
                 attempt.outcome = OUTCOME_BY_STATE[attempt.state]
-                self.end(attempt, event, at)
+                self.end(attempt, index, at)
             return
         attempt.outcome = OUTCOME_BY_KIND.get(kind, attempt.outcome)
-        self.end(attempt, event, at)
+        self.end(attempt, index, at)
+        if kind == "task.succeeded":
+            runtime = data.get("runtime")
+            attempt.runtime = runtime if type(runtime) is float else _as_float(runtime)
+            return
         if kind == "task.retried":
             attempt.countdown = _as_float(data.get("countdown"))
             retry_eta = _as_float(data.get("retry_eta"))
             attempt.retry_eta = retry_eta
-            attempt.retry_eta_at = self.wall_to_at(retry_eta, event)
+            attempt.retry_eta_at = self.wall_to_at(retry_eta, index)
             attempt.retried_at = at
         if kind in ("task.retried", "task.failed"):
             attempt.exc_type = data.get("exc_type")
             attempt.exc_message = data.get("exc_message")
-        if kind == "task.succeeded":
-            attempt.runtime = _as_float(data.get("runtime"))
 
-    @staticmethod
-    def end(attempt: Attempt, event: Event, at: float) -> None:
+    def end(self, attempt: Attempt, index: int, at: float) -> None:
         if attempt.ended_at is None:
             attempt.ended_at = at
-            attempt.ended_wall = event.wall
-            attempt.ended_mono = event.mono
-
-    def unmatched_receipt(self, task: TaskHistory, attempt_no: int | None) -> Receipt | None:
-        for receipt in task.receipts:
-            if id(receipt) not in self.used_receipts and receipt.attempt in (attempt_no, None):
-                self.used_receipts.add(id(receipt))
-                return receipt
-        return None
+            attempt.ended_wall = self.walls[index]
+            attempt.ended_mono = self.monos[index]
 
     def open_attempt(
-        self, task: TaskHistory, attempt_no: int | None, event: Event, *, final: bool
+        self, task: TaskHistory, attempt_no: int | None, index: int, *, final: bool
     ) -> Attempt:
         """The execution an ending event belongs to: same attempt number and still open,
         preferring the same process, then the same writer (a parent reporting its child's loss)."""
-
-        def is_open(a: Attempt) -> bool:
-            return a.state is None if final else a.outcome is None
-
-        if task.attempts:  # the common case: the process's own attempt, started last
-            last = task.attempts[-1]
+        pid, writer = self.pids[index], self.writers[index]
+        attempts = task.attempts
+        if attempts:  # the common case: the process's own attempt, started last
+            last = attempts[-1]
             if (
-                is_open(last)
-                and last.pid == event.pid
-                and last.writer == event.writer
+                (last.state is None if final else last.outcome is None)
+                and last.pid == pid
+                and last.writer == writer
                 and last.attempt == attempt_no
             ):
                 return last
         candidates = [
             a
-            for a in task.attempts
-            if is_open(a) and (attempt_no is None or a.attempt in (attempt_no, None))
+            for a in attempts
+            if (a.state is None if final else a.outcome is None)
+            and (attempt_no is None or a.attempt in (attempt_no, None))
         ]
         for same in (
-            lambda a: a.pid == event.pid and a.writer == event.writer,
-            lambda a: a.writer == event.writer,
+            lambda a: a.pid == pid and a.writer == writer,
+            lambda a: a.writer == writer,
             lambda a: True,
         ):
             chosen = [a for a in candidates if same(a)]
             if chosen:
                 return chosen[0]
         # An end without a start (its start line was lost): keep it as an attempt of its own.
-        attempt = Attempt(attempt=attempt_no, worker=None, pid=event.pid, writer=event.writer)
-        task.attempts.append(attempt)
+        attempt = Attempt(attempt=attempt_no, worker=None, pid=pid, writer=writer)
+        attempts.append(attempt)
         return attempt
 
 
 def order_events(events: Iterable[Event]) -> tuple[list[Event], list[float], dict[str, float]]:
     """Events in timeline order, independent of the order they were read in, each with its time
     on the common timeline (seconds since the run started), and the per-writer clock skews."""
-    ordered, times, _, skews, _ = _ordered(list(events))
-    return ordered, times, skews
-
-
-def _ordered(
-    listed: list[Event],
-) -> tuple[list[Event], list[float], dict[StreamKey, float], dict[str, float], float]:
-    if not listed:
-        return [], [], {}, {}, 0.0
-    offsets, skews, start = _timeline(listed)
-    keyed = sorted(
-        ((e.mono + offsets[(e.writer, e.pid)], e.writer, e.pid, e.seq, e.mono), index)
-        for index, e in enumerate(listed)
-    )
-    ordered = [listed[i] for _, i in keyed]
-    return ordered, [key[0] - start for key, _ in keyed], offsets, skews, start
+    listed = list(events)
+    timeline = _Timeline(_EventColumns.of_events(listed))
+    return [listed[i] for i in timeline.order], timeline.times, timeline.skews
 
 
 def build_history(events: Iterable[Event]) -> RunHistory:
     """One RunHistory from events in any order."""
+    return _build(_EventColumns.of_events(list(events)))
+
+
+def _build(columns: _EventColumns) -> RunHistory:
     # Building allocates several objects per event and frees none of them; the cyclic
     # collector's repeated passes over that growing heap cost more than the build itself.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _build(events)
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _build(events: Iterable[Event]) -> RunHistory:
-    ordered, times, offsets, skews, start = _ordered(list(events))
-    builder = _Builder(offsets, start)
-    for event, at in zip(ordered, times):
-        builder.add(event, at)
-    # Keys never matched to a task id are still producer events: a task of their own, by key.
-    for key, waiting in builder.pending_by_key.items():
-        for record in waiting:
-            record.task_id = f"key:{key}"
-            builder.attach_enqueue(record)
-    for task in builder.tasks.values():
-        task.enqueues.sort(key=lambda e: e.at)  # stable: ties keep timeline order
+    with _no_cyclic_gc():
+        timeline = _Timeline(columns)
+        builder = _Builder(columns, timeline)
+        builder.fold(timeline)
     tasks = dict(sorted(builder.tasks.items(), key=lambda kv: (kv[1].first_at, kv[0])))
     return RunHistory(
         meta=builder.meta,
@@ -770,10 +936,23 @@ def _build(events: Iterable[Event]) -> RunHistory:
         producer_events=builder.producer_events,
         worker_events=builder.worker_events,
         failpoint_firings=builder.firings,
-        clock_skews=skews,
-        end_at=times[-1] if times else 0.0,
-        event_count=len(ordered),
+        clock_skews=timeline.skews,
+        end_at=timeline.times[-1] if timeline.times else 0.0,
+        event_count=len(columns),
     )
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Reading and building allocate several objects per event and free none of them; the cyclic
+    collector's repeated passes over that growing heap cost more than the build itself."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def journal_path(run_dir_or_journal: Path | str) -> Path:
@@ -800,47 +979,37 @@ def load_history(run_dir_or_journal: Path | str) -> RunHistory:
                 )
             ]
         )
-    events, partial = _read_events(path)
-    history = build_history(events)
+    with _no_cyclic_gc():
+        columns, partial = _read_columns(path)
+        history = _build(columns)
     history.partial_last_line = partial
     history.source = path
     return history
 
 
-class _Line:
-    """A journal line read for building only: an Event's attributes without the cost of a frozen
-    dataclass (about a third of the load time for a large journal)."""
-
-    __slots__ = ("kind", "wall", "mono", "writer", "pid", "seq", "task_id", "task", "data")
-
-    def __init__(self, record: Mapping[str, Any]) -> None:
-        self.kind = record["kind"]
-        self.wall = float(record["wall"])
-        self.mono = float(record["mono"])
-        self.writer = record["writer"]
-        self.pid = int(record["pid"])
-        self.seq = int(record["seq"])
-        self.task_id = record.get("task_id")
-        self.task = record.get("task")
-        self.data = record.get("data") or {}
-
-
-def _read_events(path: Path) -> tuple[list[Event], bool]:
+def _read_columns(path: Path) -> tuple[_EventColumns, bool]:
     """The journal's events and whether its last line was partial.
 
-    One parse over the whole file is several times faster than one per line; a file that does
-    not parse that way is read again line by line by ``read_journal``, whose error names the bad
-    line.
+    Whole lines are parsed a block at a time, as one JSON array (one parser call per block is
+    several times faster than one per line; a block bounds the parser's transient memory). A block
+    that does not parse as one event per line sends the whole file to ``read_journal``, line by
+    line, whose error names the bad line (or which skips the blank lines it tolerates).
     """
-    lines = path.read_bytes().split(b"\n")
-    partial = lines.pop() != b""  # text after the last newline: a writer died mid-line
-    events: list[Event] = []
+    columns = _EventColumns()
+    tail = b""
     try:
-        # In chunks, so that the parsed dicts of only one chunk are alive at a time.
-        for first in range(0, len(lines), PARSE_CHUNK_LINES):
-            chunk = [line for line in lines[first : first + PARSE_CHUNK_LINES] if line.strip()]
-            records = _loads(b"[" + b",".join(chunk) + b"]")
-            events += [_Line(record) for record in records]  # type: ignore[misc]
+        with path.open("rb") as handle:
+            while block := handle.read(PARSE_BLOCK_BYTES):
+                block = tail + block
+                cut = block.rfind(b"\n")
+                tail = block[cut + 1 :]
+                if cut < 0:
+                    continue
+                lines = block[:cut]
+                records = _loads(b"[" + lines.replace(b"\n", b",") + b"]")
+                if len(records) != lines.count(b"\n") + 1:
+                    raise ValueError("a line holding other than one event")
+                columns.extend_records(records)
     except (ValueError, KeyError, TypeError):
-        return list(read_journal(path)), partial
-    return events, partial
+        return _EventColumns.of_events(list(read_journal(path))), tail != b""
+    return columns, tail != b""

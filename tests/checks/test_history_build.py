@@ -152,3 +152,32 @@ def test_a_malformed_line_inside_the_journal_names_file_and_line(tmp_path: Path)
     path.write_text("".join(lines))
     with pytest.raises(ConfigError, match=r"journal.jsonl:3"):
         load_history(tmp_path)
+
+
+def test_outbox_events_whose_key_never_gets_a_task_id_form_a_task_of_their_own() -> None:
+    run = SyntheticRun()
+    run.producer.emit(1.0, "outbox.saved", None, key="order=3")
+    run.producer.emit(1.5, "outbox.saved", None, key="order=3")
+    history = build_history(run.events)
+    assert list(history.tasks) == ["key:order=3"]
+    assert [e.at for e in history.tasks["key:order=3"].enqueues] == [1.0, 1.5]
+
+
+def test_a_line_holding_two_events_names_file_and_line(tmp_path: Path) -> None:
+    run = SyntheticRun()
+    run.publish(1.0, "t1", "order=1")
+    path = run.write(tmp_path)
+    lines = path.read_text().splitlines()
+    lines[1] = f"{lines[1]},{lines[2]}"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match=r"journal.jsonl:2"):
+        load_history(tmp_path)
+
+
+def test_blank_lines_are_skipped(tmp_path: Path) -> None:
+    run = SyntheticRun()
+    run.publish(1.0, "t1", "order=1")
+    path = run.write(tmp_path)
+    path.write_text(path.read_text().replace("\n", "\n\n", 1))
+    history = load_history(tmp_path)
+    assert history.event_count == len(run.events) and history.tasks["t1"].accepted
