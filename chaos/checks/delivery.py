@@ -119,37 +119,39 @@ def classify(history: RunHistory) -> Delivery:
 def _classify(history: RunHistory) -> Delivery:
     result = Delivery()
     for task in history.tasks.values():
-        duplicated = task.duplicated_attempts()
+        executions = task.executions
+        executed = bool(executions)
+        duplicated = task.duplicated_attempts() if len(executions) > 1 else {}
         if duplicated:
             result.by_category["duplicated"].append(task)
             times = ", ".join(
                 f"attempt {n} ran {count} times" for n, count in sorted(duplicated.items(), key=str)
             )
-            redelivered = [a for a in task.executions if a.redelivered]
+            redelivered = [a for a in executions if a.redelivered]
             how = " (redelivered)" if redelivered else ""
             result.reasons.setdefault(task.task_id, f"{task.label}: {times}{how}")
             result.windows.setdefault(task.task_id, history.windows_for_task(task))
-        if task.executed and not task.tried:
+        if executed and not task.enqueues:
             result.by_category["unexpected"].append(task)
             result.reasons[task.task_id] = (
-                f"{task.label}: executed at {format_seconds(task.executions[0].started_at)}, "
+                f"{task.label}: executed at {format_seconds(executions[0].started_at)}, "
                 "never enqueued by the producer"
             )
             result.windows[task.task_id] = history.windows_for_task(task)
             continue
         if task.promised_at is None:
-            if task.executed and task.refused:
+            if executed and task.refused:
                 result.by_category["recovered"].append(task)
-                refused = [e for e in task.enqueues if e.outcome in ("refused", "uncertain")][0]
+                refused = next(e for e in task.enqueues if e.outcome in ("refused", "uncertain"))
                 result.reasons.setdefault(
                     task.task_id,
                     f"{task.label}: enqueue {refused.outcome} at {format_seconds(refused.at)}"
                     f" ({refused.exc_type or 'no exception'}), yet it ran at "
-                    f"{format_seconds(task.executions[0].started_at)}",
+                    f"{format_seconds(executions[0].started_at)}",
                 )
             elif task.refused:
                 result.by_category["refused"].append(task)
-            elif task.executed:
+            elif executed:
                 result.by_category["ok"].append(task)
             continue
         if task.completed:

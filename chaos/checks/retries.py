@@ -21,6 +21,7 @@ MAX_RETRIES_EXCEEDED = "celery.exceptions.MaxRetriesExceededError"
 RETRY_SIGNAL_TYPES = frozenset({"celery.exceptions.Retry", "Retry", None, ""})
 CELERY_DEFAULT_RETRY_DELAY = 180.0
 CELERY_DEFAULT_BACKOFF_MAX = 600.0
+STATE_BY_OUTCOME = {"success": "SUCCESS", "failure": "FAILURE"}
 
 
 def same_exception(observed: str | None, expected: str) -> bool:
@@ -119,20 +120,21 @@ def task_problems(
 ) -> list[str]:
     """Every way this task's attempts differ from its declared retry policy."""
     problems: list[str] = []
-    policy = task.policy
     first_by_number: dict[int, Attempt] = {}
     for attempt in task.executions:
-        if attempt.attempt is not None:
-            first_by_number.setdefault(attempt.attempt, attempt)
-    numbers = sorted(first_by_number)
-    if not numbers:
+        if attempt.attempt is not None and attempt.attempt not in first_by_number:
+            first_by_number[attempt.attempt] = attempt
+    if not first_by_number:
         return problems
-    missing = sorted(set(range(numbers[-1] + 1)) - set(numbers))
-    if missing:
-        problems.append(
-            f"{task.label}: attempt numbers {', '.join(map(str, numbers))} executed, "
-            f"{', '.join(map(str, missing))} missing"
-        )
+    numbers = sorted(first_by_number)
+    if numbers[0] < 0 or numbers[-1] + 1 != len(numbers):  # else exactly 0, 1 ... n
+        missing = sorted(set(range(numbers[-1] + 1)) - set(numbers))
+        if missing:
+            problems.append(
+                f"{task.label}: attempt numbers {', '.join(map(str, numbers))} executed, "
+                f"{', '.join(map(str, missing))} missing"
+            )
+    policy = task.policy
     max_retries = policy.get("max_retries", 3) if policy else None
     if max_retries is not None and len(numbers) > 1 + int(max_retries):
         problems.append(
@@ -141,14 +143,15 @@ def task_problems(
         )
     if attempts is not None and len(numbers) != attempts:
         problems.append(f"{task.label}: {len(numbers)} attempts, expected {attempts}")
-    for n in numbers:
-        if n + 1 in first_by_number:
-            after = first_by_number[n + 1]
-            problems += _check_gap(task, first_by_number[n], after, tolerance, late)
+    if len(numbers) > 1:
+        for n in numbers:
+            if n + 1 in first_by_number:
+                after = first_by_number[n + 1]
+                problems += _check_gap(task, first_by_number[n], after, tolerance, late)
     final = task.final_attempt
     if final is None or not task.completed:
         return problems
-    state = {"success": "SUCCESS", "failure": "FAILURE"}.get(final.outcome or "", final.outcome)
+    state = STATE_BY_OUTCOME.get(final.outcome or "", final.outcome)
     if final_state is not None and (state or "").upper() != final_state.upper():
         problems.append(
             f"{task.label}: ended {state} at {format_seconds(final.ended_at)}, "

@@ -4,10 +4,15 @@ other verdicts of the run are not to be trusted."""
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from chaos.checks import register
 from chaos.checks.faults import describe_window, unreachable_windows
 from chaos.checks.verdict import Verdict, unique_windows
 from chaos.history import FaultWindow, RunHistory, format_seconds
+
+_at = attrgetter("at")
+_started_at = attrgetter("started_at")
 
 
 @register("sanity")
@@ -22,8 +27,13 @@ def check_sanity(
     def note(task_id: str, text: str) -> None:
         problems.setdefault(task_id, []).append(text)
 
+    # Outside the span of every down window (shrunk by the margin) nothing needs a closer look.
+    span_lo = min((w.start + margin for w in down), default=float("inf"))
+    span_hi = max((float("inf") if w.end is None else w.end - margin for w in down), default=0.0)
     for task in history.tasks.values():
         for receipt in task.receipts:
+            if not span_lo < receipt.at < span_hi:
+                continue
             inside = [w for w in down if w.covers(receipt.at, margin)]
             if inside:
                 windows_hit += inside
@@ -32,9 +42,12 @@ def check_sanity(
                     f"{task.label}: received by {receipt.hostname or '?'} at "
                     f"{format_seconds(receipt.at)}, while {describe_window(inside[0], history)}",
                 )
-        for tried in task.enqueues_of("tried"):
+        enqueues = task.enqueues
+        for tried in enqueues:
+            if tried.kind != "enqueue.tried" or not span_lo < tried.at < span_hi:
+                continue
             answer = next(
-                (e for e in task.enqueues if e.kind == "enqueue.accepted" and e.at >= tried.at),
+                (e for e in enqueues if e.kind == "enqueue.accepted" and e.at >= tried.at),
                 None,
             )
             if answer is None:
@@ -47,31 +60,35 @@ def check_sanity(
                     f"{task.label}: publish accepted at {format_seconds(answer.at)}, while "
                     f"{describe_window(inside[0], history)}",
                 )
-        if task.tried and task.executed:
-            first_tried = min(e.at for e in task.enqueues)
-            first_run = min(a.started_at for a in task.executions if a.started_at is not None)
+        executions = task.executions
+        if not executions:
+            continue
+        if enqueues:
+            first_tried = min(map(_at, enqueues))
+            first_run = min(map(_started_at, executions))
             if first_run < first_tried - margin:
                 note(
                     task.task_id,
                     f"{task.label}: executed at {format_seconds(first_run)}, before its first "
                     f"enqueue at {format_seconds(first_tried)} (clocks or journal wrong)",
                 )
-        by_number = {a.attempt: a for a in reversed(task.executions) if a.attempt is not None}
-        for number, attempt in sorted(by_number.items()):
-            before = by_number.get(number - 1)
-            if before is None or before.ended_at is None or attempt.started_at is None:
-                continue
-            if attempt.started_at < before.ended_at - margin:
-                note(
-                    task.task_id,
-                    f"{task.label}: attempt {number} started at "
-                    f"{format_seconds(attempt.started_at)}, before attempt {number - 1} ended at "
-                    f"{format_seconds(before.ended_at)}",
-                )
-        for attempt in task.executions:
-            if attempt.ended_at is not None and attempt.started_at is not None:
-                if attempt.ended_at < attempt.started_at:
-                    note(task.task_id, f"{task.label}: {attempt.label()} ended before it started")
+        if len(executions) > 1:  # one execution has no attempt before it
+            by_number = {a.attempt: a for a in reversed(executions) if a.attempt is not None}
+            for number, attempt in sorted(by_number.items()):
+                before = by_number.get(number - 1)
+                if before is None or before.ended_at is None or attempt.started_at is None:
+                    continue
+                if attempt.started_at < before.ended_at - margin:
+                    note(
+                        task.task_id,
+                        f"{task.label}: attempt {number} started at "
+                        f"{format_seconds(attempt.started_at)}, before attempt {number - 1} "
+                        f"ended at {format_seconds(before.ended_at)}",
+                    )
+        for attempt in executions:
+            ended_at = attempt.ended_at
+            if ended_at is not None and ended_at < attempt.started_at:  # type: ignore[operator]
+                note(task.task_id, f"{task.label}: {attempt.label()} ended before it started")
     skews = history.clock_skews
     worst_skew = max((abs(s) for s in skews.values()), default=0.0)
     general = []
