@@ -64,13 +64,16 @@ def _header() -> str:
     )
 
 
-def run_files(files: Iterable[Path], repeat: int, boot: float) -> list[float]:
+def run_files(files: Iterable[Path], repeat: int, boot: float, backend: str) -> list[float]:
     from chaos.runner import run_scenario
 
     overheads = []
     with tempfile.TemporaryDirectory() as out_dir:
         for path in files:
-            runs = [run_scenario(path, out_dir=out_dir, quiet=True) for _ in range(repeat)]
+            runs = [
+                run_scenario(path, out_dir=out_dir, quiet=True, backend=backend)
+                for _ in range(repeat)
+            ]
             medians = {c: statistics.median(r.timings.get(c, 0.0) for r in runs) for c in DETAIL}
             line, overhead = _row(runs[0].scenario, medians, boot)
             print(line + f"  verdicts held: {[run.ok for run in runs]}", flush=True)
@@ -103,6 +106,7 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("files", nargs="*", type=Path, help="scenario files to run")
     parser.add_argument("--repeat", type=int, default=3, help="runs per scenario (median)")
+    parser.add_argument("--backend", choices=("local", "docker"), default="local")
     parser.add_argument(
         "--from-junit",
         nargs="+",
@@ -124,7 +128,7 @@ def main() -> None:
     if args.from_junit:
         overheads = read_junit(args.from_junit, args.boot)
     else:
-        overheads = run_files(args.files or DEFAULT_FILES, args.repeat, args.boot)
+        overheads = run_files(args.files or DEFAULT_FILES, args.repeat, args.boot, args.backend)
     over = sum(1 for o in overheads if o > TARGET)
     print(f"{len(overheads)} scenario runs: overhead median {statistics.median(overheads):.2f}, "
           f"max {max(overheads):.2f}; {over} above the {TARGET} target")  # fmt: skip
