@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import compress, count, repeat
-from operator import add, attrgetter, itemgetter, sub
+from operator import add, attrgetter, itemgetter, methodcaller, sub
 from pathlib import Path
 from typing import Any
 
@@ -549,6 +549,14 @@ class _Timeline:
         self.times: list[float] = list(map(sub, map(itemgetter(0), keyed), repeat(self.start)))
 
 
+_GET_PATH = methodcaller("get", "path")
+_GET_KEY = methodcaller("get", "key")
+_GET_SECONDS = methodcaller("get", "seconds")
+_GET_EXC_TYPE = methodcaller("get", "exc_type")
+_GET_EXC_MESSAGE = methodcaller("get", "exc_message")
+_GET_UNCERTAIN = methodcaller("get", "uncertain", False)
+
+
 def _new_task(task_id: str, first_at: float) -> TaskHistory:
     """A task seen for the first time (positional arguments: a third of the keyword cost)."""
     return TaskHistory(task_id, None, None, [], [], [], [], first_at)
@@ -569,8 +577,14 @@ def _as_float(value: Any) -> float | None:
 
 
 class _Builder:
-    """Folds the events, in timeline order, into a RunHistory; one method per family of event
-    kinds, each given the event's index in the columns and its time."""
+    """Folds the events into a RunHistory, one family of kinds at a time (the probe's, the
+    producer's, the rest), each in timeline order.
+
+    The families touch one another only through a task's ``first_at`` (the earliest event, of any
+    family) and its ``name`` (from the first event in timeline order that names it), which the
+    folds settle by time and by position; everything else a family builds depends on its own
+    events alone, so folding them apart gives the history one pass in timeline order would.
+    """
 
     def __init__(self, columns: _EventColumns, timeline: _Timeline) -> None:
         self.columns = columns
@@ -596,40 +610,100 @@ class _Builder:
         self.unused_receipts: dict[str, list[Receipt]] = {}
         #: Tasks given enqueue events out of timeline order (by key, once their id was known).
         self.unsorted_enqueues: set[str] = set()
-        ending = dict.fromkeys(
-            (*OUTCOME_BY_KIND, "task.finished"),
-            self.add_task_end,
-        )
-        self.handlers: dict[str, Callable[[int, float], None]] = {
-            **dict.fromkeys(ENQUEUE_KINDS, self.add_enqueue),
+        #: Position in timeline order of the event each task's name was taken from.
+        self.name_position: dict[str, int] = {}
+        self.probe_handlers: dict[str, Callable[[TaskHistory, int, float], None]] = {
+            "task.received": self.add_receipt,
+            "task.started": self.add_start,
+            "task.unknown": self.add_unknown_task,
+        }
+        self.other_handlers: dict[str, Callable[[int, float], None]] = {
             **dict.fromkeys(WORKER_KINDS, self.add_worker_event),
             **dict.fromkeys(("fault.applied", "fault.healed"), self.add_fault),
             "failpoint.fired": self.add_failpoint,
             **dict.fromkeys(("run.started", "run.finished", "phase"), self.add_run),
-            "task.received": self.add_receipt,
-            "task.started": self.add_start,
-            "task.unknown": self.add_unknown_task,
-            **ending,
         }
 
     def fold(self, timeline: _Timeline) -> None:
-        handlers = self.handlers
-        kinds = self.kinds
-        for index, at in zip(timeline.order, timeline.times):
-            handler = handlers.get(kinds[index])
-            if handler is not None:
-                handler(index, at)
-            elif kinds[index].startswith("task."):
-                self.add_task_end(index, at)  # a kind this reader does not know ends an attempt
+        order, times = timeline.order, timeline.times
+        kinds_in_order = list(map(self.kinds.__getitem__, order))
+        self.fold_probe_events(
+            list(compress(count(), map(str.startswith, kinds_in_order, repeat("task.")))),
+            order,
+            times,
+        )
+        self.fold_enqueues(
+            list(compress(count(), map(ENQUEUE_KINDS.__contains__, kinds_in_order))), order, times
+        )
+        others = self.other_handlers
+        for position in compress(count(), map(others.__contains__, kinds_in_order)):
+            index = order[position]
+            others[self.kinds[index]](index, times[position])
         # Keys never matched to a task id are still producer events: a task of their own, by key.
         pending, self.pending_by_key = self.pending_by_key, {}
         for key, waiting in pending.items():
             for record in waiting:
                 record.task_id = f"key:{key}"
-                self.attach_enqueue(record)
+                self.attach_enqueue(record, len(order))
             self.unsorted_enqueues.add(f"key:{key}")
         for task_id in self.unsorted_enqueues:
             self.tasks[task_id].enqueues.sort(key=attrgetter("at"))  # stable: ties keep order
+
+    def fold_probe_events(self, positions: list[int], order: list[int], times: list[float]) -> None:
+        """The probe's ``task.*`` events, in timeline order (the first fold: it names tasks)."""
+        tasks, task_ids, task_names, kinds = self.tasks, self.task_ids, self.task_names, self.kinds
+        handlers = self.probe_handlers
+        ending = self.add_task_end  # any other task.* kind ends an attempt
+        for position in positions:
+            index = order[position]
+            task_id = task_ids[index]
+            if task_id is None:
+                continue
+            at = times[position]
+            task = tasks.get(task_id)
+            if task is None:
+                task = tasks[task_id] = _new_task(task_id, at)
+            name = task_names[index]
+            if name and not task.name:
+                task.name = name
+                self.name_position[task_id] = position
+            handlers.get(kinds[index], ending)(task, index, at)
+
+    def fold_enqueues(self, positions: list[int], order: list[int], times: list[float]) -> None:
+        """The producer's events, in timeline order; their records are built field by field."""
+        indices = list(map(order.__getitem__, positions))
+        datas = list(map(self.datas.__getitem__, indices))
+        seconds = [
+            value if type(value) is float else _as_float(value)
+            for value in map(_GET_SECONDS, datas)
+        ]
+        self.producer_events = records = list(
+            map(
+                EnqueueEvent,
+                map(self.kinds.__getitem__, indices),
+                map(times.__getitem__, positions),
+                map(self.walls.__getitem__, indices),
+                map(self.task_ids.__getitem__, indices),
+                map(self.task_names.__getitem__, indices),
+                map(_GET_PATH, datas),
+                map(_GET_KEY, datas),
+                seconds,
+                map(_GET_EXC_TYPE, datas),
+                map(_GET_EXC_MESSAGE, datas),
+                map(bool, map(_GET_UNCERTAIN, datas)),
+            )
+        )
+        for record, position in zip(records, positions):
+            if record.task_id is None:
+                if record.key is None:
+                    continue
+                known = self.task_by_key.get(record.key)
+                if known is None:
+                    # Attached once an event names both this key and a task id.
+                    self.pending_by_key.setdefault(record.key, []).append(record)
+                    continue
+                record.task_id = known
+            self.attach_enqueue(record, position)
 
     def wall_to_at(self, wall: float | None, index: int) -> float | None:
         """A wall time written by this event's writer (an eta), on the common timeline."""
@@ -642,19 +716,8 @@ class _Builder:
         task = self.tasks.get(task_id)
         if task is None:
             task = self.tasks[task_id] = _new_task(task_id, at)
-        return task
-
-    def named_task(self, index: int, at: float) -> TaskHistory | None:
-        """The task a probe event is about, named from the event if not yet named."""
-        task_id = self.task_ids[index]
-        if task_id is None:
-            return None
-        task = self.tasks.get(task_id)
-        if task is None:
-            task = self.tasks[task_id] = _new_task(task_id, at)
-        name = self.task_names[index]
-        if name and not task.name:
-            task.name = name
+        else:
+            task.first_at = min(task.first_at, at)  # another family's fold may have created it
         return task
 
     def add_worker_event(self, index: int, at: float) -> None:
@@ -687,54 +750,31 @@ class _Builder:
         elif kind == "phase":
             self.meta.phases.append((str(data.get("name")), at))
 
-    def add_enqueue(self, index: int, at: float) -> None:
-        data = self.datas[index]
-        seconds = data.get("seconds")
-        # Positional: keyword arguments would double the cost of building these records.
-        record = EnqueueEvent(
-            self.kinds[index],  # kind
-            at,
-            self.walls[index],  # wall
-            self.task_ids[index],  # task_id
-            self.task_names[index],  # task
-            data.get("path"),
-            data.get("key"),
-            seconds if type(seconds) is float else _as_float(seconds),
-            data.get("exc_type"),
-            data.get("exc_message"),
-            bool(data.get("uncertain", False)),
-        )
-        self.producer_events.append(record)
-        if record.task_id is None:
-            if record.key is None:
-                return
-            known = self.task_by_key.get(record.key)
-            if known is None:
-                # Attached once an event names both this key and a task id.
-                self.pending_by_key.setdefault(record.key, []).append(record)
-                return
-            record.task_id = known
-        self.attach_enqueue(record)
-
-    def attach_enqueue(self, record: EnqueueEvent) -> None:
-        assert record.task_id is not None
-        task = self.tasks.get(record.task_id)
+    def attach_enqueue(self, record: EnqueueEvent, position: int) -> None:
+        """Give a producer record to its task; ``position``: where in timeline order it is
+        attached (a record waiting for its key is attached when the key's task id shows up)."""
+        task_id = record.task_id
+        assert task_id is not None
+        task = self.tasks.get(task_id)
         if task is None:
-            task = self.tasks[record.task_id] = _new_task(record.task_id, record.at)
+            task = self.tasks[task_id] = _new_task(task_id, record.at)
         task.enqueues.append(record)
         task.first_at = min(task.first_at, record.at)
-        if record.task and not task.name:
-            task.name = record.task
+        if record.task:
+            named_at = self.name_position.get(task_id)
+            if named_at is None or named_at > position:
+                task.name = record.task
+                self.name_position[task_id] = position
         key = record.key
         if key:
             task.key = task.key or key
-            self.task_by_key.setdefault(key, record.task_id)
+            self.task_by_key.setdefault(key, task_id)
             waiting = self.pending_by_key.pop(key, None) if self.pending_by_key else None
             if waiting:
-                self.unsorted_enqueues.add(record.task_id)
+                self.unsorted_enqueues.add(task_id)
                 for earlier in waiting:
-                    earlier.task_id = record.task_id
-                    self.attach_enqueue(earlier)
+                    earlier.task_id = task_id
+                    self.attach_enqueue(earlier, position)
 
     def add_fault(self, index: int, at: float) -> None:
         data = self.datas[index]
@@ -771,13 +811,10 @@ class _Builder:
         if task_id:
             self.task_for(task_id, firing.at).failpoints.append(firing)
 
-    def add_unknown_task(self, index: int, at: float) -> None:
-        self.named_task(index, at)
+    def add_unknown_task(self, task: TaskHistory, index: int, at: float) -> None:
+        """A message for a task name the worker does not know: the task exists, nothing ran."""
 
-    def add_receipt(self, index: int, at: float) -> None:
-        task = self.named_task(index, at)
-        if task is None:
-            return
+    def add_receipt(self, task: TaskHistory, index: int, at: float) -> None:
         data = self.datas[index]
         attempt_no = data.get("attempt")
         eta = data.get("eta")
@@ -800,10 +837,7 @@ class _Builder:
         else:
             unused.append(receipt)
 
-    def add_start(self, index: int, at: float) -> None:
-        task = self.named_task(index, at)
-        if task is None:
-            return
+    def add_start(self, task: TaskHistory, index: int, at: float) -> None:
         data = self.datas[index]
         attempt_no = data.get("attempt")
         if type(attempt_no) is not int:
@@ -853,11 +887,8 @@ class _Builder:
                 return receipt
         return None
 
-    def add_task_end(self, index: int, at: float) -> None:
+    def add_task_end(self, task: TaskHistory, index: int, at: float) -> None:
         """An event that ends an attempt (or, ``task.finished``, gives its final state)."""
-        task = self.named_task(index, at)
-        if task is None:
-            return
         data = self.datas[index]
         kind = self.kinds[index]
         attempt_no = data.get("attempt")
