@@ -62,9 +62,14 @@ def check_enqueue(
     concerned_windows: list[FaultWindow] = []
     tried_in_outage = 0
     answers = {"accepted": 0, "refused": 0, "uncertain": 0, "no answer": 0}
+    # A publish tried outside every window's span (shrunk by the margin) is in no outage.
+    span_lo = min((w.start + margin for w in windows), default=float("inf"))
+    span_hi = max((float("inf") if w.end is None else w.end - margin for w in windows), default=0.0)
     for task in history.tasks.values():
         for tried in task.enqueues:
             if tried.kind != "enqueue.tried" or (path is not None and tried.path != path):
+                continue
+            if not span_lo < tried.at < span_hi:
                 continue
             # A publish is "during the outage" when it was both tried and answered inside it: one
             # tried just before the heal and accepted by the restarted broker met a live broker.
@@ -88,9 +93,9 @@ def check_enqueue(
                     f"expected {during_outage}"
                 )
     durable_failures = 0
-    if durable_exactly_once:
+    if durable_exactly_once and path in (None, "durable"):
         for task in history.tasks.values():
-            if "durable" not in task.paths or (path is not None and path != "durable"):
+            if not any(e.path == "durable" for e in task.enqueues):
                 continue
             if not (task.refused or task.enqueues_of("saved")):
                 continue

@@ -6,10 +6,14 @@ time to the first execution after a restart is at most the current sleep, 30 s.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from chaos.checks import register
 from chaos.checks.faults import describe_window, outage_windows
 from chaos.checks.verdict import Verdict
 from chaos.history import FaultWindow, RunHistory, TaskHistory, format_seconds
+
+_at = attrgetter("at")
 
 
 def _healed_window(history: RunHistory, fault: str | None) -> FaultWindow | None:
@@ -23,12 +27,12 @@ def _healed_window(history: RunHistory, fault: str | None) -> FaultWindow | None
 
 def _pending_at(task: TaskHistory, heal: float) -> bool:
     """Work the system owed at the heal: tried before it and not done by then, or tried after."""
-    if not task.tried:
+    if not task.enqueues:
         return False
     done = task.completed_at
     if done is not None and done <= heal:
         return False
-    return task.promised_at is not None or task.executed or min(e.at for e in task.enqueues) >= heal
+    return task.promised_at is not None or task.executed or min(map(_at, task.enqueues)) >= heal
 
 
 @register("resume_within")
@@ -73,16 +77,19 @@ def check_resume_within(
             message=f"{healed}: no task was pending, nothing to resume",
             fault_windows=[window],
         )
-    starts = [
-        a.started_at
-        for t in history.tasks.values()
-        for a in t.executions
-        if a.started_at is not None and a.started_at >= heal
-    ]
-    first = min(starts) if starts else None
+    first = min(
+        (
+            a.started_at
+            for t in history.tasks.values()
+            for a in t.attempts
+            if a.started_at is not None and a.started_at >= heal
+        ),
+        default=None,
+    )
     resume_seconds = None if first is None else first - heal
-    unfinished = [t for t in pending if t.completed_at is None]
-    drained_at = None if unfinished else max(t.completed_at or heal for t in pending)
+    completed_at = [t.completed_at for t in pending]
+    unfinished = [t for t, done in zip(pending, completed_at) if done is None]
+    drained_at = None if unfinished else max(done or heal for done in completed_at)
     drain_seconds = None if drained_at is None else max(0.0, drained_at - heal)
     problems = []
     if resume_seconds is None:

@@ -110,6 +110,18 @@ def _expected_final_exception(task: TaskHistory) -> str | None:
     return MAX_RETRIES_EXCEEDED if last in RETRY_SIGNAL_TYPES else last
 
 
+def _succeeded_at_once(task: TaskHistory) -> bool:
+    """One attempt, numbered 0, that succeeded, under a policy allowing at least one: nothing
+    ``task_problems`` could find (most tasks of a run; checked first because it is cheap)."""
+    if len(task.attempts) != 1:
+        return False
+    only = task.attempts[0]
+    if only.attempt != 0 or only.outcome != "success" or only.started_at is None:
+        return False
+    max_retries = only.policy.get("max_retries", 3) if only.policy else None
+    return max_retries is None or (type(max_retries) is int and max_retries >= 0)
+
+
 def task_problems(
     task: TaskHistory,
     tolerance: float,
@@ -199,6 +211,8 @@ def check_retries_as_declared(
         if not history_task.executed:
             continue
         checked += 1
+        if attempts is None and final_state is None and _succeeded_at_once(history_task):
+            continue
         found = task_problems(history_task, tolerance, late, attempts, final_state, final_exception)
         if found:
             problems_by_task[history_task.task_id] = found
