@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import compress, count, repeat
-from operator import add, attrgetter, itemgetter, methodcaller, sub
+from operator import add, attrgetter, itemgetter, sub
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ SHARED_CLOCK_WINDOW = 600.0
 REPORTED_SKEW = 0.001
 
 #: Bytes of journal parsed in one go when loading (bounds the parser's transient memory).
-PARSE_BLOCK_BYTES = 4 * 2**20
+PARSE_BLOCK_BYTES = 2**20
 
 #: Outcome of an attempt, from the probe's event that ended it.
 OUTCOME_BY_KIND = {
@@ -549,14 +549,6 @@ class _Timeline:
         self.times: list[float] = list(map(sub, map(itemgetter(0), keyed), repeat(self.start)))
 
 
-_GET_PATH = methodcaller("get", "path")
-_GET_KEY = methodcaller("get", "key")
-_GET_SECONDS = methodcaller("get", "seconds")
-_GET_EXC_TYPE = methodcaller("get", "exc_type")
-_GET_EXC_MESSAGE = methodcaller("get", "exc_message")
-_GET_UNCERTAIN = methodcaller("get", "uncertain", False)
-
-
 def _new_task(task_id: str, first_at: float) -> TaskHistory:
     """A task seen for the first time (positional arguments: a third of the keyword cost)."""
     return TaskHistory(task_id, None, None, [], [], [], [], first_at)
@@ -612,11 +604,6 @@ class _Builder:
         self.unsorted_enqueues: set[str] = set()
         #: Position in timeline order of the event each task's name was taken from.
         self.name_position: dict[str, int] = {}
-        self.probe_handlers: dict[str, Callable[[TaskHistory, int, float], None]] = {
-            "task.received": self.add_receipt,
-            "task.started": self.add_start,
-            "task.unknown": self.add_unknown_task,
-        }
         self.other_handlers: dict[str, Callable[[int, float], None]] = {
             **dict.fromkeys(WORKER_KINDS, self.add_worker_event),
             **dict.fromkeys(("fault.applied", "fault.healed"), self.add_fault),
@@ -652,8 +639,14 @@ class _Builder:
     def fold_probe_events(self, positions: list[int], order: list[int], times: list[float]) -> None:
         """The probe's ``task.*`` events, in timeline order (the first fold: it names tasks)."""
         tasks, task_ids, task_names, kinds = self.tasks, self.task_ids, self.task_names, self.kinds
-        handlers = self.probe_handlers
-        ending = self.add_task_end  # any other task.* kind ends an attempt
+        datas, walls, monos, pids, writers = (
+            self.datas,
+            self.walls,
+            self.monos,
+            self.pids,
+            self.writers,
+        )
+        unused_receipts = self.unused_receipts
         for position in positions:
             index = order[position]
             task_id = task_ids[index]
@@ -667,43 +660,124 @@ class _Builder:
             if name and not task.name:
                 task.name = name
                 self.name_position[task_id] = position
-            handlers.get(kinds[index], ending)(task, index, at)
+            kind = kinds[index]
+            if kind == "task.received":
+                data = datas[index]
+                attempt_no = data.get("attempt")
+                eta = data.get("eta")
+                if eta is not None:
+                    eta = _as_float(eta)
+                receipt = Receipt(
+                    attempt_no if type(attempt_no) is int else _as_int(attempt_no),  # attempt
+                    at,
+                    walls[index],  # wall
+                    data.get("hostname"),
+                    eta,
+                    None if eta is None else self.wall_to_at(eta, index),  # eta_at
+                    bool(data.get("redelivered", False)),  # redelivered
+                    pids[index],  # pid
+                )
+                task.receipts.append(receipt)
+                unused = unused_receipts.get(task_id)
+                if unused is None:
+                    unused_receipts[task_id] = [receipt]
+                else:
+                    unused.append(receipt)
+            elif kind == "task.started":
+                data = datas[index]
+                attempt_no = data.get("attempt")
+                if type(attempt_no) is not int:
+                    attempt_no = _as_int(attempt_no)
+                eta = data.get("eta")
+                if eta is not None:
+                    eta = _as_float(eta)
+                receipt = self.take_receipt(task_id, attempt_no)
+                # Positional: keyword arguments would double the cost of building attempts.
+                task.attempts.append(
+                    Attempt(
+                        attempt_no,
+                        data.get("hostname") or (receipt.hostname if receipt else None),  # worker
+                        pids[index],  # pid
+                        at,  # started_at
+                        walls[index],  # started_wall
+                        monos[index],  # started_mono
+                        None,  # ended_at
+                        None,  # ended_wall
+                        None,  # ended_mono
+                        receipt.at if receipt else None,  # received_at
+                        None,  # outcome
+                        None,  # state
+                        None,  # exc_type
+                        None,  # exc_message
+                        eta,
+                        None if eta is None else self.wall_to_at(eta, index),  # eta_at
+                        bool(data.get("redelivered", False))
+                        or (receipt.redelivered if receipt else False),  # redelivered
+                        None,  # countdown
+                        None,  # retry_eta
+                        None,  # retry_eta_at
+                        None,  # retried_at
+                        data.get("policy") or {},  # policy: shared, read-only, not copied
+                        None,  # runtime
+                        writers[index],  # writer
+                    )
+                )
+            elif kind != "task.unknown":  # any other task.* kind ends an attempt
+                self.add_task_end(task, index, at, kind)
 
     def fold_enqueues(self, positions: list[int], order: list[int], times: list[float]) -> None:
-        """The producer's events, in timeline order; their records are built field by field."""
-        indices = list(map(order.__getitem__, positions))
-        datas = list(map(self.datas.__getitem__, indices))
-        seconds = [
-            value if type(value) is float else _as_float(value)
-            for value in map(_GET_SECONDS, datas)
-        ]
-        self.producer_events = records = list(
-            map(
-                EnqueueEvent,
-                map(self.kinds.__getitem__, indices),
-                map(times.__getitem__, positions),
-                map(self.walls.__getitem__, indices),
-                map(self.task_ids.__getitem__, indices),
-                map(self.task_names.__getitem__, indices),
-                map(_GET_PATH, datas),
-                map(_GET_KEY, datas),
-                seconds,
-                map(_GET_EXC_TYPE, datas),
-                map(_GET_EXC_MESSAGE, datas),
-                map(bool, map(_GET_UNCERTAIN, datas)),
-            )
+        """The producer's events, in timeline order."""
+        kinds, walls, task_ids, task_names, datas = (
+            self.kinds,
+            self.walls,
+            self.task_ids,
+            self.task_names,
+            self.datas,
         )
-        for record, position in zip(records, positions):
-            if record.task_id is None:
-                if record.key is None:
+        tasks, name_position, task_by_key = self.tasks, self.name_position, self.task_by_key
+        records = self.producer_events
+        for position in positions:
+            index = order[position]
+            data = datas[index]
+            seconds = data.get("seconds")
+            # Positional: keyword arguments would double the cost of building these records.
+            record = EnqueueEvent(
+                kinds[index],  # kind
+                times[position],  # at
+                walls[index],  # wall
+                task_ids[index],  # task_id
+                task_names[index],  # task
+                data.get("path"),
+                data.get("key"),
+                seconds if type(seconds) is float else _as_float(seconds),
+                data.get("exc_type"),
+                data.get("exc_message"),
+                bool(data.get("uncertain", False)),
+            )
+            records.append(record)
+            task_id, key = record.task_id, record.key
+            if task_id is None:
+                if key is None:
                     continue
-                known = self.task_by_key.get(record.key)
-                if known is None:
+                task_id = task_by_key.get(key)
+                if task_id is None:
                     # Attached once an event names both this key and a task id.
-                    self.pending_by_key.setdefault(record.key, []).append(record)
+                    self.pending_by_key.setdefault(key, []).append(record)
                     continue
-                record.task_id = known
-            self.attach_enqueue(record, position)
+                record.task_id = task_id
+            task = tasks.get(task_id)
+            if (  # the common case, attached here; else (a new task, a key) attach_enqueue
+                task is not None
+                and (not record.task or name_position.get(task_id, position + 1) <= position)
+                and (not key or task_by_key.get(key) == task_id)
+                and not self.pending_by_key
+                and record.at >= task.first_at
+            ):
+                task.enqueues.append(record)
+                if key and not task.key:
+                    task.key = key
+            else:
+                self.attach_enqueue(record, position)
 
     def wall_to_at(self, wall: float | None, index: int) -> float | None:
         """A wall time written by this event's writer (an eta), on the common timeline."""
@@ -811,71 +885,6 @@ class _Builder:
         if task_id:
             self.task_for(task_id, firing.at).failpoints.append(firing)
 
-    def add_unknown_task(self, task: TaskHistory, index: int, at: float) -> None:
-        """A message for a task name the worker does not know: the task exists, nothing ran."""
-
-    def add_receipt(self, task: TaskHistory, index: int, at: float) -> None:
-        data = self.datas[index]
-        attempt_no = data.get("attempt")
-        eta = data.get("eta")
-        if eta is not None:
-            eta = _as_float(eta)
-        receipt = Receipt(
-            attempt_no if type(attempt_no) is int else _as_int(attempt_no),  # attempt
-            at,
-            self.walls[index],  # wall
-            data.get("hostname"),
-            eta,
-            None if eta is None else self.wall_to_at(eta, index),  # eta_at
-            bool(data.get("redelivered", False)),  # redelivered
-            self.pids[index],  # pid
-        )
-        task.receipts.append(receipt)
-        unused = self.unused_receipts.get(task.task_id)
-        if unused is None:
-            self.unused_receipts[task.task_id] = [receipt]
-        else:
-            unused.append(receipt)
-
-    def add_start(self, task: TaskHistory, index: int, at: float) -> None:
-        data = self.datas[index]
-        attempt_no = data.get("attempt")
-        if type(attempt_no) is not int:
-            attempt_no = _as_int(attempt_no)
-        eta = data.get("eta")
-        if eta is not None:
-            eta = _as_float(eta)
-        receipt = self.take_receipt(task.task_id, attempt_no)
-        task.attempts.append(
-            Attempt(
-                attempt_no,
-                data.get("hostname") or (receipt.hostname if receipt else None),  # worker
-                self.pids[index],  # pid
-                at,  # started_at
-                self.walls[index],  # started_wall
-                self.monos[index],  # started_mono
-                None,  # ended_at
-                None,  # ended_wall
-                None,  # ended_mono
-                receipt.at if receipt else None,  # received_at
-                None,  # outcome
-                None,  # state
-                None,  # exc_type
-                None,  # exc_message
-                eta,
-                None if eta is None else self.wall_to_at(eta, index),  # eta_at
-                bool(data.get("redelivered", False))
-                or (receipt.redelivered if receipt else False),  # redelivered
-                None,  # countdown
-                None,  # retry_eta
-                None,  # retry_eta_at
-                None,  # retried_at
-                data.get("policy") or {},  # policy: shared, read-only, no copy per attempt
-                None,  # runtime
-                self.writers[index],  # writer
-            )
-        )
-
     def take_receipt(self, task_id: str, attempt_no: int | None) -> Receipt | None:
         """The first receipt of the task no start has claimed yet, for this attempt number."""
         unused = self.unused_receipts.get(task_id)
@@ -887,15 +896,25 @@ class _Builder:
                 return receipt
         return None
 
-    def add_task_end(self, task: TaskHistory, index: int, at: float) -> None:
+    def add_task_end(self, task: TaskHistory, index: int, at: float, kind: str) -> None:
         """An event that ends an attempt (or, ``task.finished``, gives its final state)."""
         data = self.datas[index]
-        kind = self.kinds[index]
         attempt_no = data.get("attempt")
         if type(attempt_no) is not int:
             attempt_no = _as_int(attempt_no)
         final = kind == "task.finished"
-        attempt = self.open_attempt(task, attempt_no, index, final=final)
+        attempts = task.attempts
+        last = attempts[-1] if attempts else None
+        if (  # the common case: the process's own attempt, started last, still open
+            last is not None
+            and (last.state is None if final else last.outcome is None)
+            and last.pid == self.pids[index]
+            and last.writer == self.writers[index]
+            and last.attempt == attempt_no
+        ):
+            attempt = last
+        else:
+            attempt = self.open_attempt(task, attempt_no, index, final=final)
         if final:
             attempt.state = data.get("state")
             if attempt.outcome is None and attempt.state in OUTCOME_BY_STATE:
@@ -931,15 +950,6 @@ class _Builder:
         preferring the same process, then the same writer (a parent reporting its child's loss)."""
         pid, writer = self.pids[index], self.writers[index]
         attempts = task.attempts
-        if attempts:  # the common case: the process's own attempt, started last
-            last = attempts[-1]
-            if (
-                (last.state is None if final else last.outcome is None)
-                and last.pid == pid
-                and last.writer == writer
-                and last.attempt == attempt_no
-            ):
-                return last
         candidates = [
             a
             for a in attempts
