@@ -21,8 +21,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import compress, count, repeat
-from operator import add, attrgetter, itemgetter, sub
+from itertools import compress, count, islice, repeat
+from operator import add, attrgetter, eq, itemgetter, sub
 from pathlib import Path
 from typing import Any
 
@@ -541,12 +541,37 @@ class _Timeline:
             self.start = raw_times[first_start]
         else:
             self.start = min(raw_times, default=0.0)
-        keyed = sorted(
-            zip(raw_times, columns.writers, columns.pids, columns.seqs, columns.monos, count())
-        )
         #: Event indices in timeline order, and each one's seconds since the run started.
-        self.order: list[int] = list(map(itemgetter(5), keyed))
-        self.times: list[float] = list(map(sub, map(itemgetter(0), keyed), repeat(self.start)))
+        self.order: list[int] = _timeline_order(raw_times, columns)
+        self.times: list[float] = list(
+            map(sub, map(raw_times.__getitem__, self.order), repeat(self.start))
+        )
+
+
+def _timeline_order(raw_times: list[float], columns: _EventColumns) -> list[int]:
+    """Event indices ordered by (time, writer, pid, seq, mono, index).
+
+    Sorting by the time alone, then putting each run of equal times in order, is about three
+    times faster than sorting tuples: ties are rare in a real journal (and pairs in a synthetic
+    one, where a task's end and its final state share a time)."""
+    order = sorted(range(len(raw_times)), key=raw_times.__getitem__)
+    in_order = list(map(raw_times.__getitem__, order))
+    tied = list(compress(count(), map(eq, in_order, islice(in_order, 1, None))))
+    if not tied:
+        return order
+    writers, pids, seqs, monos = columns.writers, columns.pids, columns.seqs, columns.monos
+
+    def full_key(index: int) -> tuple[str, int, int, float, int]:
+        return (writers[index], pids[index], seqs[index], monos[index], index)
+
+    first = last = tied[0]  # a run of ties: order[first : last + 2] share one time
+    for position in islice(tied, 1, None):
+        if position != last + 1:
+            order[first : last + 2] = sorted(order[first : last + 2], key=full_key)
+            first = position
+        last = position
+    order[first : last + 2] = sorted(order[first : last + 2], key=full_key)
+    return order
 
 
 def _new_task(task_id: str, first_at: float) -> TaskHistory:

@@ -9,7 +9,7 @@ import pytest
 
 from chaos.checks.synthetic import SyntheticRun
 from chaos.errors import ConfigError
-from chaos.history import build_history, format_seconds, load_history
+from chaos.history import build_history, format_seconds, load_history, order_events
 from chaos.journal import JOURNAL_FILE, JournalWriter
 
 
@@ -181,3 +181,15 @@ def test_blank_lines_are_skipped(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace("\n", "\n\n", 1))
     history = load_history(tmp_path)
     assert history.event_count == len(run.events) and history.tasks["t1"].accepted
+
+
+def test_events_at_one_time_are_ordered_by_writer_pid_and_seq() -> None:
+    run = SyntheticRun()
+    parent, child = run.worker(1)
+    for writer in (child, run.producer, parent, child, run.producer):
+        writer.emit(2.0, "phase", name=f"{writer.name}/{writer.pid}/{writer.seq}")
+    events = list(reversed(run.events))
+    ordered, times, _ = order_events(events)
+    at_two = [(e.writer, e.pid, e.seq) for e, at in zip(ordered, times) if at == 2.0]
+    assert at_two == sorted(at_two)
+    assert len(at_two) == 5
