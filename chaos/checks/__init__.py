@@ -102,8 +102,8 @@ def run_checks(history: RunHistory, expectations: Sequence[Any]) -> list[Verdict
 
 
 # The modules that define checks register them on import.
-from chaos.checks import delivery, enqueue, resume, retries, sanity  # noqa: E402,F401
-from chaos.checks.table import render_verdicts, verdict_table  # noqa: E402
+from chaos.checks import delivery, enqueue, resume, retries, sanity  # noqa: F401
+from chaos.checks.table import render_verdicts, verdict_table
 
 #: What ``chaos check`` runs on a run directory that names no expectations.
 DEFAULT_EXPECTATIONS: list[dict[str, Any]] = [

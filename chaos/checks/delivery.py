@@ -75,13 +75,19 @@ def _explain_unfinished(
             return "lost", head + cause, killed
         if memory_loss:
             window = memory_loss[0]
-            return "lost", (
-                f"{head}; {describe_window(window, history)}: "
-                "its unacknowledged copy was lost with the broker's memory"
-            ), [window]
-        return "delayed", (
-            f"{head}; acks_late: still unacknowledged in Redis, delayed until visibility_timeout"
-        ), killed
+            return (
+                "lost",
+                (
+                    f"{head}; {describe_window(window, history)}: "
+                    "its unacknowledged copy was lost with the broker's memory"
+                ),
+                [window],
+            )
+        return (
+            "delayed",
+            (f"{head}; acks_late: still unacknowledged in Redis, delayed until visibility_timeout"),
+            killed,
+        )
     if receipt is not None:
         head += (
             f", received at {format_seconds(receipt.at)} by {receipt.hostname or '?'}, "
@@ -90,13 +96,19 @@ def _explain_unfinished(
         memory_loss = [w for w in memory_loss if w.start >= receipt.at]
         if memory_loss:
             window = memory_loss[0]
-            return "lost", (
-                f"{head}; {describe_window(window, history)}: "
-                "its unacknowledged copy was lost with the broker's memory"
-            ), [window]
-        return "delayed", (
-            f"{head}; still unacknowledged in Redis, delayed until visibility_timeout"
-        ), []
+            return (
+                "lost",
+                (
+                    f"{head}; {describe_window(window, history)}: "
+                    "its unacknowledged copy was lost with the broker's memory"
+                ),
+                [window],
+            )
+        return (
+            "delayed",
+            (f"{head}; still unacknowledged in Redis, delayed until visibility_timeout"),
+            [],
+        )
     head += ", never executed"
     if memory_loss:
         window = memory_loss[0]
@@ -180,7 +192,7 @@ def _summary(
 
 
 def _observed(counts: dict[str, int]) -> str:
-    return ", ".join(f"{name} {counts[name]}" for name in CATEGORIES if counts[name])or "no tasks"
+    return ", ".join(f"{name} {counts[name]}" for name in CATEGORIES if counts[name]) or "no tasks"
 
 
 @register("delivery")
@@ -265,9 +277,7 @@ def check_duplicates(
     """Duplicates counted; allowed only where the scenario says at-least-once may duplicate."""
     delivery = classify(history)
     tasks = delivery.by_category["duplicated"]
-    extra_runs = sum(
-        count - 1 for t in tasks for count in t.duplicated_attempts().values()
-    )
+    extra_runs = sum(count - 1 for t in tasks for count in t.duplicated_attempts().values())
     limit = at_most if at_most is not None else (None if allowed else 0)
     ok = limit is None or extra_runs <= limit
     line, ids, windows = _summary(delivery, ("duplicated",))

@@ -19,9 +19,12 @@ DURING_OUTAGE = ("refused", "accepted", "any")
 def _answer(task: TaskHistory, tried: EnqueueEvent) -> EnqueueEvent | None:
     """The accepted or refused event that answered this publish (first one after it)."""
     for event in task.enqueues:
-        if event.at >= tried.at and event.kind in ("enqueue.accepted", "enqueue.refused"):
-            if tried.path is None or event.path in (None, tried.path):
-                return event
+        if (
+            event.at >= tried.at
+            and event.kind in ("enqueue.accepted", "enqueue.refused")
+            and (tried.path is None or event.path in (None, tried.path))
+        ):
+            return event
     return None
 
 

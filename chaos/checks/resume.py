@@ -11,7 +11,7 @@ from operator import attrgetter
 from chaos.checks import register
 from chaos.checks.faults import describe_window, outage_windows
 from chaos.checks.verdict import Verdict
-from chaos.history import FaultWindow, RunHistory, TaskHistory, format_seconds
+from chaos.history import FaultWindow, RunHistory, TaskHistory
 
 _at = attrgetter("at")
 
@@ -115,9 +115,13 @@ def check_resume_within(
     resume_text = "never" if resume_seconds is None else f"{resume_seconds:.2f} s"
     drain_text = "never" if drain_seconds is None else f"{drain_seconds:.2f} s"
     observed = f"resumed after {resume_text}, drained after {drain_text}"
-    message = problems[0] if problems else (
-        f"{healed}: first task executed {resume_text} after the heal, backlog of "
-        f"{len(pending)} drained {drain_text} after it"
+    message = (
+        problems[0]
+        if problems
+        else (
+            f"{healed}: first task executed {resume_text} after the heal, backlog of "
+            f"{len(pending)} drained {drain_text} after it"
+        )
     )
     return Verdict(
         name="resume_within",

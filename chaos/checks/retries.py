@@ -218,9 +218,7 @@ def check_retries_as_declared(
             problems_by_task[history_task.task_id] = found
     ids = list(problems_by_task)
     all_problems = [p for found in problems_by_task.values() for p in found]
-    windows = unique_windows(
-        [w for i in ids for w in history.windows_for_task(history.tasks[i])]
-    )
+    windows = unique_windows([w for i in ids for w in history.windows_for_task(history.tasks[i])])
     expected = f"attempts as the policy declares, gaps >= countdown - {tolerance:.2f} s"
     if attempts is not None:
         expected += f", {attempts} attempts"

@@ -41,8 +41,9 @@ class SyntheticWriter:
     skew: float = 0.0
     seq: int = 0
 
-    def emit(self, at: float, kind: str, task_id: str | None = None, task: str | None = None,
-             **data: Any) -> Event:
+    def emit(
+        self, at: float, kind: str, task_id: str | None = None, task: str | None = None, **data: Any
+    ) -> Event:
         event = Event(
             kind=kind,
             wall=START_WALL + at + self.skew,
@@ -70,8 +71,15 @@ class SyntheticRun:
     def __post_init__(self) -> None:
         self.runner = self.writer("runner@host", 10)
         self.producer = self.writer("producer@host", 20)
-        self.runner.emit(0.0, "run.started", run_id="synthetic", scenario="synthetic", seed=0,
-                         backend="local", persistence=self.persistence)
+        self.runner.emit(
+            0.0,
+            "run.started",
+            run_id="synthetic",
+            scenario="synthetic",
+            seed=0,
+            backend="local",
+            persistence=self.persistence,
+        )
 
     def writer(self, name: str, pid: int, skew: float = 0.0) -> SyntheticWriter:
         key = (name, pid)
@@ -84,66 +92,145 @@ class SyntheticRun:
         name = f"worker-{number}@host"
         return (self.writer(name, 100 * number, skew), self.writer(name, 100 * number + 1, skew))
 
-    def fault(self, fault_id: str, type: str, start: float, end: float | None,  # noqa: A002
-              target: str | None = None, **params: Any) -> None:
+    def fault(
+        self,
+        fault_id: str,
+        type: str,
+        start: float,
+        end: float | None,
+        target: str | None = None,
+        **params: Any,
+    ) -> None:
         """A fault window as the runner journals it (``broker.kill`` on ``broker``)."""
         target = target or type.split(".", 1)[0]
-        self.runner.emit(start, "fault.applied", fault_id=fault_id, type=type, target=target,
-                         params=params)
+        self.runner.emit(
+            start, "fault.applied", fault_id=fault_id, type=type, target=target, params=params
+        )
         if end is not None:
-            self.runner.emit(end, "fault.healed", fault_id=fault_id, type=type, target=target,
-                             how="removed")
+            self.runner.emit(
+                end, "fault.healed", fault_id=fault_id, type=type, target=target, how="removed"
+            )
 
-    def publish(self, at: float, task_id: str, key: str, outcome: str = "accepted",
-                path: str = "naive", task: str = TASK, seconds: float = 0.002,
-                exc_type: str = "kombu.exceptions.OperationalError") -> None:
+    def publish(
+        self,
+        at: float,
+        task_id: str,
+        key: str,
+        outcome: str = "accepted",
+        path: str = "naive",
+        task: str = TASK,
+        seconds: float = 0.002,
+        exc_type: str = "kombu.exceptions.OperationalError",
+    ) -> None:
         """The producer's tried event and its answer (``accepted``, ``refused``, ``uncertain``,
         or ``none`` for a publish that never returned)."""
         self.producer.emit(at, "enqueue.tried", task_id, task, path=path, key=key)
         done = at + seconds
         if outcome == "accepted":
-            self.producer.emit(done, "enqueue.accepted", task_id, task, path=path, key=key,
-                               seconds=seconds)
+            self.producer.emit(
+                done, "enqueue.accepted", task_id, task, path=path, key=key, seconds=seconds
+            )
         elif outcome in ("refused", "uncertain"):
-            self.producer.emit(done, "enqueue.refused", task_id, task, path=path, key=key,
-                               exc_type=exc_type, exc_message="Error 111 connecting",
-                               seconds=seconds, uncertain=outcome == "uncertain")
+            self.producer.emit(
+                done,
+                "enqueue.refused",
+                task_id,
+                task,
+                path=path,
+                key=key,
+                exc_type=exc_type,
+                exc_message="Error 111 connecting",
+                seconds=seconds,
+                uncertain=outcome == "uncertain",
+            )
 
-    def execute(self, at: float, task_id: str, attempt: int = 0, outcome: str = "success",
-                duration: float = 0.05, worker: int = 1, task: str = TASK,
-                policy: Mapping[str, Any] | None = None, exc_type: str | None = None,
-                countdown: float | None = None, redelivered: bool = False,
-                eta: float | None = None, received: bool = True) -> None:
+    def execute(
+        self,
+        at: float,
+        task_id: str,
+        attempt: int = 0,
+        outcome: str = "success",
+        duration: float = 0.05,
+        worker: int = 1,
+        task: str = TASK,
+        policy: Mapping[str, Any] | None = None,
+        exc_type: str | None = None,
+        countdown: float | None = None,
+        redelivered: bool = False,
+        eta: float | None = None,
+        received: bool = True,
+    ) -> None:
         """One attempt: received by the main process, started, and ended as ``outcome``
         (``success``, ``retry``, ``failure``, or ``none`` for an attempt that never ended)."""
         parent, child = self.worker(worker)
         host = f"worker-{worker}"
         eta_wall = None if eta is None else START_WALL + eta
         if received:
-            parent.emit(at, "task.received", task_id, task, attempt=attempt, eta=eta_wall,
-                        redelivered=redelivered, hostname=host)
-        child.emit(at + 0.005, "task.started", task_id, task, attempt=attempt, eta=eta_wall,
-                   redelivered=redelivered, hostname=host, args_digest="d",
-                   policy=dict(policy if policy is not None else RETRYING_POLICY))
+            parent.emit(
+                at,
+                "task.received",
+                task_id,
+                task,
+                attempt=attempt,
+                eta=eta_wall,
+                redelivered=redelivered,
+                hostname=host,
+            )
+        child.emit(
+            at + 0.005,
+            "task.started",
+            task_id,
+            task,
+            attempt=attempt,
+            eta=eta_wall,
+            redelivered=redelivered,
+            hostname=host,
+            args_digest="d",
+            policy=dict(policy if policy is not None else RETRYING_POLICY),
+        )
         end = at + 0.005 + duration
         if outcome == "success":
             child.emit(end, "task.succeeded", task_id, task, attempt=attempt, runtime=duration)
             child.emit(end, "task.finished", task_id, task, attempt=attempt, state="SUCCESS")
         elif outcome == "retry":
             retry_eta = None if countdown is None else START_WALL + end + countdown
-            child.emit(end, "task.retried", task_id, task, attempt=attempt, countdown=countdown,
-                       retry_eta=retry_eta, exc_type=exc_type or "builtins.ValueError",
-                       exc_message="boom")
+            child.emit(
+                end,
+                "task.retried",
+                task_id,
+                task,
+                attempt=attempt,
+                countdown=countdown,
+                retry_eta=retry_eta,
+                exc_type=exc_type or "builtins.ValueError",
+                exc_message="boom",
+            )
             child.emit(end, "task.finished", task_id, task, attempt=attempt, state="RETRY")
         elif outcome == "failure":
-            child.emit(end, "task.failed", task_id, task, attempt=attempt,
-                       exc_type=exc_type or "builtins.ValueError", exc_message="boom")
+            child.emit(
+                end,
+                "task.failed",
+                task_id,
+                task,
+                attempt=attempt,
+                exc_type=exc_type or "builtins.ValueError",
+                exc_message="boom",
+            )
             child.emit(end, "task.finished", task_id, task, attempt=attempt, state="FAILURE")
 
-    def retried_task(self, at: float, task_id: str, key: str, attempts: int, countdown: float,
-                     final: str = "failure", policy: Mapping[str, Any] | None = None,
-                     exc_type: str = "builtins.ValueError", final_exc: str | None = None,
-                     gaps: list[float] | None = None) -> float:
+    def retried_task(
+        self,
+        at: float,
+        task_id: str,
+        key: str,
+        attempts: int,
+        countdown: float,
+        final: str = "failure",
+        policy: Mapping[str, Any] | None = None,
+        exc_type: str = "builtins.ValueError",
+        final_exc: str | None = None,
+        gaps: list[float] | None = None,
+    ) -> float:
         """A task published at ``at`` that retries ``attempts - 1`` times with ``countdown``,
         then ends as ``final``; returns when it ended. ``gaps`` overrides the real waits."""
         self.publish(at, task_id, key)
@@ -151,9 +238,15 @@ class SyntheticRun:
         for n in range(attempts):
             last = n == attempts - 1
             outcome = final if last else "retry"
-            self.execute(start, task_id, attempt=n, outcome=outcome, policy=policy,
-                         exc_type=(final_exc or exc_type) if last else exc_type,
-                         countdown=None if last else countdown)
+            self.execute(
+                start,
+                task_id,
+                attempt=n,
+                outcome=outcome,
+                policy=policy,
+                exc_type=(final_exc or exc_type) if last else exc_type,
+                countdown=None if last else countdown,
+            )
             gap = gaps[n] if gaps is not None and n < len(gaps) else countdown
             start = start + 0.055 + gap
         return start
@@ -194,8 +287,7 @@ def bulk_run(task_count: int, seed: int = 0) -> SyntheticRun:
             run.execute(at + 1.1, task_id, 1, "success", worker=worker)
         elif index % 97 == 0:
             run.execute(at + 0.02, task_id, 0, "success", worker=worker)
-            run.execute(at + 0.5, task_id, 0, "success", worker=1 + (worker % 4),
-                        redelivered=True)
+            run.execute(at + 0.5, task_id, 0, "success", worker=1 + (worker % 4), redelivered=True)
         else:
             run.execute(at + 0.02, task_id, 0, "success", worker=worker)
     run.finish(span + 5.0)

@@ -74,13 +74,21 @@ def plant_attempt_skipped(run: SyntheticRun) -> None:
 
 
 def plant_gap_too_short(run: SyntheticRun) -> None:
-    run.retried_task(2.2, "fast", "risky=6", attempts=3, countdown=1.0, final="success",
-                     gaps=[1.0, 0.3])
+    run.retried_task(
+        2.2, "fast", "risky=6", attempts=3, countdown=1.0, final="success", gaps=[1.0, 0.3]
+    )
 
 
 def plant_wrong_final_exception(run: SyntheticRun) -> None:
-    run.retried_task(2.2, "exc", "risky=7", attempts=4, countdown=1.0, final="failure",
-                     final_exc="celery.exceptions.MaxRetriesExceededError")
+    run.retried_task(
+        2.2,
+        "exc",
+        "risky=7",
+        attempts=4,
+        countdown=1.0,
+        final="failure",
+        final_exc="celery.exceptions.MaxRetriesExceededError",
+    )
 
 
 def plant_slow_resume(run: SyntheticRun) -> None:
@@ -117,8 +125,14 @@ def plant_lost_with_worker(run: SyntheticRun) -> None:
 def plant_delayed_acks_late(run: SyntheticRun) -> None:
     run.fault("wk-1", "worker.kill", 15.0, 16.0, target="worker-1")
     run.publish(14.8, "late", "order=90")
-    run.execute(14.9, "late", worker=1, outcome="none", duration=5.0,
-                policy={**RETRYING_POLICY, "acks_late": True})
+    run.execute(
+        14.9,
+        "late",
+        worker=1,
+        outcome="none",
+        duration=5.0,
+        policy={**RETRYING_POLICY, "acks_late": True},
+    )
 
 
 def plant_recovered(run: SyntheticRun) -> None:

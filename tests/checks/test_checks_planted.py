@@ -14,8 +14,10 @@ CASES = {
     "lost": (
         runs.plant_lost,
         {"delivery", "no_lost", "resume_within"},
-        "send_invoice_email[order=17]: accepted by the broker at 9.50 s, never executed; "
-        "broker killed 10.00 to 13.00 s with persistence off: lost with the broker's memory",
+        (
+            "send_invoice_email[order=17]: accepted by the broker at 9.50 s, never executed; "
+            "broker killed 10.00 to 13.00 s with persistence off: lost with the broker's memory"
+        ),
     ),
     "duplicate": (runs.plant_duplicate, {"delivery", "duplicates"}, "attempt 0 ran 2 times"),
     "retry_too_many": (
@@ -25,7 +27,9 @@ CASES = {
     ),
     "attempt_skipped": (runs.plant_attempt_skipped, {"retries_as_declared"}, "1 missing"),
     "gap_too_short": (
-        runs.plant_gap_too_short, {"retries_as_declared"}, "sooner than its countdown"
+        runs.plant_gap_too_short,
+        {"retries_as_declared"},
+        "sooner than its countdown",
     ),
     "wrong_final_exception": (
         runs.plant_wrong_final_exception,

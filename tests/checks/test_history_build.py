@@ -66,7 +66,7 @@ def test_outbox_events_without_task_id_join_their_task_by_key() -> None:
     run.producer.emit(1.0, "outbox.saved", None, key="order=3")
     run.publish(2.0, "t3", "order=3", path="durable")
     task = build_history(run.events).tasks["t3"]
-    assert [e.kind for e in task.enqueues][0] == "outbox.saved"
+    assert task.enqueues[0].kind == "outbox.saved"
     assert task.promised_at == pytest.approx(1.0)
 
 
@@ -113,7 +113,6 @@ def test_skewed_wall_clock_is_corrected_by_the_shared_monotonic_clock() -> None:
 def test_writer_on_another_clock_is_placed_by_its_wall_time() -> None:
     run = SyntheticRun()
     run.publish(1.0, "t1", "order=1")
-    parent, child = run.worker(1)
     run.execute(1.5, "t1")
     for event_index, event in enumerate(run.events):
         if event.writer.startswith("worker"):
