@@ -947,7 +947,10 @@ class _Builder:
                 self.end(attempt, index, at)
             return
         attempt.outcome = OUTCOME_BY_KIND.get(kind, attempt.outcome)
-        self.end(attempt, index, at)
+        if attempt.ended_at is None:
+            attempt.ended_at = at
+            attempt.ended_wall = self.walls[index]
+            attempt.ended_mono = self.monos[index]
         if kind == "task.succeeded":
             runtime = data.get("runtime")
             attempt.runtime = runtime if type(runtime) is float else _as_float(runtime)
