@@ -4,13 +4,16 @@ Target (issue 6): 100,000 events checked in under 2 s, memory linear in the even
 Run: ``python benchmarks/check_journal.py [--events 100000] [--repeat 3]``. Prints one row per
 journal size: events, tasks, seconds to load the history, seconds to check, total (wall and
 CPU time of this process), and the peak Python memory (tracemalloc, measured in a separate pass so
-it does not slow the timed one). The first line is a calibration loop: on a machine shared with
-other work, compare its CPU time with the ~0.15 s it takes on an idle core.
+it does not slow the timed one). The first line is a calibration loop, the load average and the
+JSON parser: on a machine shared with other work, compare the loop's CPU time between runs (0.30 to
+0.36 s on the project's idle 2-core machine) before comparing the rows.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
 import tempfile
 import time
 import tracemalloc
@@ -21,6 +24,8 @@ from chaos.checks.synthetic import bulk_run
 from chaos.history import load_history
 
 EVENTS_PER_TASK = 6.2  # bulk_run's mix, measured
+#: chaos.history parses with orjson (the ``fast`` extra) when it is importable, else json.
+PARSER = "orjson" if importlib.util.find_spec("orjson") else "json"
 EXPECTATIONS = [
     {"check": "delivery", "duplicates_allowed": True},
     {"check": "no_lost"},
@@ -65,7 +70,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="timed passes; the best is kept")
     args = parser.parse_args()
     sizes = [args.events // 4, args.events // 2, args.events, args.events * 2]
-    print(f"calibration: sum(range(10**7)) took {calibration():.3f} s CPU")
+    load_average = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(
+        f"calibration: sum(range(10**7)) took {calibration():.3f} s CPU; "
+        f"load average {load_average}; JSON parser {PARSER}"
+    )
     print(
         f"{'events':>8} {'tasks':>6} {'load s':>7} {'check s':>8} {'total s':>8} "
         f"{'cpu s':>6} {'cpu/cal':>7} {'peak MiB':>9} {'bytes/event':>11}"
