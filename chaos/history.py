@@ -564,13 +564,22 @@ def _timeline_order(raw_times: list[float], columns: _EventColumns) -> list[int]
     def full_key(index: int) -> tuple[str, int, int, float, int]:
         return (writers[index], pids[index], seqs[index], monos[index], index)
 
-    first = last = tied[0]  # a run of ties: order[first : last + 2] share one time
+    def put_in_order(first: int, last: int) -> None:
+        """The run of ties order[first : last + 2]: mostly a pair."""
+        if first == last:
+            one, other = order[first], order[first + 1]
+            if full_key(other) < full_key(one):
+                order[first], order[first + 1] = other, one
+        else:
+            order[first : last + 2] = sorted(order[first : last + 2], key=full_key)
+
+    first = last = tied[0]
     for position in islice(tied, 1, None):
         if position != last + 1:
-            order[first : last + 2] = sorted(order[first : last + 2], key=full_key)
+            put_in_order(first, last)
             first = position
         last = position
-    order[first : last + 2] = sorted(order[first : last + 2], key=full_key)
+    put_in_order(first, last)
     return order
 
 
@@ -790,19 +799,23 @@ class _Builder:
                     self.pending_by_key.setdefault(key, []).append(record)
                     continue
                 record.task_id = task_id
-            task = tasks.get(task_id)
-            if (  # the common case, attached here; else (a new task, a key) attach_enqueue
-                task is not None
-                and (not record.task or name_position.get(task_id, position + 1) <= position)
-                and (not key or task_by_key.get(key) == task_id)
-                and not self.pending_by_key
-                and record.at >= task.first_at
-            ):
-                task.enqueues.append(record)
-                if key and not task.key:
-                    task.key = key
-            else:
+            if self.pending_by_key:  # records waiting for a key's task id: attach_enqueue
                 self.attach_enqueue(record, position)
+                continue
+            # What attach_enqueue does when nothing waits for a key, inline: the common case.
+            task = tasks.get(task_id)
+            if task is None:
+                task = tasks[task_id] = _new_task(task_id, record.at)
+            task.enqueues.append(record)
+            task.first_at = min(task.first_at, record.at)
+            if record.task:
+                named_at = name_position.get(task_id)
+                if named_at is None or named_at > position:
+                    task.name = record.task
+                    name_position[task_id] = position
+            if key:
+                task.key = task.key or key
+                task_by_key.setdefault(key, task_id)
 
     def wall_to_at(self, wall: float | None, index: int) -> float | None:
         """A wall time written by this event's writer (an eta), on the common timeline."""
