@@ -33,6 +33,8 @@ class Delivery:
     )
     reasons: dict[str, str] = field(default_factory=dict)
     windows: dict[str, list[FaultWindow]] = field(default_factory=dict)
+    promised: int = 0
+    """Tasks the producer promised (accepted by the broker, or saved to the outbox)."""
 
     def counts(self) -> dict[str, int]:
         return {name: len(tasks) for name, tasks in self.by_category.items()}
@@ -166,6 +168,7 @@ def _classify(history: RunHistory) -> Delivery:
             elif executed:
                 result.by_category["ok"].append(task)
             continue
+        result.promised += 1  # (an unexpected task, never enqueued, was promised nothing)
         if task.completed:
             if not duplicated:
                 result.by_category["ok"].append(task)
@@ -250,7 +253,7 @@ def check_no_lost(history: RunHistory, delayed_allowed: bool = True) -> Verdict:
     categories = ("lost",) if delayed_allowed else ("lost", "delayed")
     missing = sum(counts[c] for c in categories)
     line, ids, windows = _summary(delivery, categories)
-    promised = sum(1 for t in history.tasks.values() if t.promised_at is not None)
+    promised = delivery.promised
     if missing:
         message = line
     else:
