@@ -1,7 +1,8 @@
 """One proxied TCP connection: the accepted client socket, the dialled upstream, two links.
 
-The reading protocols hold a reference to the link they feed; on the fast path
-``data_received`` is a single ``write`` to the other socket. Closing either side closes the whole
+The reading protocols hold a reference to the link they feed. On the fast path (no active toxic)
+a protocol's ``data_received`` *is* the other socket's ``transport.write``: the event loop hands
+each chunk straight to it, with no Python frame in between. Closing either side closes the whole
 connection, as Toxiproxy does (no half-close).
 """
 
@@ -12,6 +13,7 @@ import random
 import socket
 import struct
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from chaos.proxy.link import Link, ToxicRun
@@ -160,19 +162,28 @@ class _Side(asyncio.Protocol):
     """One socket of a proxied connection: its bytes feed ``link`` (toxics, then the other
     socket); when its own transport's buffer fills, ``writer`` (the link writing into it) pauses."""
 
-    __slots__ = ("connection", "link", "writer")
+    # ``data_received`` is a slot, not a method: ``route`` points it at the sink's ``write`` on the
+    # fast path, and at ``feed_link`` otherwise.
+    __slots__ = ("connection", "data_received", "link", "writer")
 
     def __init__(self, connection: Connection, link: Link, writer: Link) -> None:
         self.connection = connection
         self.link = link
         self.writer = writer
+        self.data_received: Callable[[bytes], object] = self.feed_link
+        link.reader = self
 
-    def data_received(self, data: bytes) -> None:
-        link = self.link
-        if link.fast:
-            link.sink.write(data)  # type: ignore[union-attr]
-        else:
-            link.feed(data)
+    def feed_link(self, data: bytes) -> None:
+        """A chunk for the toxic chain (or for the queue while the upstream is being dialled)."""
+        self.link.feed(data)
+
+    def route(
+        self, transport: asyncio.BaseTransport, fast_write: Callable[[bytes], object] | None
+    ) -> None:
+        """Send this socket's chunks to ``fast_write`` (the sink's ``write``), or to the link when
+        None. uvloop caches ``data_received`` when the protocol is set, so it is set again."""
+        self.data_received = self.feed_link if fast_write is None else fast_write
+        transport.set_protocol(self)
 
     def eof_received(self) -> bool:
         self.link.feed_eof()

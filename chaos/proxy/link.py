@@ -1,7 +1,8 @@
 """One direction of one proxied connection: bytes from a source socket through a toxic chain to a sink.
 
-With no active toxic the link is on its fast path: the reading protocol writes each chunk straight
-to the sink transport, nothing else runs. With toxics, chunks queue up and one task per link walks
+With no active toxic the link is on its fast path: the event loop hands each chunk read from the
+source straight to the sink transport's ``write`` (the reader's ``data_received`` is that method),
+nothing else runs. With toxics, chunks queue up and one task per link walks
 each chunk through the chain in creation order (Toxiproxy's order: the first toxic added is
 nearest the source). A toxic's wait is a ``hold`` that a change to that toxic interrupts, which is
 how updates and removals act on live connections without losing data.
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from chaos.proxy.model import Toxic
 
 if TYPE_CHECKING:
-    from chaos.proxy.connection import Connection
+    from chaos.proxy.connection import Connection, _Side
 
 #: Bytes queued in a link before its source socket stops being read.
 QUEUE_HIGH_WATER = 256 * 1024
@@ -123,6 +124,8 @@ class Link:
         self.loop = loop
         self.source: asyncio.Transport | None = None
         self.sink: asyncio.Transport | None = None
+        #: The protocol reading ``source``: told where its chunks go when ``fast`` changes.
+        self.reader: _Side | None = None
         self.runs: list[ToxicRun] = []
         self.fast = False
         self.ready = False
@@ -163,9 +166,13 @@ class Link:
         if not self.ready:
             return
         active = any(run.active for run in self.runs)
-        self.fast = not active and self._task is None and not self._pending
+        self._set_fast(not active and self._task is None and not self._pending)
         if not self.fast and self._pending and self._task is None and not self.closed:
             self._start_task()
+        elif not active and not self._pending and self._wake is not None and not self._wake.done():
+            # The last toxic went while the chain task was idle: let it end now, so that the
+            # link is back on the fast path at once rather than after its next chunk.
+            self._wake.set_result(None)
 
     # --- data in ---------------------------------------------------------------------------
 
@@ -194,7 +201,7 @@ class Link:
         if self.closed:
             return
         self._pending.append((chunk, after_order))
-        self.fast = False
+        self._set_fast(False)
         self._kick()
 
     def _kick(self) -> None:
@@ -206,8 +213,29 @@ class Link:
             self._wake.set_result(None)
 
     def _start_task(self) -> None:
-        self.fast = False
+        self._set_fast(False)
         self._task = self.loop.create_task(self._walk())
+
+    def _set_fast(self, fast: bool) -> None:
+        """Enter or leave the fast path: the reader's chunks go straight to the sink's ``write``,
+        or through ``feed`` and the chain task."""
+        if fast == self.fast:
+            return
+        self.fast = fast
+        if self.closed or self.reader is None or self.source is None or self.sink is None:
+            return
+        self.reader.route(self.source, self.sink.write if fast else None)
+
+    def on_fast_path(self) -> bool:
+        """True when the reader really hands chunks to the sink's ``write`` (not just the flag)."""
+        reader, sink = self.reader, self.sink
+        return (
+            self.fast
+            and not self.closed
+            and reader is not None
+            and sink is not None
+            and reader.data_received == sink.write
+        )
 
     async def _walk(self) -> None:
         try:

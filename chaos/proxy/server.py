@@ -424,8 +424,9 @@ class ProxyServer:
         self._service = None
 
     def census(self, timeout: float = 5.0) -> dict[str, int]:
-        """What the in-process server holds now: proxies, listeners, live connections, and asyncio
-        tasks besides its own main task. For leak checks (thread mode only)."""
+        """What the in-process server holds now: proxies, listeners, live connections, asyncio
+        tasks besides its own main task, and links whose reads go straight to the other socket
+        (the fast path). For leak checks and fast-path tests (thread mode only)."""
         service, loop = self._service, self._loop
         if service is None or loop is None or service.collection is None:
             raise StackError("proxy", "census() needs a started server in thread mode")
@@ -438,6 +439,12 @@ class ProxyServer:
                 "listeners": sum(proxy.running for proxy in proxies),
                 "connections": sum(len(proxy.connections) for proxy in proxies),
                 "tasks": len(asyncio.all_tasks()) - 2,  # minus main() and this one
+                "fast_links": sum(
+                    link.on_fast_path()
+                    for proxy in proxies
+                    for connection in proxy.connections
+                    for link in (connection.upstream, connection.downstream)
+                ),
             }
 
         return asyncio.run_coroutine_threadsafe(count(), loop).result(timeout)
