@@ -1054,7 +1054,8 @@ def _no_cyclic_gc() -> Iterator[None]:
     (``gc.freeze`` then ``gc.unfreeze``: a list splice, no traversal). The history is one
     long-lived structure without cycles; left in the youngest generation, the next two
     collections would each walk all of it (about 0.17 s each at 100,000 events) only to promote
-    it. Nothing is exempted from collection: the next full collection sees it all as usual.
+    it. Nothing is exempted from collection: the next full collection sees it all as usual. Not
+    done when the process froze objects of its own (``gc.unfreeze`` would thaw them too).
     """
     collecting = gc.isenabled()
     gc.disable()
@@ -1062,8 +1063,9 @@ def _no_cyclic_gc() -> Iterator[None]:
         yield
     finally:
         if collecting:
-            gc.freeze()
-            gc.unfreeze()
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 

@@ -3,6 +3,7 @@ the run's timeline, partial last lines, shuffled lines and skewed clocks."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -192,3 +193,15 @@ def test_events_at_one_time_are_ordered_by_writer_pid_and_seq() -> None:
     at_two = [(e.writer, e.pid, e.seq) for e, at in zip(ordered, times) if at == 2.0]
     assert at_two == sorted(at_two)
     assert len(at_two) == 5
+
+
+def test_building_leaves_objects_the_process_froze_frozen() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        run = SyntheticRun()
+        run.publish(1.0, "t1", "order=1")
+        build_history(run.events)
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
