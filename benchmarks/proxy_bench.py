@@ -6,6 +6,11 @@ machine hits both alike), several rounds; the median of the rounds is reported w
 proxied/direct and the added p50/p99. Latency: redis-py PINGs through a latency toxic of 10, 100
 and 1000 ms; the error is (median added delay - latency).
 
+Why the p99 moves, measured for both sides alike: the proxy's user and system CPU per request,
+redis-server's run-queue wait per request (``/proc/PID/schedstat``: time it was runnable but not
+running, i.e. scheduler wait), and the CPU that processes outside the benchmark used during the
+runs (a run with a lot of it measured someone else's load, not the proxy).
+
     python benchmarks/proxy_bench.py                 # the table the closing note quotes
     python benchmarks/proxy_bench.py --profile out.prof  # cProfile of the proxy process
 
@@ -18,6 +23,7 @@ import argparse
 import csv
 import io
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -54,7 +60,8 @@ def redis_server_binary() -> str:
 
 
 @contextmanager
-def redis_server(workdir: Path) -> Iterator[int]:
+def redis_server(workdir: Path) -> Iterator[tuple[int, int]]:
+    """A throwaway redis-server: its port and pid."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -85,7 +92,7 @@ def redis_server(workdir: Path) -> Iterator[int]:
                     raise
                 threading.Event().wait(0.02)  # noqa: sleep-ok poll interval inside a deadline
         client.close()
-        yield port
+        yield port, process.pid
     finally:
         process.terminate()
         process.wait(10)
@@ -158,14 +165,62 @@ def redis_benchmark(port: int, pipeline: int, requests: int) -> dict[str, dict[s
     }
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process: the proxy's cost per request, whatever the load."""
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU time of a process: the proxy's cost per request, whatever the load."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
+
+
+def run_queue_wait_seconds(pid: int) -> float:
+    """Time the process was runnable but waited for a CPU (scheduler wait), from schedstat."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+
+
+def machine_busy_seconds() -> float:
+    """CPU time all processes used, summed over every core (``/proc/stat``, not idle/iowait)."""
+    values = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class RunAccount:
+    """What one redis-benchmark run cost, beyond its own numbers: the proxy's CPU (user, sys),
+    redis-server's scheduler wait, and the CPU used by processes outside the benchmark."""
+
+    def __init__(self, redis_pid: int, proxy_pid: int | None) -> None:
+        self.redis_pid, self.proxy_pid = redis_pid, proxy_pid
+        self._start = self._sample()
+
+    def _sample(self) -> tuple[float, ...]:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        proxy_user, proxy_sys = cpu_seconds(self.proxy_pid) if self.proxy_pid else (0.0, 0.0)
+        return (
+            machine_busy_seconds(),
+            sum(cpu_seconds(self.redis_pid)),
+            children.ru_utime + children.ru_stime,  # redis-benchmark, once reaped
+            proxy_user,
+            proxy_sys,
+            run_queue_wait_seconds(self.redis_pid),
+        )
+
+    def finish(self, requests: int) -> dict[str, float]:
+        """Per request in microseconds, and the foreign CPU as a share of the machine."""
+        end = self._sample()
+        busy, redis_cpu, bench_cpu, proxy_user, proxy_sys, redis_wait = (
+            after - before for after, before in zip(end, self._start, strict=True)
+        )
+        foreign = busy - redis_cpu - bench_cpu - proxy_user - proxy_sys
+        return {
+            "proxy_user_us": proxy_user / requests * 1e6,
+            "proxy_sys_us": proxy_sys / requests * 1e6,
+            "redis_wait_us": redis_wait / requests * 1e6,
+            "foreign_cpu_s": max(foreign, 0.0),
+        }
 
 
 def throughput_table(
-    direct_port: int, proxied_port: int, rounds: int, requests: int, proxy_pid: int
+    direct_port: int, proxied_port: int, rounds: int, requests: int, redis_pid: int, proxy_pid: int
 ) -> str:
     lines = [
         (
@@ -174,38 +229,61 @@ def throughput_table(
         ),
         "|---|---|---|---|---|---|---|---|",
     ]
+    accounts_lines = [
+        (
+            "| -P | side | proxy CPU user/sys us/request | redis run-queue wait us/request | "
+            "CPU outside the benchmark, s per run (max) |"
+        ),
+        "|---|---|---|---|---|",
+    ]
     for pipeline in (1, 16):
         count = requests * (4 if pipeline == 16 else 1)
-        direct_runs, proxied_runs = [], []
-        proxy_cpu = 0.0
-        for _ in range(rounds):
-            direct_runs.append(redis_benchmark(direct_port, pipeline, count))
-            cpu_before = cpu_seconds(proxy_pid)
-            proxied_runs.append(redis_benchmark(proxied_port, pipeline, count))
-            proxy_cpu += cpu_seconds(proxy_pid) - cpu_before
-        ratios = []
+        runs: dict[str, list[dict[str, dict[str, float]]]] = {"direct": [], "proxied": []}
+        accounts: dict[str, list[dict[str, float]]] = {"direct": [], "proxied": []}
+        for round_index in range(rounds):
+            # Alternate which side goes first, so that neither always runs on a warmer machine.
+            sides = ["direct", "proxied"] if round_index % 2 == 0 else ["proxied", "direct"]
+            for side in sides:
+                account = RunAccount(redis_pid, proxy_pid)
+                runs[side].append(
+                    redis_benchmark(
+                        direct_port if side == "direct" else proxied_port, pipeline, count
+                    )
+                )
+                accounts[side].append(account.finish(count * len(TESTS)))
+        ratios, added_p99 = [], []
         for test in TESTS:
-            direct = {
-                k: statistics.median(r[test][k] for r in direct_runs) for k in ("rps", "p50", "p99")
-            }
-            proxied = {
-                k: statistics.median(r[test][k] for r in proxied_runs)
-                for k in ("rps", "p50", "p99")
-            }
+            direct, proxied = (
+                {
+                    key: statistics.median(run[test][key] for run in runs[side])
+                    for key in ("rps", "p50", "p99")
+                }
+                for side in ("direct", "proxied")
+            )
             ratio = proxied["rps"] / direct["rps"]
             ratios.append(ratio)
+            added_p99.append(proxied["p99"] - direct["p99"])
             lines.append(
                 f"| {pipeline} | {test} | {direct['rps']:.0f} | {proxied['rps']:.0f} | "
                 f"{ratio:.2f} | {direct['p50']:.3f}/{direct['p99']:.3f} | "
                 f"{proxied['p50']:.3f}/{proxied['p99']:.3f} | "
                 f"{proxied['p99'] - direct['p99']:+.3f} |"
             )
-        per_request_us = proxy_cpu / (rounds * count * len(TESTS)) * 1e6
+        proxied_user, proxied_sys = (
+            statistics.median(account[key] for account in accounts["proxied"])
+            for key in ("proxy_user_us", "proxy_sys_us")
+        )
         lines.append(
             f"| {pipeline} | **all** | | | **{statistics.median(ratios):.2f}** (median) | | | "
-            f"proxy CPU {per_request_us:.1f} us/request |"
+            f"**{statistics.median(added_p99):+.3f}** (median); proxy CPU "
+            f"{proxied_user + proxied_sys:.1f} us/request |"
         )
-    return "\n".join(lines)
+        for side in ("direct", "proxied"):
+            wait = statistics.median(account["redis_wait_us"] for account in accounts[side])
+            foreign = max(account["foreign_cpu_s"] for account in accounts[side])
+            cpu = f"{proxied_user:.1f}/{proxied_sys:.1f}" if side == "proxied" else "- (no proxy)"
+            accounts_lines.append(f"| {pipeline} | {side} | {cpu} | {wait:.1f} | {foreign:.2f} |")
+    return "\n".join(lines) + "\n\n" + "\n".join(accounts_lines)
 
 
 def latency_errors(api_url: str, redis_port: int, pings: int) -> str:
@@ -266,7 +344,7 @@ def main() -> int:
         return 2
     with (
         tempfile.TemporaryDirectory(prefix="proxy-bench-") as workdir,
-        redis_server(Path(workdir)) as redis_port,
+        redis_server(Path(workdir)) as (redis_port, redis_pid),
         proxy_under_test(args) as (api_url, proxy_pid),
     ):
         client = ToxiproxyClient(api_url)
@@ -274,7 +352,9 @@ def main() -> int:
         print(f"redis {redis_port}, proxy {proxied.listen}, api {api_url}")
         print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
         print(
-            throughput_table(redis_port, proxied.listen_port, args.rounds, args.requests, proxy_pid)
+            throughput_table(
+                redis_port, proxied.listen_port, args.rounds, args.requests, redis_pid, proxy_pid
+            )
         )
         print()
         proxied.delete()
