@@ -478,22 +478,6 @@ class _EventColumns:
         self.task_names += map(dict.get, records, repeat("task"))
         self.datas += [record.get("data") or {} for record in records]
 
-    def events(self, indices: Iterable[int]) -> list[Event]:
-        return [
-            Event(
-                kind=self.kinds[i],
-                wall=self.walls[i],
-                mono=self.monos[i],
-                writer=self.writers[i],
-                pid=self.pids[i],
-                seq=self.seqs[i],
-                task_id=self.task_ids[i],
-                task=self.task_names[i],
-                data=self.datas[i],
-            )
-            for i in indices
-        ]
-
 
 class _Timeline:
     """Where each event falls on the common timeline (see the module's docstring)."""
@@ -556,6 +540,7 @@ def _timeline_order(raw_times: list[float], columns: _EventColumns) -> list[int]
     one, where a task's end and its final state share a time)."""
     order = sorted(range(len(raw_times)), key=raw_times.__getitem__)
     in_order = list(map(raw_times.__getitem__, order))
+    # Positions whose event has the same time as the next one.
     tied = list(compress(count(), map(eq, in_order, islice(in_order, 1, None))))
     if not tied:
         return order
@@ -613,7 +598,6 @@ class _Builder:
     """
 
     def __init__(self, columns: _EventColumns, timeline: _Timeline) -> None:
-        self.columns = columns
         self.kinds = columns.kinds
         self.walls = columns.walls
         self.monos = columns.monos
@@ -646,6 +630,8 @@ class _Builder:
         }
 
     def fold(self, timeline: _Timeline) -> None:
+        """Every event into the history: the probe's fold first (it names tasks), then the
+        producer's (an earlier name wins), then the runner's, the workers' and failpoints'."""
         order, times = timeline.order, timeline.times
         kinds_in_order = list(map(self.kinds.__getitem__, order))
         self.fold_probe_events(
