@@ -51,6 +51,16 @@ def _promise_text(task: TaskHistory) -> str:
     return f"saved to the outbox at {format_seconds(task.promised_at)}, never relayed"
 
 
+def _unacked_copy_lost(
+    head: str, window: FaultWindow, history: RunHistory
+) -> tuple[str, str, list[FaultWindow]]:
+    reason = (
+        f"{head}; {describe_window(window, history)}: "
+        "its unacknowledged copy was lost with the broker's memory"
+    )
+    return "lost", reason, [window]
+
+
 def _explain_unfinished(
     task: TaskHistory, history: RunHistory
 ) -> tuple[str, str, list[FaultWindow]]:
@@ -76,15 +86,7 @@ def _explain_unfinished(
             ) + ": acked when it started (acks_late off), lost with the worker"
             return "lost", head + cause, killed
         if memory_loss:
-            window = memory_loss[0]
-            return (
-                "lost",
-                (
-                    f"{head}; {describe_window(window, history)}: "
-                    "its unacknowledged copy was lost with the broker's memory"
-                ),
-                [window],
-            )
+            return _unacked_copy_lost(head, memory_loss[0], history)
         return (
             "delayed",
             (f"{head}; acks_late: still unacknowledged in Redis, delayed until visibility_timeout"),
@@ -97,15 +99,7 @@ def _explain_unfinished(
         )
         memory_loss = [w for w in memory_loss if w.start >= receipt.at]
         if memory_loss:
-            window = memory_loss[0]
-            return (
-                "lost",
-                (
-                    f"{head}; {describe_window(window, history)}: "
-                    "its unacknowledged copy was lost with the broker's memory"
-                ),
-                [window],
-            )
+            return _unacked_copy_lost(head, memory_loss[0], history)
         return (
             "delayed",
             (f"{head}; still unacknowledged in Redis, delayed until visibility_timeout"),
