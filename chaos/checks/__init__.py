@@ -14,7 +14,7 @@ from typing import Any
 
 from chaos.checks.verdict import Verdict
 from chaos.errors import ConfigError, Problem
-from chaos.history import RunHistory
+from chaos.history.model import RunHistory
 
 Check = Callable[..., Verdict]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from chaos.checks import register
 from chaos.checks.faults import describe_window, is_worker_fault, loses_broker_memory
 from chaos.checks.verdict import Verdict, unique_windows
-from chaos.history import FaultWindow, RunHistory, TaskHistory, format_seconds
+from chaos.history.model import FaultWindow, RunHistory, TaskHistory, format_seconds
 
 CATEGORIES = ("ok", "lost", "delayed", "duplicated", "unexpected", "recovered", "refused")
 

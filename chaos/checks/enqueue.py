@@ -11,7 +11,7 @@ from chaos.checks import register
 from chaos.checks.faults import describe_window, outage_windows
 from chaos.checks.verdict import Verdict, unique_windows
 from chaos.errors import ConfigError, Problem
-from chaos.history import EnqueueEvent, FaultWindow, RunHistory, TaskHistory, format_seconds
+from chaos.history.model import EnqueueEvent, FaultWindow, RunHistory, TaskHistory, format_seconds
 
 DURING_OUTAGE = ("refused", "accepted", "any")
 

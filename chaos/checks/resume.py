@@ -11,7 +11,7 @@ from operator import attrgetter
 from chaos.checks import register
 from chaos.checks.faults import describe_window, outage_windows
 from chaos.checks.verdict import Verdict
-from chaos.history import FaultWindow, RunHistory, TaskHistory
+from chaos.history.model import FaultWindow, RunHistory, TaskHistory
 
 _at = attrgetter("at")
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from chaos.checks import register
 from chaos.checks.verdict import Verdict, unique_windows
-from chaos.history import Attempt, RunHistory, TaskHistory, format_seconds
+from chaos.history.model import Attempt, RunHistory, TaskHistory, format_seconds
 
 MAX_RETRIES_EXCEEDED = "celery.exceptions.MaxRetriesExceededError"
 RETRY_SIGNAL_TYPES = frozenset({"celery.exceptions.Retry", "Retry", None, ""})

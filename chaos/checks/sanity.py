@@ -9,7 +9,7 @@ from operator import attrgetter
 from chaos.checks import register
 from chaos.checks.faults import describe_window, unreachable_windows
 from chaos.checks.verdict import Verdict, unique_windows
-from chaos.history import FaultWindow, RunHistory, format_seconds
+from chaos.history.model import FaultWindow, RunHistory, format_seconds
 
 _at = attrgetter("at")
 _started_at = attrgetter("started_at")

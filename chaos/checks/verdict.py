@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chaos.history import FaultWindow
+from chaos.history.model import FaultWindow
 
 
 @dataclass
