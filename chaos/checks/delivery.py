@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chaos.checks import register
+from chaos.checks.registry import register
 from chaos.checks.faults import describe_window, is_worker_fault, loses_broker_memory
 from chaos.checks.verdict import Verdict, unique_windows
 from chaos.history.model import FaultWindow, RunHistory, TaskHistory, format_seconds

@@ -7,7 +7,7 @@ buffered on the client; to a hung one it blocks until a socket timeout, without 
 
 from __future__ import annotations
 
-from chaos.checks import register
+from chaos.checks.registry import register
 from chaos.checks.faults import describe_window, outage_windows
 from chaos.checks.verdict import Verdict, unique_windows
 from chaos.errors import ConfigError, Problem

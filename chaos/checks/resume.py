@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from operator import attrgetter
 
-from chaos.checks import register
+from chaos.checks.registry import register
 from chaos.checks.faults import describe_window, outage_windows
 from chaos.checks.verdict import Verdict
 from chaos.history.model import FaultWindow, RunHistory, TaskHistory

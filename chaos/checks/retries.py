@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chaos.checks import register
+from chaos.checks.registry import register
 from chaos.checks.verdict import Verdict, unique_windows
 from chaos.history.model import Attempt, RunHistory, TaskHistory, format_seconds
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from operator import attrgetter
 
-from chaos.checks import register
+from chaos.checks.registry import register
 from chaos.checks.faults import describe_window, unreachable_windows
 from chaos.checks.verdict import Verdict, unique_windows
 from chaos.history.model import FaultWindow, RunHistory, format_seconds

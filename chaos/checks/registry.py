@@ -1,0 +1,110 @@
+"""The check registry: every check by the name a scenario uses, and the lookup that turns a
+scenario's expectations into verdicts.
+
+A check module registers its functions here with ``@register("name")``; importing
+``chaos.checks`` imports every check module, so ``CHECKS`` is complete once the package is
+imported. Kept apart from the package's ``__init__`` so that a check module depends on this
+module alone and the package imports the check modules without an import cycle.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from chaos.checks.verdict import Verdict
+from chaos.errors import ConfigError, Problem
+from chaos.history.model import RunHistory
+
+Check = Callable[..., Verdict]
+
+#: Every check by the name a scenario uses; filled by the check modules as they are imported.
+CHECKS: dict[str, Check] = {}
+
+
+def register(name: str) -> Callable[[Check], Check]:
+    """Name a check function in CHECKS."""
+
+    def add(function: Check) -> Check:
+        CHECKS[name] = function
+        return function
+
+    return add
+
+
+def _as_mapping(expectation: Any) -> Mapping[str, Any]:
+    if isinstance(expectation, Mapping):
+        return expectation
+    if hasattr(expectation, "as_entry"):  # the scenario's Expectation model
+        return expectation.as_entry()
+    if hasattr(expectation, "model_dump"):  # another pydantic model
+        return expectation.model_dump(exclude_none=True)
+    if isinstance(expectation, str):
+        return {"check": expectation}
+    raise ConfigError(
+        [
+            Problem(
+                "an expectation must be a mapping",
+                given=repr(expectation),
+                expected="{check: NAME, ...}",
+            )
+        ]
+    )
+
+
+def resolve(expectations: Sequence[Any]) -> list[tuple[Check, str, dict[str, Any]]]:
+    """Look up every expectation's check and validate its parameters, reporting all problems."""
+    problems: list[Problem] = []
+    resolved = []
+    for index, raw in enumerate(expectations):
+        expectation = dict(_as_mapping(raw))
+        where = f"expectations[{index}]"
+        name = expectation.pop("check", None)
+        if name not in CHECKS:
+            close = ", ".join(sorted(CHECKS))
+            problems.append(
+                Problem(
+                    "unknown check",
+                    field_path=f"{where}.check",
+                    given=repr(name),
+                    expected=f"one of {close}",
+                )
+            )
+            continue
+        function = CHECKS[name]
+        accepted = [
+            p.name for p in inspect.signature(function).parameters.values() if p.name != "history"
+        ]
+        for key in expectation:
+            if key not in accepted:
+                problems.append(
+                    Problem(
+                        f"check {name!r} takes no parameter {key!r}",
+                        field_path=f"{where}.{key}",
+                        expected=f"one of {', '.join(accepted) or '(none)'}",
+                    )
+                )
+        resolved.append((function, name, expectation))
+    if problems:
+        raise ConfigError(problems)
+    return resolved
+
+
+def run_checks(history: RunHistory, expectations: Sequence[Any]) -> list[Verdict]:
+    """One verdict per expectation, in the scenario's order."""
+    verdicts = []
+    for function, name, params in resolve(expectations):
+        verdict = function(history, **params)
+        verdict.name = name
+        verdict.params = dict(params)
+        verdicts.append(verdict)
+    return verdicts
+
+
+#: What ``chaos check`` runs on a run directory that names no expectations.
+DEFAULT_EXPECTATIONS: list[dict[str, Any]] = [
+    {"check": "delivery"},
+    {"check": "retries_as_declared"},
+    {"check": "sanity"},
+]
