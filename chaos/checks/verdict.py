@@ -1,12 +1,13 @@
-"""The verdict: what one check concluded, in a form a person can act on and a report can store."""
+"""The verdict: what one check concluded, in a form a person can act on and a report can store;
+and the findings a check's rules return, with the one way they become a verdict."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chaos.history.model import FaultWindow
+from chaos.history.model import FaultWindow, RunHistory
 
 
 @dataclass
@@ -78,3 +79,74 @@ def unique_windows(windows: Sequence[FaultWindow]) -> list[FaultWindow]:
             seen.add(window.fault_id)
             result.append(window)
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One rule a history broke, as a person reads it: the message, the task it is about (None:
+    the run as a whole) and the fault windows that explain it."""
+
+    message: str
+    task_id: str | None = None
+    fault_windows: tuple[FaultWindow, ...] = ()
+
+
+#: What a rule returns when the history keeps it (most of the time: one shared empty tuple).
+NO_FINDINGS: tuple[Finding, ...] = ()
+
+
+def in_task_order(history: RunHistory, *findings_by_rule: Sequence[Finding]) -> list[Finding]:
+    """Findings of rules that each went through every task, merged into the history's task
+    order; a task's findings keep the order of the rules, then each rule's own order."""
+    merged = [f for findings in findings_by_rule for f in findings]
+    if len(findings_by_rule) < 2 or not merged:
+        return merged
+    position = {task_id: index for index, task_id in enumerate(history.tasks)}
+    return sorted(merged, key=lambda f: position.get(f.task_id, -1))  # stable
+
+
+def messages_by_task(findings: Iterable[Finding]) -> dict[str, list[str]]:
+    """The messages about tasks, grouped by task in first-seen order (a verdict's details)."""
+    grouped: dict[str, list[str]] = {}
+    for finding in findings:
+        if finding.task_id is not None:
+            grouped.setdefault(finding.task_id, []).append(finding.message)
+    return grouped
+
+
+def verdict_from_findings(
+    name: str,
+    findings: Sequence[Finding],
+    *,
+    expected: str,
+    observed: str,
+    held: str,
+    tasks: list[str] | None = None,
+    fault_windows: Sequence[FaultWindow] | None = None,
+    details: dict[str, Any] | None = None,
+    count_others: bool = True,
+) -> Verdict:
+    """The verdict of a check whose rules returned ``findings``: held (message ``held``) when
+    there are none; else failed, quoting the first finding and counting the others ("(and 2
+    more)") unless ``count_others`` is off. Tasks and fault windows default to those the
+    findings name, in first-seen order, without repeats."""
+    if findings:
+        message = findings[0].message
+        if count_others and len(findings) > 1:
+            message += f" (and {len(findings) - 1} more)"
+    else:
+        message = held
+    if tasks is None:
+        tasks = list(dict.fromkeys(f.task_id for f in findings if f.task_id is not None))
+    if fault_windows is None:
+        fault_windows = [w for f in findings for w in f.fault_windows]
+    return Verdict(
+        name=name,
+        ok=not findings,
+        expected=expected,
+        observed=observed,
+        message=message,
+        tasks=tasks,
+        fault_windows=unique_windows(fault_windows),
+        details={} if details is None else details,
+    )
