@@ -10,11 +10,18 @@ with no countdown at all ``default_retry_delay`` applies.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from chaos.checks.registry import register
-from chaos.checks.verdict import Verdict, unique_windows
+from chaos.checks.verdict import (
+    NO_FINDINGS,
+    Finding,
+    Verdict,
+    messages_by_task,
+    verdict_from_findings,
+)
 from chaos.history.model import Attempt, RunHistory, TaskHistory, format_seconds
 
 MAX_RETRIES_EXCEEDED = "celery.exceptions.MaxRetriesExceededError"
@@ -122,6 +129,148 @@ def _succeeded_at_once(task: TaskHistory) -> bool:
     return max_retries is None or (type(max_retries) is int and max_retries >= 0)
 
 
+@dataclass(slots=True)
+class AttemptsSeen:
+    """One task's executions as the retry rules read them: the first execution of each attempt
+    number, the numbers in order, the declared max_retries and the attempt that ended the task."""
+
+    task: TaskHistory
+    first_by_number: dict[int, Attempt]
+    numbers: list[int]
+    policy: Mapping[str, Any]
+    max_retries: Any
+    final: Attempt | None
+    """The attempt that ended the task (None while it has not ended)."""
+
+    @classmethod
+    def of(cls, task: TaskHistory) -> AttemptsSeen | None:
+        """None for a task no execution of which carries an attempt number."""
+        first_by_number: dict[int, Attempt] = {}
+        for attempt in task.executions:
+            if attempt.attempt is not None and attempt.attempt not in first_by_number:
+                first_by_number[attempt.attempt] = attempt
+        if not first_by_number:
+            return None
+        policy = task.policy
+        final = task.final_attempt
+        return cls(  # positional: a tenth of the tasks of a run get here, keywords cost twice
+            task,
+            first_by_number,
+            sorted(first_by_number),
+            policy,
+            policy.get("max_retries", 3) if policy else None,  # max_retries
+            final if final is not None and task.completed else None,  # final
+        )
+
+    def finding(self, message: str) -> Finding:
+        return Finding(message, self.task.task_id)
+
+
+def attempt_numbers_missing(seen: AttemptsSeen) -> Sequence[Finding]:
+    """Attempt numbers not exactly 0, 1 ... n."""
+    numbers = seen.numbers
+    if not (numbers[0] < 0 or numbers[-1] + 1 != len(numbers)):
+        return NO_FINDINGS
+    missing = sorted(set(range(numbers[-1] + 1)) - set(numbers))
+    if not missing:
+        return NO_FINDINGS
+    return [
+        seen.finding(
+            f"{seen.task.label}: attempt numbers {', '.join(map(str, numbers))} executed, "
+            f"{', '.join(map(str, missing))} missing"
+        )
+    ]
+
+
+def more_than_max_retries(seen: AttemptsSeen) -> Sequence[Finding]:
+    """More attempts than 1 + max_retries."""
+    max_retries, numbers = seen.max_retries, seen.numbers
+    if max_retries is None or len(numbers) <= 1 + int(max_retries):
+        return NO_FINDINGS
+    return [
+        seen.finding(
+            f"{seen.task.label}: {len(numbers)} attempts, max_retries={max_retries} allows "
+            f"{1 + int(max_retries)}"
+        )
+    ]
+
+
+def attempt_count_off(seen: AttemptsSeen, attempts: int | None) -> Sequence[Finding]:
+    """Not the number of attempts the scenario expects."""
+    if attempts is None or len(seen.numbers) == attempts:
+        return NO_FINDINGS
+    return [seen.finding(f"{seen.task.label}: {len(seen.numbers)} attempts, expected {attempts}")]
+
+
+def retry_gaps_off(seen: AttemptsSeen, tolerance: float, late: float | None) -> Sequence[Finding]:
+    """A wait between a retry and the next attempt off the countdown the policy implies."""
+    if len(seen.numbers) <= 1:
+        return NO_FINDINGS
+    first_by_number = seen.first_by_number
+    return [
+        seen.finding(problem)
+        for n in seen.numbers
+        if n + 1 in first_by_number
+        for problem in _check_gap(
+            seen.task, first_by_number[n], first_by_number[n + 1], tolerance, late
+        )
+    ]
+
+
+def final_state_off(seen: AttemptsSeen, final_state: str | None) -> Sequence[Finding]:
+    """The task ended in another state than the scenario expects."""
+    final = seen.final
+    if final is None or final_state is None:
+        return NO_FINDINGS
+    state = STATE_BY_OUTCOME.get(final.outcome or "", final.outcome)
+    if (state or "").upper() == final_state.upper():
+        return NO_FINDINGS
+    return [
+        seen.finding(
+            f"{seen.task.label}: ended {state} at {format_seconds(final.ended_at)}, "
+            f"expected {final_state}"
+        )
+    ]
+
+
+def final_exception_off(seen: AttemptsSeen, final_exception: str | None) -> Sequence[Finding]:
+    """The task failed with another exception than expected: the scenario's, else, once retries
+    ran out, the retried exception or MaxRetriesExceededError."""
+    final, max_retries = seen.final, seen.max_retries
+    if final is None or final.outcome != "failure":
+        return NO_FINDINGS
+    exhausted = max_retries is not None and final.attempt == int(max_retries)
+    expected_exc = final_exception or (_expected_final_exception(seen.task) if exhausted else None)
+    if expected_exc is None or same_exception(final.exc_type, expected_exc):
+        return NO_FINDINGS
+    return [
+        seen.finding(
+            f"{seen.task.label}: attempt {final.attempt} failed with {final.exc_type}, expected "
+            f"{expected_exc}" + (" after the last retry" if exhausted else "")
+        )
+    ]
+
+
+def autoretry_abandoned(seen: AttemptsSeen) -> Sequence[Finding]:
+    """The task failed with an exception autoretry_for covers while retries were left."""
+    final, max_retries = seen.final, seen.max_retries
+    if (
+        final is None
+        or final.outcome != "failure"
+        or max_retries is None
+        or final.attempt is None
+        or final.attempt >= int(max_retries)
+        or not _is_autoretry(seen.policy, final.exc_type)
+    ):
+        return NO_FINDINGS
+    return [
+        seen.finding(
+            f"{seen.task.label}: attempt {final.attempt} failed with {final.exc_type}, which "
+            f"autoretry_for covers, with {int(max_retries) - final.attempt} retries left"
+        )
+    ]
+
+
 def task_problems(
     task: TaskHistory,
     tolerance: float,
@@ -129,66 +278,20 @@ def task_problems(
     attempts: int | None,
     final_state: str | None,
     final_exception: str | None,
-) -> list[str]:
-    """Every way this task's attempts differ from its declared retry policy."""
-    problems: list[str] = []
-    first_by_number: dict[int, Attempt] = {}
-    for attempt in task.executions:
-        if attempt.attempt is not None and attempt.attempt not in first_by_number:
-            first_by_number[attempt.attempt] = attempt
-    if not first_by_number:
-        return problems
-    numbers = sorted(first_by_number)
-    if numbers[0] < 0 or numbers[-1] + 1 != len(numbers):  # else exactly 0, 1 ... n
-        missing = sorted(set(range(numbers[-1] + 1)) - set(numbers))
-        if missing:
-            problems.append(
-                f"{task.label}: attempt numbers {', '.join(map(str, numbers))} executed, "
-                f"{', '.join(map(str, missing))} missing"
-            )
-    policy = task.policy
-    max_retries = policy.get("max_retries", 3) if policy else None
-    if max_retries is not None and len(numbers) > 1 + int(max_retries):
-        problems.append(
-            f"{task.label}: {len(numbers)} attempts, max_retries={max_retries} allows "
-            f"{1 + int(max_retries)}"
-        )
-    if attempts is not None and len(numbers) != attempts:
-        problems.append(f"{task.label}: {len(numbers)} attempts, expected {attempts}")
-    if len(numbers) > 1:
-        for n in numbers:
-            if n + 1 in first_by_number:
-                after = first_by_number[n + 1]
-                problems += _check_gap(task, first_by_number[n], after, tolerance, late)
-    final = task.final_attempt
-    if final is None or not task.completed:
-        return problems
-    state = STATE_BY_OUTCOME.get(final.outcome or "", final.outcome)
-    if final_state is not None and (state or "").upper() != final_state.upper():
-        problems.append(
-            f"{task.label}: ended {state} at {format_seconds(final.ended_at)}, "
-            f"expected {final_state}"
-        )
-    if final.outcome != "failure":
-        return problems
-    exhausted = max_retries is not None and final.attempt == int(max_retries)
-    expected_exc = final_exception or (_expected_final_exception(task) if exhausted else None)
-    if expected_exc is not None and not same_exception(final.exc_type, expected_exc):
-        problems.append(
-            f"{task.label}: attempt {final.attempt} failed with {final.exc_type}, expected "
-            f"{expected_exc}" + (" after the last retry" if exhausted else "")
-        )
-    if (
-        max_retries is not None
-        and final.attempt is not None
-        and final.attempt < int(max_retries)
-        and _is_autoretry(policy, final.exc_type)
-    ):
-        problems.append(
-            f"{task.label}: attempt {final.attempt} failed with {final.exc_type}, which "
-            f"autoretry_for covers, with {int(max_retries) - final.attempt} retries left"
-        )
-    return problems
+) -> list[Finding]:
+    """Every way this task's attempts differ from its declared retry policy, rule by rule."""
+    seen = AttemptsSeen.of(task)
+    if seen is None:
+        return []
+    return [
+        *attempt_numbers_missing(seen),
+        *more_than_max_retries(seen),
+        *attempt_count_off(seen, attempts),
+        *retry_gaps_off(seen, tolerance, late),
+        *final_state_off(seen, final_state),
+        *final_exception_off(seen, final_exception),
+        *autoretry_abandoned(seen),
+    ]
 
 
 @register("retries_as_declared")
@@ -203,7 +306,7 @@ def check_retries_as_declared(
 ) -> Verdict:
     """Attempts numbered 0, 1, 2 ... at most 1 + max_retries, spaced by the declared countdown,
     ending in the declared state and exception. ``task`` limits it to one task name."""
-    problems_by_task: dict[str, list[str]] = {}
+    findings: list[Finding] = []
     checked = 0
     for history_task in history.tasks.values():
         if task is not None and not (history_task.name or "").endswith(task):
@@ -213,12 +316,14 @@ def check_retries_as_declared(
         checked += 1
         if attempts is None and final_state is None and _succeeded_at_once(history_task):
             continue
-        found = task_problems(history_task, tolerance, late, attempts, final_state, final_exception)
-        if found:
-            problems_by_task[history_task.task_id] = found
+        findings += task_problems(
+            history_task, tolerance, late, attempts, final_state, final_exception
+        )
+    problems_by_task = messages_by_task(findings)
     ids = list(problems_by_task)
-    all_problems = [p for found in problems_by_task.values() for p in found]
-    windows = unique_windows([w for i in ids for w in history.windows_for_task(history.tasks[i])])
+    windows = [w for i in ids for w in history.windows_for_task(history.tasks[i])]
+    if not checked and task is not None:
+        findings.append(Finding(f"no executed task to check named {task}"))
     expected = f"attempts as the policy declares, gaps >= countdown - {tolerance:.2f} s"
     if attempts is not None:
         expected += f", {attempts} attempts"
@@ -226,21 +331,16 @@ def check_retries_as_declared(
         expected += f", final {final_state}"
     if final_exception:
         expected += f" with {final_exception}"
-    if all_problems:
-        message = all_problems[0] + (
-            f" (and {len(all_problems) - 1} more)" if len(all_problems) > 1 else ""
-        )
-    elif checked:
-        message = f"all {checked} executed tasks attempted as their policy declares"
+    if checked:
+        held = f"all {checked} executed tasks attempted as their policy declares"
     else:
-        message = "no executed task to check" + (f" named {task}" if task else "")
-    return Verdict(
-        name="retries_as_declared",
-        ok=not all_problems and (checked > 0 or task is None),
+        held = "no executed task to check"
+    return verdict_from_findings(
+        "retries_as_declared",
+        findings,
         expected=expected,
         observed=f"{len(ids)} of {checked} tasks off their policy",
-        message=message,
-        tasks=ids,
+        held=held,
         fault_windows=windows,
         details={"problems": problems_by_task},
     )
