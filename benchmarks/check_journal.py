@@ -20,8 +20,8 @@ import tracemalloc
 from pathlib import Path
 
 from chaos.checks import run_checks
-from chaos.checks.synthetic import bulk_run
 from chaos.history import load_history
+from chaos.testing import bulk_run
 
 EVENTS_PER_TASK = 6.2  # bulk_run's mix, measured
 #: chaos.history parses with orjson (the ``fast`` extra) when it is importable, else json.

@@ -1,6 +1,6 @@
 """How long the reports of a run take: history, report.json, the timeline (PNG + SVG), the HTML page.
 
-Synthetic runs of 10, 100 and 1000 tasks (chaos.checks.synthetic.bulk_run: a broker kill, retries,
+Synthetic runs of 10, 100 and 1000 tasks (chaos.testing.bulk_run: a broker kill, retries,
 refusals, duplicates), each step timed separately, median of ``--repeat`` runs. matplotlib's import
 is timed once, apart, since a process pays it only once.
 
@@ -36,7 +36,7 @@ def main() -> None:
     print(f"import matplotlib.figure: {import_seconds:.2f} s (once per process)")
 
     from chaos.checks import DEFAULT_EXPECTATIONS, run_checks
-    from chaos.checks.synthetic import bulk_run
+    from chaos.testing import bulk_run
     from chaos.history import load_history
     from chaos.report import write_html, write_json, write_timeline
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chaos.checks.synthetic import RETRYING_POLICY, SyntheticRun
+from chaos.testing import RETRYING_POLICY, SyntheticRun
 
 KILL_START, KILL_END = 10.0, 13.0
 RISKY = "shop.tasks.risky_task"

@@ -8,9 +8,9 @@ import pytest
 
 from chaos.checks import CHECKS, run_checks
 from chaos.checks.retries import backoff_bound
-from chaos.checks.synthetic import RETRYING_POLICY, SyntheticRun
 from chaos.errors import ConfigError
 from chaos.history import build_history
+from chaos.testing import RETRYING_POLICY, SyntheticRun
 
 BACKOFF = {
     **RETRYING_POLICY,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from chaos.checks import run_checks
-from chaos.checks.synthetic import SyntheticRun
 from chaos.history import build_history
+from chaos.testing import SyntheticRun
 
 from .runs import KILL_END, KILL_START, clean_run
 

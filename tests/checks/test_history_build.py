@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from chaos.checks.synthetic import SyntheticRun
 from chaos.errors import ConfigError
 from chaos.history import build_history, format_seconds, load_history, order_events
 from chaos.journal import JOURNAL_FILE, JournalWriter
+from chaos.testing import SyntheticRun
 
 
 def test_retries_share_one_task_history_with_numbered_attempts() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chaos.checks.synthetic import SyntheticRun
 from chaos.history import RunHistory, build_history, load_history
+from chaos.testing import SyntheticRun
 
 OUTCOMES = ("success", "retry-success", "failure", "duplicate", "refused", "unfinished")
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from chaos.checks import run_checks
-from chaos.checks.synthetic import RETRYING_POLICY, SyntheticRun, bulk_run
 from chaos.history import build_history, load_history
+from chaos.testing import RETRYING_POLICY, SyntheticRun, bulk_run
 from tests.checks import runs
 
 #: Every check with its parameters turned to values that take other branches.

@@ -95,7 +95,7 @@ def test_an_invalid_scenario_is_an_error_and_the_rest_still_runs(
 
 def test_assertion_helpers_fail_with_the_checkers_message(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_helpers=textwrap.dedent("""
-        from chaos.checks.synthetic import SyntheticRun
+        from chaos.testing import SyntheticRun
         from chaos.history import load_history
         from chaos.pytest_assertions import assert_no_lost, assert_retries_as_declared
 

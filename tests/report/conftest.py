@@ -15,9 +15,9 @@ from typing import NamedTuple
 
 import pytest
 
-from chaos.checks.synthetic import RETRYING_POLICY, SyntheticRun
 from chaos.checks.verdict import Verdict
 from chaos.history import RunHistory
+from chaos.testing import RETRYING_POLICY, SyntheticRun
 
 RISKY = "shop.tasks.risky_task"
 INVOICE = "shop.tasks.send_invoice_email"

@@ -97,7 +97,7 @@ def test_resume_marks_ignore_unhealed_and_non_outage_windows(reported_hundred) -
 
 
 def test_timeline_of_an_empty_run_still_draws(tmp_path: Path) -> None:
-    from chaos.checks.synthetic import SyntheticRun
+    from chaos.testing import SyntheticRun
 
     run = SyntheticRun()
     run.finish(2.0)

@@ -1,8 +1,45 @@
-"""Synthetic journals: events written as the producer, the probe and the runner would, at chosen
-times, so checks can be tested on planted anomalies and benchmarked without a stack.
+"""Synthetic histories for testing checks: events written as the producer, the probe and the
+runner would write them, at chosen times, without a stack. The suite's own checks are tested on
+runs built here with anomalies planted in them; use it to test checks of your own.
 
 Times are seconds since the run started. Each writer has its own pid, sequence and, if asked, a
 wall clock skewed from the runner's (its monotonic clock is the shared one, as on one host).
+``SyntheticRun.events`` feeds ``chaos.history.build_history``; ``SyntheticRun.write(run_dir)``
+writes a journal for ``load_history`` or ``chaos check RUN_DIR``.
+
+A check of your own, and the history that should fail it::
+
+    from chaos.checks import register, run_checks
+    from chaos.checks.verdict import Finding, verdict_from_findings
+    from chaos.history import RunHistory, build_history
+    from chaos.testing import SyntheticRun
+
+    @register("attempts_under")
+    def check_attempts_under(history: RunHistory, seconds: float = 1.0):
+        findings = [
+            Finding(f"{task.label}: {attempt.label()} ran {attempt.runtime:.2f} s", task.task_id)
+            for task in history.tasks.values()
+            for attempt in task.executions
+            if attempt.runtime is not None and attempt.runtime > seconds
+        ]
+        return verdict_from_findings(
+            "attempts_under",
+            findings,
+            expected=f"every attempt under {seconds:.2f} s",
+            observed=f"{len(findings)} slower",
+            held="every attempt was quick",
+        )
+
+    run = SyntheticRun()
+    run.fault("kill-1", "broker.kill", start=10.0, end=13.0)  # a broker outage, 10 to 13 s
+    run.publish(1.0, "t1", "order=1")  # accepted by the broker at 1.00 s
+    run.execute(1.1, "t1", duration=2.5)  # received at 1.10 s, ran 2.5 s, succeeded
+    run.publish(11.0, "t2", "order=2", outcome="refused")  # refused during the outage
+    run.finish(20.0)
+
+    (verdict,) = run_checks(build_history(run.events), [{"check": "attempts_under"}])
+    assert not verdict.ok
+    assert verdict.message == "send_invoice_email[order=1]: attempt 0 ran 2.50 s"
 """
 
 from __future__ import annotations
