@@ -15,13 +15,10 @@ from dataclasses import dataclass, field
 
 from chaos.checks.registry import register
 from chaos.checks.faults import describe_window, is_worker_fault, loses_broker_memory
-from chaos.checks.verdict import Verdict, unique_windows
+from chaos.checks.verdict import Finding, Verdict, quote, unique_windows
 from chaos.history.model import FaultWindow, RunHistory, TaskHistory, format_seconds
 
 CATEGORIES = ("ok", "lost", "delayed", "duplicated", "unexpected", "recovered", "refused")
-
-#: How many task messages a verdict's one-line message quotes before "and N more".
-QUOTED = 1
 
 
 @dataclass
@@ -174,18 +171,20 @@ def _classify(history: RunHistory) -> Delivery:
     return result
 
 
+def findings_in(delivery: Delivery, categories: tuple[str, ...]) -> list[Finding]:
+    """One finding per task in these categories (every one of which has a reason), in order."""
+    tasks = [t for name in categories for t in delivery.by_category[name]]
+    ids = list(dict.fromkeys(t.task_id for t in tasks))
+    return [Finding(delivery.reasons[i], i, tuple(delivery.windows.get(i, ()))) for i in ids]
+
+
 def _summary(
     delivery: Delivery, categories: tuple[str, ...]
 ) -> tuple[str, list[str], list[FaultWindow]]:
     """One line quoting the first problem task, the ids of all, and their fault windows."""
-    tasks = [t for name in categories for t in delivery.by_category[name]]
-    ids = list(dict.fromkeys(t.task_id for t in tasks))
-    windows = unique_windows([w for i in ids for w in delivery.windows.get(i, [])])
-    quoted = [delivery.reasons[i] for i in ids[:QUOTED] if i in delivery.reasons]
-    line = "; ".join(quoted)
-    if len(ids) > QUOTED:
-        line += f" (and {len(ids) - QUOTED} more)"
-    return line, ids, windows
+    findings = findings_in(delivery, categories)
+    ids = [f.task_id for f in findings if f.task_id is not None]
+    return quote(findings), ids, unique_windows([w for f in findings for w in f.fault_windows])
 
 
 def _observed(counts: dict[str, int]) -> str:

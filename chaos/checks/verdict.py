@@ -114,6 +114,16 @@ def messages_by_task(findings: Iterable[Finding]) -> dict[str, list[str]]:
     return grouped
 
 
+def quote(findings: Sequence[Finding]) -> str:
+    """``first message (and 2 more)``: how a verdict's message speaks of several findings."""
+    if not findings:
+        return ""
+    message = findings[0].message
+    if len(findings) > 1:
+        message += f" (and {len(findings) - 1} more)"
+    return message
+
+
 def verdict_from_findings(
     name: str,
     findings: Sequence[Finding],
@@ -131,9 +141,7 @@ def verdict_from_findings(
     more)") unless ``count_others`` is off. Tasks and fault windows default to those the
     findings name, in first-seen order, without repeats."""
     if findings:
-        message = findings[0].message
-        if count_others and len(findings) > 1:
-            message += f" (and {len(findings) - 1} more)"
+        message = quote(findings) if count_others else findings[0].message
     else:
         message = held
     if tasks is None:
