@@ -133,6 +133,15 @@ def drained_too_late(backlog: Backlog, drained_within: float | None) -> Sequence
     ]
 
 
+def _expected(seconds: float | None, drained_within: float | None) -> str:
+    expected = []
+    if seconds is not None:
+        expected.append(f"first execution within {seconds:.2f} s of the heal")
+    if drained_within is not None:
+        expected.append(f"backlog drained within {drained_within:.2f} s")
+    return ", ".join(expected) or "execution resumes after the heal"
+
+
 def _seconds_text(seconds: float | None) -> str:
     return "never" if seconds is None else f"{seconds:.2f} s"
 
@@ -145,12 +154,7 @@ def check_resume_within(
     fault: str | None = None,
 ) -> Verdict:
     """First execution within ``seconds`` of the heal; backlog done within ``drained_within``."""
-    expected = []
-    if seconds is not None:
-        expected.append(f"first execution within {seconds:.2f} s of the heal")
-    if drained_within is not None:
-        expected.append(f"backlog drained within {drained_within:.2f} s")
-    expected_text = ", ".join(expected) or "execution resumes after the heal"
+    expected_text = _expected(seconds, drained_within)
     window = _healed_window(history, fault)
     if window is None or window.end is None:
         observed = "no fault healed" if fault is None else f"fault {fault!r} never healed"
