@@ -153,13 +153,13 @@ class AttemptsSeen:
             return None
         policy = task.policy
         final = task.final_attempt
-        return cls(  # positional: a tenth of the tasks of a run get here, keywords cost twice
-            task,
-            first_by_number,
-            sorted(first_by_number),
-            policy,
-            policy.get("max_retries", 3) if policy else None,  # max_retries
-            final if final is not None and task.completed else None,  # final
+        return cls(
+            task=task,
+            first_by_number=first_by_number,
+            numbers=sorted(first_by_number),
+            policy=policy,
+            max_retries=policy.get("max_retries", 3) if policy else None,
+            final=final if final is not None and task.completed else None,
         )
 
     def finding(self, message: str) -> Finding:
