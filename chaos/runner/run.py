@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ import yaml
 
 from chaos import failpoints
 from chaos.errors import ConfigError, StackError
-from chaos.journal import JournalWriter
+from chaos.journal import JOURNAL_FILE, JournalWriter, journal_write_failures
 from chaos.runner.console import RunConsole
 from chaos.runner.endpoints import start_endpoints
 from chaos.runner.faults import FaultDriver
@@ -194,7 +194,8 @@ def run_scenario(
                 closing = time.monotonic()
         except StackError as exc:
             # No verdict: say in the journal why the run ended, for whoever reads it later.
-            driver.journal.write("run.finished", outcome="stack_error", error=str(exc)[:1000])
+            with suppress(StackError):  # the journal itself may be what failed
+                driver.journal.write("run.finished", outcome="stack_error", error=str(exc)[:1000])
             driver.journal.close()
             raise
         except BaseException:
@@ -461,13 +462,28 @@ class _Run:
 
         self.phase("check")
         checked = time.monotonic()
-        self.history = load_history(self.files.run_dir)
+        self._journal_complete()
+        try:
+            self.history = load_history(self.files.run_dir)
+        except ConfigError as exc:  # the run wrote it: unreadable is a failed disk, not input
+            raise StackError("journal", f"the run's own journal cannot be read back: {exc}",
+                             hint="an infrastructure error; no verdict") from None  # fmt: skip
         verdicts = run_checks(self.history, [e.as_entry() for e in self.scenario.expect])
         held = all(verdict.ok for verdict in verdicts)
         self.journal.write("run.finished", outcome="held" if held else "failed",
                            timed_out=self._timed_out, never_applied=self.never_applied)  # fmt: skip
         self.timings["check"] = time.monotonic() - checked
         return verdicts
+
+    def _journal_complete(self) -> None:
+        """A StackError when some writer could not append (a worker's probe on a full disk):
+        a history missing events would judge the system by what the disk lost."""
+        failures = journal_write_failures(self.files.run_dir / JOURNAL_FILE)
+        if failures:
+            raise StackError("journal", f"{len(failures)} writer(s) could not append to "
+                             f"{self.files.run_dir / JOURNAL_FILE}: " + "; ".join(failures[:3]),
+                             hint="free space where the run directories go (--out); "
+                                  "no verdict from an incomplete journal")  # fmt: skip
 
     def write_reports(self, result: RunResult, picture: bool) -> None:
         written = time.monotonic()
