@@ -44,6 +44,9 @@ WORKLOAD_READY_SECONDS = 60.0
 #: The drain's "nothing left" must hold on two looks this far apart: a message being moved from
 #: the queue to the unacked hash by a worker is briefly in neither.
 SETTLE_SECONDS = 0.3
+#: Less free space than this under the run directory ends the run as an infrastructure error:
+#: a few journal lines may still fit, but the writers with more to say have already failed.
+DISK_HEADROOM_BYTES = 64 * 1024
 
 
 @dataclass
@@ -197,6 +200,9 @@ def run_scenario(
             with suppress(StackError):  # the journal itself may be what failed
                 driver.journal.write("run.finished", outcome="stack_error", error=str(exc)[:1000])
             driver.journal.close()
+            # A full disk fails the workload, a worker and the journal in whatever order; the
+            # journal's failure is the root of the run's end when there is one.
+            driver.raise_if_journal_failed(also=exc)
             raise
         except BaseException:
             driver.journal.close()
@@ -238,6 +244,7 @@ class _Run:
         self.history: Any = None
         self._stop = threading.Event()
         self._queue_checked = 0.0
+        self._disk_checked = 0.0
         self._timed_out = False
 
     def phase(self, name: str) -> None:
@@ -331,6 +338,7 @@ class _Run:
         gave_up_waiting_at: float | None = None
         while True:
             now = time.monotonic()
+            self._watch_disk(now)
             progress = self.follower.poll()
             said = workload.poll_said()
             workload.check_alive()
@@ -428,6 +436,7 @@ class _Run:
         settled_since: float | None = None
         while time.monotonic() < deadline:
             now = time.monotonic()
+            self._watch_disk(now)
             progress = self.follower.poll()
             workload.check_alive()
             self.console.update(tasks_done=len(progress.finished))
@@ -462,7 +471,8 @@ class _Run:
 
         self.phase("check")
         checked = time.monotonic()
-        self._journal_complete()
+        self._watch_disk(None)
+        self.raise_if_journal_failed()
         try:
             self.history = load_history(self.files.run_dir)
         except ConfigError as exc:  # the run wrote it: unreadable is a failed disk, not input
@@ -475,15 +485,39 @@ class _Run:
         self.timings["check"] = time.monotonic() - checked
         return verdicts
 
-    def _journal_complete(self) -> None:
+    def _watch_disk(self, now: float | None) -> None:
+        """A StackError naming the journal as soon as the disk under the run directory is full.
+
+        Every process of the run writes there (the journal, the logs, the app's SQLite database):
+        on a full disk some of them lose what they write (the app's own errors may even be
+        recorded as refused publishes), so nothing read back afterwards can back a verdict.
+        Checked every ``QUEUE_CHECK_SECONDS`` (one statvfs) and before judging (``now`` None).
+        """
+        if now is not None:
+            if now - self._disk_checked < QUEUE_CHECK_SECONDS:
+                return
+            self._disk_checked = now
+        self.raise_if_journal_failed()
+        room = self.files.disk_room()
+        if room is not None and room < DISK_HEADROOM_BYTES:
+            journal = self.files.run_dir / JOURNAL_FILE
+            raise StackError("journal", f"the disk holding {journal} is full ({room} bytes "
+                             "left): the run's journal and files may have lost writes",
+                             hint="free space where the run directories go (--out); "
+                                  "no verdict from an incomplete journal")  # fmt: skip
+
+    def raise_if_journal_failed(self, also: StackError | None = None) -> None:
         """A StackError when some writer could not append (a worker's probe on a full disk):
         a history missing events would judge the system by what the disk lost."""
         failures = journal_write_failures(self.files.run_dir / JOURNAL_FILE)
         if failures:
-            raise StackError("journal", f"{len(failures)} writer(s) could not append to "
-                             f"{self.files.run_dir / JOURNAL_FILE}: " + "; ".join(failures[:3]),
+            reason = (f"{len(failures)} writer(s) could not append to "
+                      f"{self.files.run_dir / JOURNAL_FILE}: " + "; ".join(failures[:3]))
+            if also is not None and also.component != "journal":
+                reason += f" (and then {also.component}: {also.failure.reason})"
+            raise StackError("journal", reason,
                              hint="free space where the run directories go (--out); "
-                                  "no verdict from an incomplete journal")  # fmt: skip
+                                  "no verdict from an incomplete journal") from also  # fmt: skip
 
     def write_reports(self, result: RunResult, picture: bool) -> None:
         written = time.monotonic()

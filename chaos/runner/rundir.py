@@ -56,6 +56,16 @@ class RunFiles:
             except OSError as exc:
                 raise run_files_error(exc, self.run_dir / name, "write") from None
 
+    def disk_room(self) -> int | None:
+        """Bytes this process can still write on the run directory's file system (None when it
+        cannot be asked): root may use the blocks reserved for it, others may not."""
+        try:
+            stats = os.statvfs(self.run_dir)
+        except OSError:
+            return None
+        blocks = stats.f_bfree if os.geteuid() == 0 else stats.f_bavail
+        return blocks * stats.f_frsize
+
     def write_report(self, verdicts: list[Any], history: Any, extra: dict[str, Any],
                      picture: bool = False) -> Path:  # fmt: skip
         """report.json through the report package, and the timeline picture if asked (plotting
