@@ -153,22 +153,20 @@ class RecordedRun:
 def read_recorded_run(run_dir: Path | str) -> RecordedRun:
     """The scenario, resolved timeline, backend and verdicts of a finished run.
 
-    Every file is read within the limits of ``chaos.inputs``, and the run must be one that can be
-    compared with: a journal whose every line is an event and which records this run's start, and
-    a report.json with the recorded verdicts. Anything else is a ConfigError naming the file: a
-    replay of a run dir holding garbage would otherwise compare nothing and say "match".
+    Every file is read within the limits of ``chaos.inputs``; a journal, when present, must be
+    events only and record this run's start, and a report.json, when present, must hold a
+    non-empty list of verdicts. Anything else is a ConfigError naming the file: a replay of a run
+    dir holding garbage would otherwise compare nothing and say "match" (``require_finished``
+    says whether both are there).
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ConfigError([Problem("no such run directory", file=run_dir,
                                    expected="a directory written by chaos run")])  # fmt: skip
-    missing = [name for name in (SCENARIO_FILE, TIMELINE_FILE, JOURNAL_FILE, REPORT_FILE)
-               if not (run_dir / name).is_file()]  # fmt: skip
+    missing = [name for name in (SCENARIO_FILE, TIMELINE_FILE) if not (run_dir / name).is_file()]
     if missing:
-        raise ConfigError([Problem(f"not a finished run directory: {', '.join(missing)} missing",
-                                   file=run_dir,
-                                   hint="a run that ended without verdicts cannot be compared; "
-                                        "chaos run its scenario instead")])  # fmt: skip
+        raise ConfigError([Problem(f"not a run directory: {', '.join(missing)} missing",
+                                   file=run_dir)])  # fmt: skip
     record_path = run_dir / RUN_FILE
     record = read_json(record_path, what="a run.json") if record_path.is_file() else {}
     if not isinstance(record, dict):
@@ -183,9 +181,24 @@ def read_recorded_run(run_dir: Path | str) -> RecordedRun:
         timeline = ResolvedTimeline.model_validate(read_json(timeline_path, what="a timeline"))
     except ValueError as exc:
         raise ConfigError([Problem(f"not a resolved timeline: {exc}", file=timeline_path)]) from None
-    _check_journal_records(run_dir / JOURNAL_FILE, record.get("run_id"), timeline.seed)
+    if (run_dir / JOURNAL_FILE).is_file():
+        _check_journal_records(run_dir / JOURNAL_FILE, record.get("run_id"), timeline.seed)
     backend = str(record.get("backend") or "local")
-    return RecordedRun(run_dir, loaded, timeline, backend, _recorded_verdicts(run_dir / REPORT_FILE))
+    report = run_dir / REPORT_FILE
+    verdicts = _recorded_verdicts(report) if report.is_file() else None
+    return RecordedRun(run_dir, loaded, timeline, backend, verdicts)
+
+
+def require_finished(run_dir: Path | str) -> None:
+    """A ConfigError unless ``run_dir`` holds what a comparison needs: its journal and its
+    report (``read_recorded_run`` has checked both when present)."""
+    run_dir = Path(run_dir)
+    missing = [name for name in (JOURNAL_FILE, REPORT_FILE) if not (run_dir / name).is_file()]
+    if missing:
+        raise ConfigError([Problem(f"not a finished run directory: {', '.join(missing)} missing",
+                                   file=run_dir,
+                                   hint="a run that ended without verdicts cannot be compared; "
+                                        "chaos run its scenario instead")])  # fmt: skip
 
 
 def _check_journal_records(path: Path, run_id: Any, seed: int) -> None:
