@@ -116,7 +116,11 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(
             [Problem("no such run directory", file=run_dir, expected="a directory from chaos run")]
         )
-    history = load_history(run_dir)
+    try:
+        history = load_history(run_dir)
+    except RecursionError:  # json's own bound on nesting, met in a line of the journal
+        raise ConfigError([Problem("a journal line nests too deeply to be an event",
+                                   file=run_dir, expected="one JSON event a line")]) from None  # fmt: skip
     expectations, source = expectations_for(run_dir, args.expect)
     verdicts = run_checks(history, expectations)
     if args.json:

@@ -141,6 +141,12 @@ def deeply_nested_report(tmp_path: Path, tmpfs: Mount) -> Case:
                 fast=True)  # fmt: skip
 
 
+def deeply_nested_journal(tmp_path: Path, tmpfs: Mount) -> Case:
+    (tmp_path / "run").mkdir()
+    write(tmp_path / "run" / "journal.jsonl", "[" * 100_000 + "]" * 100_000 + "\n")
+    return Case(["check", str(tmp_path / "run")], 2, ["nests too deeply"], fast=True)
+
+
 def recorded_run(run_dir: Path) -> None:
     """A run directory as chaos run leaves one, but for its journal."""
     run_dir.mkdir()
@@ -181,7 +187,8 @@ CASES: dict[str, Callable[[Path, Mount], Case]] = {
     case.__name__: case
     for case in (held, expectation_failed, usage, out_is_a_file, out_under_a_file, out_read_only,
                  disk_full_at_start, deep_nesting, deep_nesting_run, alias_bomb, alias_bomb_list,
-                 oversized_scenario, garbage_report, deeply_nested_report, garbage_journal_replay,
+                 oversized_scenario, garbage_report, deeply_nested_report, deeply_nested_journal,
+                 garbage_journal_replay,
                  journal_of_another_run_replay, out_of_memory)  # fmt: skip
 }
 
