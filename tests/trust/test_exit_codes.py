@@ -15,7 +15,7 @@ import pytest
 
 from chaos.checks.synthetic import SyntheticRun, bulk_run
 from chaos.scenario import load_scenario, resolve_timeline
-from tests.trust.conftest import SCENARIOS, WORKTREE, Mount, fill, run_chaos
+from tests.trust.support import SCENARIOS, WORKTREE, Mount, fill, run_chaos
 
 SCENARIO = SCENARIOS / "proxy-down.yaml"
 OOM_WRAPPER = Path(__file__).with_name("out_of_memory.py")

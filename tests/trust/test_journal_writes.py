@@ -16,7 +16,7 @@ import pytest
 
 from chaos.errors import StackError
 from chaos.journal import JOURNAL_FILE, JournalWriter, journal_write_failures, read_journal
-from tests.trust.conftest import SCENARIOS, WORKTREE, Mount, fill
+from tests.trust.support import SCENARIOS, WORKTREE, Mount, fill
 
 SHORT_WRITE_SCRIPT = textwrap.dedent(
     """

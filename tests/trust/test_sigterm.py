@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.trust.conftest import SCENARIOS, WORKTREE
+from tests.trust.support import SCENARIOS, WORKTREE
 
 pytestmark = pytest.mark.chaos
 
