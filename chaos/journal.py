@@ -134,6 +134,7 @@ class JournalWriter:
         self.pid = os.getpid()
         self._seq = itertools.count()
         self._lock = threading.Lock()
+        self._broken: Exception | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         # A fork while another thread holds the lock would leave the child's copy held forever.
@@ -168,8 +169,35 @@ class JournalWriter:
                 task=task,
                 data=data,
             )
-            os.write(self._fd, (event.to_json() + "\n").encode())
+            self._append((event.to_json() + "\n").encode())
         return event
+
+    def _append(self, line: bytes) -> None:
+        """One ``os.write`` of the whole line, or a StackError naming the journal.
+
+        A short write is not completed with a second call: on an ``O_APPEND`` file another
+        process's line may land between the two halves. On a local file system a write is short
+        only when the disk (or quota, or file size limit) runs out, where the next call fails too,
+        so a short write fails loudly like an error: a journal that lost an event cannot back a
+        verdict. After a failure every later write of this writer fails the same way.
+        """
+        if self._broken is not None:
+            raise self._broken
+        try:
+            written = os.write(self._fd, line)
+        except OSError as exc:
+            reason = f"cannot append to {self.path}: {exc.strerror or exc}"
+        else:
+            if written == len(line):
+                return
+            reason = (f"cannot append to {self.path}: only {written} of {len(line)} bytes of an "
+                      "event were written (is the disk full?)")  # fmt: skip
+        from chaos.errors import StackError
+
+        _leave_failure_mark(self.path, reason)
+        self._broken = StackError("journal", reason,
+                                  hint="free space where the run directory lives (--out)")  # fmt: skip
+        raise self._broken
 
     def close(self) -> None:
         with self._lock:
@@ -182,6 +210,41 @@ class JournalWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+#: Beside the journal, one empty-or-not file per process whose append failed (``FAILED_MARK``
+#: then the pid). An empty file needs no data block, so it can be made on a disk too full for a
+#: line: the runner looks for these before it judges (an event lost in a worker must not become
+#: a verdict), since its own later, shorter lines may still fit in the file's last block.
+FAILED_MARK = ".failed."
+
+
+def _leave_failure_mark(path: Path, reason: str) -> None:
+    try:
+        fd = os.open(f"{path}{FAILED_MARK}{os.getpid()}", os.O_WRONLY | os.O_CREAT, 0o644)
+    except OSError:
+        return
+    try:
+        os.write(fd, reason.encode())
+    except OSError:
+        pass  # the mark's existence is what counts; the reason is a courtesy
+    finally:
+        os.close(fd)
+
+
+def journal_write_failures(path: Path | str) -> list[str]:
+    """What every writer whose append to the journal at ``path`` failed said (its reason, or its
+    pid when the disk had no room even for that)."""
+    path = Path(path)
+    failures = []
+    for mark in sorted(path.parent.glob(f"{path.name}{FAILED_MARK}*")):
+        try:
+            reason = mark.read_text(errors="replace").strip()
+        except OSError:
+            reason = ""
+        pid = mark.name.rsplit(".", 1)[-1]
+        failures.append(f"pid {pid}: {reason or 'an append failed'}")
+    return failures
 
 
 def _renew_lock(reference: weakref.ref[JournalWriter]) -> None:

@@ -2,15 +2,19 @@
 
 Each command module exposes ``add_parser(subparsers)`` which registers its parser and sets
 ``func`` to a callable taking the parsed namespace and returning the exit code. Exit codes are
-DESIGN.md's: 0 every expectation held, 1 an expectation failed, 2 bad input or usage, 3 the stack
-could not start.
+DESIGN.md's: 0 every expectation held, 1 an expectation failed, 2 bad input or usage, 3 an
+infrastructure error (the stack could not start or died, the disk or memory ran out); an
+interrupted run exits 128 + the signal: 130 for SIGINT, 143 for SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from chaos.errors import ConfigError, StackError
@@ -54,6 +58,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         epilog="Run 'chaos COMMAND --help' for a command's options and an example.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="on an error, print the traceback before the message")  # fmt: skip
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, help_line in COMMANDS.items():
         if command is None or name == command:
@@ -63,22 +69,79 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what CI runners and ``timeout`` send), raised where SIGINT's KeyboardInterrupt
+    would be, so that it unwinds through the same clean-ups: the stack, workers and proxy stop."""
+
+    signum = signal.SIGTERM
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    # One clean stop: a second SIGTERM during the clean-up must not cut it short (SIGKILL still
+    # ends everything at once).
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated()
+
+
+def _install_sigterm_handler() -> None:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _is_disk_error(exc: OSError) -> bool:
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG)
+
+
+def _infrastructure_words(exc: StackError) -> str:
+    if exc.component in ("journal", "run directory"):
+        return "infrastructure error, no verdict"
+    return "the stack could not start"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code: 0 held, 1 an expectation failed, 2 bad input or
+    usage, 3 infrastructure (the stack, the disk, the memory), 130 SIGINT, 143 SIGTERM.
+
+    Errors print one message, no traceback; ``chaos --debug COMMAND`` adds the traceback.
+    """
     arguments = list(sys.argv[1:] if argv is None else argv)
     command = command_in(arguments)
     parser = build_parser(command or "")
     args = parser.parse_args(arguments)
+    name = f"chaos {args.command}"
+    _install_sigterm_handler()
     try:
         return int(args.func(args))
     except ConfigError as exc:
-        print(f"chaos {args.command}: {exc}", file=sys.stderr)
+        _say(args, f"{name}: {exc}")
         return EXIT_USAGE
     except StackError as exc:
-        print(f"chaos {args.command}: the stack could not start: {exc}", file=sys.stderr)
+        _say(args, f"{name}: {_infrastructure_words(exc)}: {exc}")
         return EXIT_STACK
-    except KeyboardInterrupt:
-        print(f"chaos {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except MemoryError:
+        _say(args, f"{name}: out of memory (an infrastructure error, no verdict)")
+        return EXIT_STACK
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        kind = "the disk failed" if _is_disk_error(exc) else "an operating system error"
+        _say(args, f"{name}: {kind}{where}: {exc.strerror or exc} (an infrastructure error, "
+                   "no verdict)")  # fmt: skip
+        return EXIT_STACK
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        _say(args, f"{name}: interrupted ({signal.Signals(signum).name}); "
+                   "the stack was stopped", traceback=False)  # fmt: skip
+        return 128 + int(signum)
+
+
+def _say(args: argparse.Namespace, message: str, *, traceback: bool = True) -> None:
+    """The error message on stderr; with ``--debug``, the traceback of the exception being
+    handled before it."""
+    if traceback and getattr(args, "debug", False):
+        import traceback as tb
+
+        tb.print_exc(file=sys.stderr)
+    print(message, file=sys.stderr)
 
 
 def entrypoint() -> None:

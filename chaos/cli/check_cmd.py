@@ -12,11 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from chaos.checks import DEFAULT_EXPECTATIONS, render_verdicts, run_checks
 from chaos.errors import ConfigError, Problem
 from chaos.history import load_history
+from chaos.inputs import MAX_SCENARIO_BYTES, read_json, read_yaml
 
 REPORT_FILE = "report.json"
 SCENARIO_FILES = ("scenario.yaml", "scenario.yml", "scenario.json")
@@ -63,16 +62,28 @@ def _expect_list(document: Any, source: Path) -> list[Any]:
 
 
 def _read_document(path: Path) -> Any:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError([Problem(f"cannot read: {exc.strerror}", file=path)]) from exc
-    try:
-        return yaml.safe_load(text)  # JSON is YAML too
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError([Problem(f"not YAML or JSON: {exc}", file=path, line=line)]) from exc
+    """An expectations file or a recorded scenario, within the limits of ``chaos.inputs``: a
+    ``.json`` file through the JSON parser, anything else as YAML (JSON is YAML too)."""
+    if path.suffix == ".json":
+        return read_json(path, what="an expectations file", max_bytes=MAX_SCENARIO_BYTES)
+    return read_yaml(path, what="an expectations file", max_bytes=MAX_SCENARIO_BYTES)
+
+
+def _entries_from_verdicts(verdicts: Any, report: Path) -> list[dict[str, Any]]:
+    """The expectations a report's recorded verdicts were judged by."""
+    if not isinstance(verdicts, list):
+        raise ConfigError([Problem("not a list of verdicts", file=report, field_path="verdicts",
+                                   given=type(verdicts).__name__)])  # fmt: skip
+    entries = []
+    for index, verdict in enumerate(verdicts):
+        if not isinstance(verdict, dict) or "name" not in verdict:
+            continue
+        params = verdict.get("params") or {}
+        if not isinstance(params, dict):
+            raise ConfigError([Problem("a verdict's params are not a mapping", file=report,
+                                       field_path=f"verdicts[{index}].params")])  # fmt: skip
+        entries.append({"check": verdict["name"], **params})
+    return entries
 
 
 def expectations_for(run_dir: Path, expect_file: str | None) -> tuple[list[Any], str]:
@@ -83,18 +94,15 @@ def expectations_for(run_dir: Path, expect_file: str | None) -> tuple[list[Any],
     folder = run_dir if run_dir.is_dir() else run_dir.parent
     report = folder / REPORT_FILE
     if report.is_file():
-        document = _read_document(report)
-        if isinstance(document, dict):
-            if document.get("expectations"):
-                return _expect_list(document["expectations"], report), str(report)
-            verdicts = document.get("verdicts") or []
-            entries = [
-                {"check": v["name"], **(v.get("params") or {})}
-                for v in verdicts
-                if isinstance(v, dict) and "name" in v
-            ]
-            if entries:
-                return entries, str(report)
+        document = read_json(report, what="a report.json")
+        if not isinstance(document, dict):
+            raise ConfigError([Problem("not a report", file=report, expected="a JSON object",
+                                       given=type(document).__name__)])  # fmt: skip
+        if document.get("expectations"):
+            return _expect_list(document["expectations"], report), str(report)
+        entries = _entries_from_verdicts(document.get("verdicts") or [], report)
+        if entries:
+            return entries, str(report)
     for name in SCENARIO_FILES:
         scenario = folder / name
         if scenario.is_file():
@@ -108,7 +116,11 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(
             [Problem("no such run directory", file=run_dir, expected="a directory from chaos run")]
         )
-    history = load_history(run_dir)
+    try:
+        history = load_history(run_dir)
+    except RecursionError:  # json's own bound on nesting, met in a line of the journal
+        raise ConfigError([Problem("a journal line nests too deeply to be an event",
+                                   file=run_dir, expected="one JSON event a line")]) from None  # fmt: skip
     expectations, source = expectations_for(run_dir, args.expect)
     verdicts = run_checks(history, expectations)
     if args.json:

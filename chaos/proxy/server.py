@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import json
 import logging
 import os
 import random
@@ -29,6 +28,7 @@ from typing import IO, Any, Literal, Self
 from aiohttp import web
 
 from chaos.errors import ConfigError, Problem, StackError
+from chaos.inputs import MAX_SCENARIO_BYTES, read_json
 from chaos.proxy.api import build_app
 from chaos.proxy.model import ApiError
 from chaos.proxy.registry import ProxyCollection
@@ -78,16 +78,7 @@ def check_api_host(host: str, allow_remote: bool) -> None:
 
 def load_config(path: Path) -> list[Any]:
     """A ``--config`` file: the JSON array ``/populate`` takes."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError([Problem(f"cannot read the proxies file: {exc.strerror}", file=path)])
-    try:
-        entries = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            [Problem(f"not JSON: {exc.msg}", file=path, line=exc.lineno, column=exc.colno)]
-        ) from None
+    entries = read_json(path, what="a proxies file", max_bytes=MAX_SCENARIO_BYTES)
     if not isinstance(entries, list):
         raise ConfigError(
             [Problem("expected a JSON array of proxies", file=path, given=type(entries).__name__)]

@@ -25,6 +25,7 @@ from typing import Any
 from chaos.checks.verdict import Verdict
 from chaos.errors import ConfigError, Problem
 from chaos.history import RunHistory, TaskHistory
+from chaos.inputs import read_json
 from chaos.journal import JOURNAL_FILE
 
 REPORT_FILE = "report.json"
@@ -145,13 +146,10 @@ def read_report(run_dir: Path | str) -> dict[str, Any]:
     path = Path(run_dir)
     if path.is_dir():
         path = path / REPORT_FILE
-    try:
-        document = json.loads(path.read_text())
-    except FileNotFoundError as exc:
+    if not path.is_file():
         raise ConfigError([Problem("no report here", file=path,
-                                   hint="run 'chaos check RUN_DIR' to judge the journal")]) from exc
-    except ValueError as exc:
-        raise ConfigError([Problem(f"not JSON: {exc}", file=path)]) from exc
+                                   hint="run 'chaos check RUN_DIR' to judge the journal")])  # fmt: skip
+    document = read_json(path, what="a report.json")
     if not isinstance(document, dict):
         raise ConfigError([Problem("not a report", file=path, expected="a JSON object")])
     return document

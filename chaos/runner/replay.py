@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos.runner.run import RunResult, run_scenario
-from chaos.runner.rundir import read_recorded_run
+from chaos.runner.rundir import read_recorded_run, require_finished
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,11 @@ def _describe(verdict: Any) -> str:
 def replay_run(run_dir: Path | str, *, out_dir: Path | str | None = None,
                backend: str | None = None, quiet: bool = False,
                picture: bool = False) -> ReplayResult:  # fmt: skip
-    """Run ``run_dir``'s scenario again with its recorded seed and timeline."""
+    """Run ``run_dir``'s scenario again with its recorded seed and timeline; a ConfigError
+    before anything starts when the run directory does not hold a journal and verdicts to
+    compare with."""
     recorded = read_recorded_run(run_dir)
+    require_finished(recorded.run_dir)
     result = run_scenario(
         recorded.loaded,
         backend=backend or recorded.backend,

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ import yaml
 
 from chaos import failpoints
 from chaos.errors import ConfigError, StackError
-from chaos.journal import JournalWriter
+from chaos.journal import JOURNAL_FILE, JournalWriter, journal_write_failures
 from chaos.runner.console import RunConsole
 from chaos.runner.endpoints import start_endpoints
 from chaos.runner.faults import FaultDriver
@@ -44,6 +44,9 @@ WORKLOAD_READY_SECONDS = 60.0
 #: The drain's "nothing left" must hold on two looks this far apart: a message being moved from
 #: the queue to the unacked hash by a worker is briefly in neither.
 SETTLE_SECONDS = 0.3
+#: Less free space than this under the run directory ends the run as an infrastructure error:
+#: a few journal lines may still fit, but the writers with more to say have already failed.
+DISK_HEADROOM_BYTES = 64 * 1024
 
 
 @dataclass
@@ -194,8 +197,12 @@ def run_scenario(
                 closing = time.monotonic()
         except StackError as exc:
             # No verdict: say in the journal why the run ended, for whoever reads it later.
-            driver.journal.write("run.finished", outcome="stack_error", error=str(exc)[:1000])
+            with suppress(StackError):  # the journal itself may be what failed
+                driver.journal.write("run.finished", outcome="stack_error", error=str(exc)[:1000])
             driver.journal.close()
+            # A full disk fails the workload, a worker and the journal in whatever order; the
+            # journal's failure is the root of the run's end when there is one.
+            driver.raise_if_journal_failed(also=exc)
             raise
         except BaseException:
             driver.journal.close()
@@ -237,6 +244,7 @@ class _Run:
         self.history: Any = None
         self._stop = threading.Event()
         self._queue_checked = 0.0
+        self._disk_checked = 0.0
         self._timed_out = False
 
     def phase(self, name: str) -> None:
@@ -330,6 +338,7 @@ class _Run:
         gave_up_waiting_at: float | None = None
         while True:
             now = time.monotonic()
+            self._watch_disk(now)
             progress = self.follower.poll()
             said = workload.poll_said()
             workload.check_alive()
@@ -427,6 +436,7 @@ class _Run:
         settled_since: float | None = None
         while time.monotonic() < deadline:
             now = time.monotonic()
+            self._watch_disk(now)
             progress = self.follower.poll()
             workload.check_alive()
             self.console.update(tasks_done=len(progress.finished))
@@ -461,13 +471,53 @@ class _Run:
 
         self.phase("check")
         checked = time.monotonic()
-        self.history = load_history(self.files.run_dir)
+        self._watch_disk(None)
+        self.raise_if_journal_failed()
+        try:
+            self.history = load_history(self.files.run_dir)
+        except ConfigError as exc:  # the run wrote it: unreadable is a failed disk, not input
+            raise StackError("journal", f"the run's own journal cannot be read back: {exc}",
+                             hint="an infrastructure error; no verdict") from None  # fmt: skip
         verdicts = run_checks(self.history, [e.as_entry() for e in self.scenario.expect])
         held = all(verdict.ok for verdict in verdicts)
         self.journal.write("run.finished", outcome="held" if held else "failed",
                            timed_out=self._timed_out, never_applied=self.never_applied)  # fmt: skip
         self.timings["check"] = time.monotonic() - checked
         return verdicts
+
+    def _watch_disk(self, now: float | None) -> None:
+        """A StackError naming the journal as soon as the disk under the run directory is full.
+
+        Every process of the run writes there (the journal, the logs, the app's SQLite database):
+        on a full disk some of them lose what they write (the app's own errors may even be
+        recorded as refused publishes), so nothing read back afterwards can back a verdict.
+        Checked every ``QUEUE_CHECK_SECONDS`` (one statvfs) and before judging (``now`` None).
+        """
+        if now is not None:
+            if now - self._disk_checked < QUEUE_CHECK_SECONDS:
+                return
+            self._disk_checked = now
+        self.raise_if_journal_failed()
+        room = self.files.disk_room()
+        if room is not None and room < DISK_HEADROOM_BYTES:
+            journal = self.files.run_dir / JOURNAL_FILE
+            raise StackError("journal", f"the disk holding {journal} is full ({room} bytes "
+                             "left): the run's journal and files may have lost writes",
+                             hint="free space where the run directories go (--out); "
+                                  "no verdict from an incomplete journal")  # fmt: skip
+
+    def raise_if_journal_failed(self, also: StackError | None = None) -> None:
+        """A StackError when some writer could not append (a worker's probe on a full disk):
+        a history missing events would judge the system by what the disk lost."""
+        failures = journal_write_failures(self.files.run_dir / JOURNAL_FILE)
+        if failures:
+            reason = (f"{len(failures)} writer(s) could not append to "
+                      f"{self.files.run_dir / JOURNAL_FILE}: " + "; ".join(failures[:3]))
+            if also is not None and also.component != "journal":
+                reason += f" (and then {also.component}: {also.failure.reason})"
+            raise StackError("journal", reason,
+                             hint="free space where the run directories go (--out); "
+                                  "no verdict from an incomplete journal") from also  # fmt: skip
 
     def write_reports(self, result: RunResult, picture: bool) -> None:
         written = time.monotonic()

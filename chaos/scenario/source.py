@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from chaos.errors import Problem
+from chaos.errors import ConfigError, Problem
+from chaos.inputs import MAX_SCENARIO_BYTES, check_text_size, compose_yaml, read_text
 
 FieldPath = tuple[str | int, ...]
 
@@ -143,21 +144,23 @@ class _Builder:
 
 
 def read_source(path: Path | str) -> tuple[SourceDocument | None, list[Problem]]:
-    """Parse ``path``; problems (unreadable file, bad YAML, duplicate keys) instead of raising."""
+    """Parse ``path``; problems (unreadable or oversized file, bad YAML, nesting or aliases beyond
+    the limits of ``chaos.inputs``, duplicate keys) instead of raising."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None, [Problem("no such file", file=path)]
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(f"cannot read the file: {exc}", file=path)]
+        text = read_text(path, max_bytes=MAX_SCENARIO_BYTES, what="a scenario")
+    except ConfigError as exc:
+        return None, exc.problems
     return parse_source(text, path)
 
 
 def parse_source(text: str, path: Path | str) -> tuple[SourceDocument | None, list[Problem]]:
     path = Path(path)
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        check_text_size(text, path, max_bytes=MAX_SCENARIO_BYTES, what="a scenario")
+        nodes = compose_yaml(text, path)
+    except ConfigError as exc:
+        return None, exc.problems
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = exc.problem or exc.context or "not valid YAML"
