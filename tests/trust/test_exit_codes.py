@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.checks.synthetic import SyntheticRun, bulk_run
+from chaos.testing import SyntheticRun, bulk_run
 from chaos.scenario import load_scenario, resolve_timeline
 from tests.trust.support import SCENARIOS, WORKTREE, Mount, fill, run_chaos
 
