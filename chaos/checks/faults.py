@@ -1,65 +1,53 @@
 """What a fault window means for the broker: unreachable, refusing, or losing its memory.
 
-The runner names faults by target and type (``broker`` ``kill``, ``proxy`` ``down``, a toxic's
-type on ``proxy``); checks ask these questions rather than matching names themselves.
+Each fault type declares its effects (``chaos.faults``); checks ask these questions of a recorded
+window rather than matching names themselves. Windows of older journals name the type by its verb
+alone (``kill`` on target ``broker`` or ``redis``); they are read as the registered type.
 """
 
 from __future__ import annotations
 
+from chaos.faults import Effect, fault_type
 from chaos.history import FaultWindow, RunHistory
 
-BROKER_TARGETS = ("broker", "redis")
-PROXY_TARGETS = ("proxy",)
-WORKER_TARGETS = ("worker",)
-
-#: Broker faults through which nothing passes (a hung Redis accepts TCP but answers nothing).
-BROKER_UNREACHABLE_TYPES = frozenset({"kill", "stop", "pause", "hang", "restart", "down"})
-#: Proxy faults through which nothing passes.
-PROXY_UNREACHABLE_TYPES = frozenset({"down", "disable", "disabled", "timeout"})
-#: Proxy faults through which a publish fails although bytes may flow.
-PROXY_REFUSING_TYPES = frozenset({"reset_peer", "redis_error", "limit_data"})
-#: Broker faults after which Redis comes back empty unless it persists to disk.
-MEMORY_LOSING_TYPES = frozenset({"kill", "stop", "restart"})
+#: Targets older journals gave the broker.
+_BROKER_TARGETS = ("broker", "redis")
 
 
-def _type(window: FaultWindow) -> str:
-    """``kill`` for ``broker.kill``; a toxic's own type (``timeout``) for ``proxy.toxic``."""
-    kind = window.type.lower().rsplit(".", 1)[-1]
-    if kind == "toxic":
-        return str(window.params.get("toxic", kind)).lower()
-    return kind
-
-
-def _whole(window: FaultWindow) -> bool:
-    """A toxic with toxicity below 1 touches only some connections."""
-    toxicity = window.params.get("toxicity", 1.0)
-    return toxicity is None or float(toxicity) >= 1.0
-
-
-def _targets(window: FaultWindow, names: tuple[str, ...]) -> bool:
-    target = window.target.lower()
+def fault_type_name(window: FaultWindow) -> str:
+    """``broker.kill`` for a window of type ``broker.kill``, or of type ``kill`` on ``redis``."""
     kind = window.type.lower()
-    return any(target.startswith(n) or kind.startswith(n + ".") for n in names)
+    target = window.target.lower()
+    if "." not in kind:
+        if target in _BROKER_TARGETS:
+            return f"broker.{kind}"
+        if target == "proxy":
+            return f"proxy.{kind}"
+        if target.startswith("worker") and fault_type(f"worker.{kind}") is not None:
+            return f"worker.{kind}"
+        return kind
+    family, _, verb = kind.partition(".")
+    return f"broker.{verb}" if family == "redis" else kind
+
+
+def effects(window: FaultWindow) -> frozenset[Effect]:
+    """What the window's fault did to the system; nothing for a type this suite does not know."""
+    registered = fault_type(fault_type_name(window))
+    return registered.effects(window.params) if registered is not None else frozenset()
 
 
 def is_broker_unreachable(window: FaultWindow) -> bool:
     """Nothing reaches Redis during this window: no publish, no delivery."""
-    if _targets(window, BROKER_TARGETS):
-        return _type(window) in BROKER_UNREACHABLE_TYPES
-    if _targets(window, PROXY_TARGETS):
-        return _type(window) in PROXY_UNREACHABLE_TYPES and _whole(window)
-    return False
+    return Effect.UNREACHABLE in effects(window)
 
 
 def is_broker_outage(window: FaultWindow) -> bool:
     """Publishes are expected to fail during this window (unreachable or refusing)."""
-    if is_broker_unreachable(window):
-        return True
-    return _targets(window, PROXY_TARGETS) and _type(window) in PROXY_REFUSING_TYPES
+    return bool(effects(window) & {Effect.UNREACHABLE, Effect.REFUSING})
 
 
 def is_worker_fault(window: FaultWindow) -> bool:
-    return _targets(window, WORKER_TARGETS)
+    return Effect.WORKERS_DISRUPTED in effects(window)
 
 
 def persistence(window: FaultWindow, history: RunHistory) -> str | None:
@@ -76,7 +64,7 @@ def loses_broker_memory(window: FaultWindow, history: RunHistory) -> bool:
 
     Unknown persistence counts as off: it is the suite's default and Redis's own under test.
     """
-    if not (_targets(window, BROKER_TARGETS) and _type(window) in MEMORY_LOSING_TYPES):
+    if Effect.LOSES_MEMORY not in effects(window):
         return False
     return persistence(window, history) in (None, "none", "off", "false")
 
@@ -84,7 +72,7 @@ def loses_broker_memory(window: FaultWindow, history: RunHistory) -> bool:
 def describe_window(window: FaultWindow, history: RunHistory) -> str:
     """``broker kill 12.10 to 15.10 s with persistence off``."""
     text = window.describe()
-    if _targets(window, BROKER_TARGETS) and _type(window) in MEMORY_LOSING_TYPES:
+    if Effect.LOSES_MEMORY in effects(window):
         mode = persistence(window, history)
         off = mode in (None, "none", "off")
         text += " with persistence off" if off else f" with persistence {mode}"

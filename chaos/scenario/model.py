@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -24,42 +24,42 @@ from pydantic import (
     model_validator,
 )
 
-from chaos.scenario.durations import parse_duration
+from chaos.faults import fault_type, fault_types
+from chaos.faults.broker import BrokerFault, BrokerRestart
+from chaos.faults.entry import Duration, RandomRange, TimeSpec, TimedFault, parse_after
+from chaos.faults.entry import StrictEntry as _Strict
+from chaos.faults.failpoint import FailpointFault, HitRange
+from chaos.faults.proxy import TOXIC_ATTRIBUTES, ProxyDown, ProxyToxic
+from chaos.faults.worker import WorkerFault, WorkerScale
 
-Duration = Annotated[
-    float,
-    BeforeValidator(parse_duration),
-    PlainSerializer(lambda seconds: f"{seconds:g}s", when_used="json"),
+# The fault entries' models live with their fault types (chaos.faults); these names stay
+# importable from here, where scenarios' other parts are.
+__all__ = [
+    "FAULT_MODELS",
+    "FAULT_TYPES",
+    "RUN_EVENTS",
+    "TOXIC_ATTRIBUTES",
+    "UNTIL_CONDITIONS",
+    "AppSpec",
+    "BrokerFault",
+    "BrokerRestart",
+    "Duration",
+    "EndpointStub",
+    "Expectation",
+    "FailpointFault",
+    "Fault",
+    "HitRange",
+    "ProxyDown",
+    "ProxyToxic",
+    "RandomRange",
+    "Scenario",
+    "TimeSpec",
+    "Topology",
+    "WorkerFault",
+    "WorkerScale",
+    "WorkloadStream",
+    "parse_after",
 ]
-"""Seconds, written with a unit in the file (``2s``, ``500ms``)."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class RandomRange(_Strict):
-    """``{between: [1s, 3s]}``: a time drawn from the run's seed when the timeline is resolved."""
-
-    between: tuple[Duration, Duration]
-
-    @field_validator("between")
-    @classmethod
-    def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
-        if value[0] > value[1]:
-            raise ValueError("the first bound must not be after the second")
-        return value
-
-
-def _time_kind(value: Any) -> str:
-    return "kind:random_range" if isinstance(value, dict) else "kind:duration"
-
-
-TimeSpec = Annotated[
-    Annotated[Duration, Tag("kind:duration")] | Annotated[RandomRange, Tag("kind:random_range")],
-    Discriminator(_time_kind),
-]
-"""A fixed time (``2s``) or a seeded random one (``{between: [1s, 3s]}``)."""
 
 #: Events a fault can start ``after:`` besides another fault's ``<id>.applied`` / ``<id>.healed``.
 RUN_EVENTS: tuple[str, ...] = (
@@ -78,245 +78,40 @@ UNTIL_CONDITIONS: tuple[str, ...] = (
     "first_task_succeeded",
 )
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
+def _fault_union() -> Any:
+    """The ``faults:`` entry type: one union member per registered model, told apart by ``type``.
 
-_AFTER = re.compile(r"^\s*(?P<event>[A-Za-z0-9_.-]+?)\s*(?:\+\s*(?P<offset>.+?))?\s*$")
-
-
-def parse_after(value: str) -> tuple[str, float]:
-    """Split ``"first_task_started + 1s"`` into the event and its offset in seconds."""
-    match = _AFTER.match(value)
-    if match is None:
-        raise ValueError("write an event, optionally plus a time: first_task_started + 1s")
-    offset = parse_duration(match["offset"]) if match["offset"] else 0.0
-    return match["event"], offset
-
-
-class _Timed(_Strict):
-    """When a fault starts and how it ends, in an incident report's words."""
-
-    id: str | None = Field(None, description="name other faults' after: can refer to")
-    at: TimeSpec | None = Field(None, description="start, from the run's start: 2s")
-    after: str | None = Field(
-        None, description="start on an event, optionally plus a time: first_task_started + 1s"
-    )
-    for_: Duration | None = Field(None, alias="for", description="heal this long after applying")
-    until: str | None = Field(None, description="heal when this condition holds: queue_empty")
-    deadline: Duration = Field(60.0, description="heal an until: fault after this at the latest")
-
-    @field_validator("after")
-    @classmethod
-    def _after_shape(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_after(value)
-        return value
-
-    @property
-    def after_event(self) -> tuple[str, float] | None:
-        """``("first_task_started", 1.0)`` for ``after: first_task_started + 1s``."""
-        return parse_after(self.after) if self.after is not None else None
-
-    @field_validator("id")
-    @classmethod
-    def _id_shape(cls, value: str | None) -> str | None:
-        if value is not None and not _ID.match(value):
-            raise ValueError("an id is lower-case letters, digits, '-', '_' or '.'")
-        return value
-
-    @model_validator(mode="after")
-    def _one_start_one_end(self) -> _Timed:
-        if self.at is not None and self.after is not None:
-            raise ValueError("give either at: or after:, not both")
-        if self.at is None and self.after is None:
-            raise ValueError(
-                "give at: (a time such as 2s) or after: (an event such as first_task_started)"
-            )
-        if self.for_ is not None and self.until is not None:
-            raise ValueError("give either for: or until:, not both")
-        return self
-
-    @property
-    def instantaneous(self) -> bool:
-        return False
-
-
-class BrokerFault(_Timed):
-    """The Redis server itself: SIGKILL, SIGTERM or SIGSTOP; healed by starting or resuming it."""
-
-    type: Literal["broker.kill", "broker.stop", "broker.pause"]
-
-
-class BrokerRestart(_Timed):
-    """Stop then start Redis at once (an instant fault: no for:/until:)."""
-
-    type: Literal["broker.restart"]
-
-    @model_validator(mode="after")
-    def _no_duration(self) -> BrokerRestart:
-        if self.for_ is not None or self.until is not None:
-            raise ValueError(
-                "broker.restart is instantaneous; use broker.kill or broker.stop with for:"
-            )
-        return self
-
-    @property
-    def instantaneous(self) -> bool:
-        return True
-
-
-class ProxyDown(_Timed):
-    """The proxy refuses connections and closes live ones (Toxiproxy's enabled=false)."""
-
-    type: Literal["proxy.down"]
-
-
-TOXIC_ATTRIBUTES: dict[str, dict[str, type]] = {
-    "latency": {"latency": int, "jitter": int},
-    "bandwidth": {"rate": int},
-    "slow_close": {"delay": int},
-    "timeout": {"timeout": int},
-    "reset_peer": {"timeout": int},
-    "slicer": {"average_size": int, "size_variation": int, "delay": int},
-    "limit_data": {"bytes": int},
-    "redis_error": {"error": str, "commands": list, "count": int},
-}
-"""Toxiproxy's toxic types and attributes, plus the project's ``redis_error`` extension."""
-
-
-class ProxyToxic(_Timed):
-    """A Toxiproxy toxic on the broker's proxy, removed when healed."""
-
-    type: Literal["proxy.toxic"]
-    toxic: str
-    stream: Literal["upstream", "downstream"] | None = Field(
-        None, description="Toxiproxy's default: downstream (upstream for redis_error)"
-    )
-    toxicity: float = Field(1.0, ge=0.0, le=1.0)
-    attributes: dict[str, Any] = Field(default_factory=dict)
-
-
-class WorkerFault(_Timed):
-    """One worker (by name, ``any`` drawn from the seed, or ``all``): kill or warm shutdown."""
-
-    type: Literal["worker.kill", "worker.terminate", "worker.restart"]
-    worker: str = "any"
-    grace: Duration = Field(10.0, description="worker.terminate: SIGKILL after this")
-
-    @model_validator(mode="after")
-    def _restart_is_instant(self) -> WorkerFault:
-        if self.type == "worker.restart" and (self.for_ is not None or self.until is not None):
-            raise ValueError("worker.restart is instantaneous; use worker.kill with for:")
-        return self
-
-    @property
-    def instantaneous(self) -> bool:
-        return self.type == "worker.restart"
-
-
-class WorkerScale(_Timed):
-    """Run ``count`` workers; healed by scaling back to the topology's count."""
-
-    type: Literal["worker.scale"]
-    count: int = Field(ge=0, le=8)
-
-
-class HitRange(_Strict):
-    """Hits ``from`` to ``to`` (1-based, inclusive); ``to`` absent means every hit from ``from``."""
-
-    from_: int = Field(1, alias="from", ge=1)
-    to: int | None = Field(None, ge=1)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> HitRange:
-        if self.to is not None and self.to < self.from_:
-            raise ValueError("to: must not be before from:")
-        return self
-
-
-class FailpointFault(_Timed):
-    """Arm a failpoint (by name in the code, or by patching ``module:function``) with a plan."""
-
-    type: Literal["failpoint"]
-    name: str | None = Field(None, description="the name passed to failpoint() in the code")
-    patch: str | None = Field(None, description="module:function to wrap, for code you cannot edit")
-    raise_: str | None = Field(None, alias="raise", description="exception class by import path")
-    message: str = "injected by chaos failpoint"
-    delay: Duration | None = Field(None, description="sleep this long on each hit it fires")
-    hits: HitRange | None = None
-    probability: float | None = Field(None, ge=0.0, le=1.0)
-
-    @field_validator("patch")
-    @classmethod
-    def _patch_shape(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^[\w.]+:[\w.]+$", value):
-            raise ValueError("write the target as module:function, e.g. shop.carrier:post")
-        return value
-
-    @field_validator("raise_")
-    @classmethod
-    def _raise_shape(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)+$", value):
-            raise ValueError("name the exception by import path, e.g. builtins.ConnectionError")
-        return value
-
-    @model_validator(mode="after")
-    def _one_target_one_action(self) -> FailpointFault:
-        if (self.name is None) == (self.patch is None):
-            raise ValueError("give exactly one of name: or patch:")
-        if self.raise_ is None and self.delay is None:
-            raise ValueError("give raise: (an exception) or delay: (a time), or both")
-        if self.hits is not None and self.probability is not None:
-            raise ValueError("give either hits: or probability:, not both")
-        return self
-
-    @property
-    def failpoint_name(self) -> str:
-        return self.name if self.name is not None else f"patch:{self.patch}"
-
-
-FAULT_MODELS: dict[str, type[_Timed]] = {
-    "broker.kill": BrokerFault,
-    "broker.stop": BrokerFault,
-    "broker.pause": BrokerFault,
-    "broker.restart": BrokerRestart,
-    "proxy.down": ProxyDown,
-    "proxy.toxic": ProxyToxic,
-    "worker.kill": WorkerFault,
-    "worker.terminate": WorkerFault,
-    "worker.restart": WorkerFault,
-    "worker.scale": WorkerScale,
-    "failpoint": FailpointFault,
-}
-FAULT_TYPES: tuple[str, ...] = tuple(FAULT_MODELS)
+    Types that share a model (``broker.kill``/``stop``/``pause``) share one member, so pydantic
+    reports a bad entry against the one model it was meant for.
+    """
+    members: dict[str, type[TimedFault]] = {}
+    for registered in fault_types().values():
+        members.setdefault(registered.union_tag, registered.model)
+    union = Union[tuple(Annotated[model, Tag(tag)] for tag, model in members.items())]  # noqa: UP007
+    return Annotated[
+        union,
+        Discriminator(
+            _fault_kind,
+            custom_error_type="unknown_fault_type",
+            custom_error_message="unknown fault type",
+        ),
+    ]
 
 
 def _fault_kind(value: Any) -> str | None:
-    if isinstance(value, dict):
-        kind = value.get("type")
-    else:
-        kind = getattr(value, "type", None)
-    if kind in ("broker.kill", "broker.stop", "broker.pause"):
-        return "kind:broker"
-    if kind in ("worker.kill", "worker.terminate", "worker.restart"):
-        return "kind:worker"
-    return f"kind:{kind}" if kind in FAULT_MODELS else None
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    registered = fault_type(kind) if isinstance(kind, str) else None
+    return registered.union_tag if registered is not None else None
 
 
-Fault = Annotated[
-    Annotated[BrokerFault, Tag("kind:broker")]
-    | Annotated[BrokerRestart, Tag("kind:broker.restart")]
-    | Annotated[ProxyDown, Tag("kind:proxy.down")]
-    | Annotated[ProxyToxic, Tag("kind:proxy.toxic")]
-    | Annotated[WorkerFault, Tag("kind:worker")]
-    | Annotated[WorkerScale, Tag("kind:worker.scale")]
-    | Annotated[FailpointFault, Tag("kind:failpoint")],
-    Discriminator(
-        _fault_kind,
-        custom_error_type="unknown_fault_type",
-        custom_error_message="unknown fault type",
-    ),
-]
+FAULT_MODELS: dict[str, type[TimedFault]] = {
+    name: registered.model for name, registered in fault_types().items()
+}
+FAULT_TYPES: tuple[str, ...] = tuple(FAULT_MODELS)
+
+Fault = _fault_union()
+"""A fault entry of the scenario: any registered fault type's model."""
 
 
 class AppSpec(_Strict):

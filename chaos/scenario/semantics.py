@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from chaos.errors import Problem
+from chaos.faults import fault_type
+from chaos.faults.worker import WORKER_CHOICES
 from chaos.scenario import app_source
 from chaos.scenario.model import (
     RUN_EVENTS,
@@ -23,12 +25,9 @@ from chaos.scenario.model import (
     RandomRange,
     Scenario,
     WorkerFault,
-    WorkerScale,
 )
 from chaos.scenario.source import SourceDocument
 from chaos.scenario.suggest import did_you_mean, one_of
-
-WORKER_CHOICES = ("any", "all")
 
 
 def app_workdir(scenario: Scenario, scenario_file: Path | None) -> Path:
@@ -330,19 +329,8 @@ def _failpoint_problems(
 
 def _resource(fault: Any) -> str | None:
     """What a fault takes hold of; two faults on one resource at once contradict each other."""
-    if fault.type.startswith("broker."):
-        return "broker"
-    if fault.type == "proxy.down":
-        return "proxy"
-    if isinstance(fault, WorkerFault):
-        return "workers" if fault.worker in WORKER_CHOICES else f"worker:{fault.worker}"
-    if isinstance(fault, WorkerScale):
-        return "workers"
-    if isinstance(fault, ProxyToxic):
-        return None  # toxics stack up on a link (Toxiproxy runs them in order): no contradiction
-    if isinstance(fault, FailpointFault):
-        return f"failpoint:{fault.failpoint_name}"
-    return None
+    registered = fault_type(fault.type)
+    return registered.resource(fault) if registered is not None else None
 
 
 Span = tuple[float, float]

@@ -14,14 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from chaos.scenario.model import (
-    FailpointFault,
-    ProxyToxic,
-    RandomRange,
-    Scenario,
-    WorkerFault,
-    WorkerScale,
-)
+from chaos.faults import Resolution, fault_type
+from chaos.scenario.model import RandomRange, Scenario
 from chaos.scenario.semantics import worker_names
 
 TIMELINE_FILE = "timeline.json"
@@ -159,38 +153,15 @@ def resolve_timeline(scenario: Scenario, seed: int) -> ResolvedTimeline:
 def _target_and_params(
     fault: Any, fault_id: str, seed: int, names: list[str]
 ) -> tuple[str, dict[str, Any]]:
-    if fault.type.startswith("broker."):
-        return "broker", {}
-    if fault.type == "proxy.down":
-        return "proxy", {}
-    if isinstance(fault, ProxyToxic):
-        return "proxy", {
-            "toxic": fault.toxic,
-            "stream": fault.stream,
-            "toxicity": fault.toxicity,
-            "attributes": dict(fault.attributes),
-        }
-    if isinstance(fault, WorkerFault):
-        worker = fault.worker
-        if worker == "any":
-            worker = _rng(seed, fault_id, "worker").choice(names)
-        params: dict[str, Any] = {"grace": fault.grace} if fault.type == "worker.terminate" else {}
-        return worker, params
-    if isinstance(fault, WorkerScale):
-        return "workers", {"count": fault.count, "topology_count": len(names)}
-    if isinstance(fault, FailpointFault):
-        plan: dict[str, Any] = {
-            "raise": fault.raise_,
-            "message": fault.message,
-            "delay": fault.delay,
-            "hits_from": fault.hits.from_ if fault.hits else None,
-            "hits_to": fault.hits.to if fault.hits else None,
-            "probability": fault.probability,
-            "seed": _rng(seed, fault_id, "failpoint").getrandbits(32),
-            "patch": fault.patch,
-        }
-        return fault.failpoint_name, plan
-    raise AssertionError(f"no resolution for fault type {fault.type}")  # model and code disagree
+    registered = fault_type(fault.type)
+    if registered is None:  # the model admits only registered types
+        raise AssertionError(f"no fault type {fault.type!r} is registered")
+    resolution = Resolution(
+        fault_id=fault_id,
+        worker_names=names,
+        rng=lambda purpose: _rng(seed, fault_id, purpose),
+    )
+    return registered.resolve(fault, resolution)
 
 
 def new_seed() -> int:

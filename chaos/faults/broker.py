@@ -1,0 +1,119 @@
+"""Faults on the Redis server itself, through ``stack.broker`` (never through the proxy)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import model_validator
+
+from chaos.faults.entry import TimedFault
+from chaos.faults.registry import Effect, FaultContext, FaultType, Resolution, register
+
+if TYPE_CHECKING:
+    from chaos.scenario.timeline import ResolvedFault
+
+
+class BrokerFault(TimedFault):
+    """The Redis server itself: SIGKILL, SIGTERM or SIGSTOP; healed by starting or resuming it."""
+
+    type: Literal["broker.kill", "broker.stop", "broker.pause"]
+
+
+class BrokerRestart(TimedFault):
+    """Stop then start Redis at once (an instant fault: no for:/until:)."""
+
+    type: Literal["broker.restart"]
+
+    @model_validator(mode="after")
+    def _no_duration(self) -> BrokerRestart:
+        if self.for_ is not None or self.until is not None:
+            raise ValueError(
+                "broker.restart is instantaneous; use broker.kill or broker.stop with for:"
+            )
+        return self
+
+    @property
+    def instantaneous(self) -> bool:
+        return True
+
+
+class _OnBroker(FaultType):
+    """A fault on the one Redis server: it is the whole resource, and no params are resolved."""
+
+    records_persistence = True
+
+    def resource(self, fault: Any) -> str | None:
+        return "broker"
+
+    def resolve(self, fault: Any, resolution: Resolution) -> tuple[str, dict[str, Any]]:
+        return "broker", {}
+
+
+class _Signalled(_OnBroker):
+    """Killed or stopped: Redis is gone until started again, from disk if it persists."""
+
+    model = BrokerFault
+    tag = "kind:broker"
+
+    def heal(self, context: FaultContext, fault: ResolvedFault) -> None:
+        if not context.stack.broker.is_running():
+            context.stack.broker.start()
+
+    def effects(self, params: Mapping[str, Any]) -> frozenset[Effect]:
+        return frozenset({Effect.UNREACHABLE, Effect.LOSES_MEMORY})
+
+
+@register
+class BrokerKill(_Signalled):
+    name = "broker.kill"
+    past_tense = "killed"
+    label = "SIGKILL redis-server (docker kill); started again when healed"
+
+    def apply(self, context: FaultContext, fault: ResolvedFault) -> None:
+        context.stack.broker.kill()
+
+
+@register
+class BrokerStop(_Signalled):
+    name = "broker.stop"
+    past_tense = "stopped"
+    label = "SIGTERM redis-server (saves if it persists); started again when healed"
+
+    def apply(self, context: FaultContext, fault: ResolvedFault) -> None:
+        context.stack.broker.stop()
+
+
+@register
+class BrokerPause(_OnBroker):
+    name = "broker.pause"
+    model = BrokerFault
+    tag = "kind:broker"
+    past_tense = "paused"
+    label = "SIGSTOP redis-server: connects succeed, nothing is answered; SIGCONT when healed"
+
+    def apply(self, context: FaultContext, fault: ResolvedFault) -> None:
+        context.stack.broker.pause()
+
+    def heal(self, context: FaultContext, fault: ResolvedFault) -> None:
+        context.stack.broker.resume()
+
+    def effects(self, params: Mapping[str, Any]) -> frozenset[Effect]:
+        return frozenset({Effect.UNREACHABLE, Effect.HUNG})
+
+
+@register
+class BrokerRestartType(_OnBroker):
+    name = "broker.restart"
+    model = BrokerRestart
+    past_tense = "restarted"
+    label = "stop then start redis-server at once (instantaneous)"
+
+    def apply(self, context: FaultContext, fault: ResolvedFault) -> None:
+        context.stack.broker.restart()
+
+    def heal(self, context: FaultContext, fault: ResolvedFault) -> None:
+        """Nothing to undo: the restart is over when it is applied."""
+
+    def effects(self, params: Mapping[str, Any]) -> frozenset[Effect]:
+        return frozenset({Effect.UNREACHABLE, Effect.LOSES_MEMORY})
