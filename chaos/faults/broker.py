@@ -117,3 +117,31 @@ class BrokerRestartType(_OnBroker):
 
     def effects(self, params: Mapping[str, Any]) -> frozenset[Effect]:
         return frozenset({Effect.UNREACHABLE, Effect.LOSES_MEMORY})
+
+
+class BrokerOom(TimedFault):
+    """Redis at its memory limit with ``noeviction``: writes answer ``-OOM``, reads still work."""
+
+    type: Literal["broker.oom"]
+
+
+@register
+class BrokerOomType(_OnBroker):
+    name = "broker.oom"
+    model = BrokerOom
+    past_tense = "out of memory"
+    label = "Redis at maxmemory with noeviction: writes answer -OOM; old limit restored when healed"
+
+    #: Policy first, so that no key is evicted under an evicting policy when the limit drops.
+    LIMIT: ClassVar[dict[str, str]] = {"maxmemory-policy": "noeviction", "maxmemory": "1"}
+
+    def apply(self, context: FaultContext, fault: ResolvedFault) -> None:
+        previous = context.stack.broker.reconfigure(self.LIMIT)
+        context.shared[f"{self.name}:{fault.fault_id}"] = previous
+
+    def heal(self, context: FaultContext, fault: ResolvedFault) -> None:
+        previous = context.shared.pop(f"{self.name}:{fault.fault_id}")
+        context.stack.broker.reconfigure(dict(reversed(previous.items())))  # the limit first
+
+    def effects(self, params: Mapping[str, Any]) -> frozenset[Effect]:
+        return frozenset({Effect.REFUSING})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import signal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from chaos.errors import StackError
@@ -156,6 +157,22 @@ class LocalBroker(BrokerHandle):
 
     def is_running(self) -> bool:
         return self.process.is_alive()
+
+    def reconfigure(self, settings: Mapping[str, str]) -> dict[str, str]:
+        """CONFIG SET on this redis-server's own port; the previous values come back."""
+        import redis
+
+        client = redis.Redis(host=self.host, port=self.port, socket_timeout=2.0,
+                             socket_connect_timeout=2.0)  # fmt: skip
+        try:
+            previous = {name: str(client.config_get(name)[name]) for name in settings}
+            for name, value in settings.items():  # one at a time: Redis 6 sets one per call
+                client.config_set(name, value)
+        except redis.RedisError as exc:
+            raise StackError("broker", f"CONFIG SET {dict(settings)} failed: {exc}") from exc
+        finally:
+            client.close()
+        return previous
 
     def log_tail(self, lines: int = 40) -> str:
         return self.process.log_tail(lines)

@@ -91,6 +91,11 @@ class BrokerHandle(abc.ABC):
     @abc.abstractmethod
     def is_running(self) -> bool: ...
 
+    @abc.abstractmethod
+    def reconfigure(self, settings: Mapping[str, str]) -> dict[str, str]:
+        """CONFIG SET on Redis itself, in order (never through the proxy, which may be faulted);
+        returns the settings' previous values, so the caller can put them back."""
+
     @property
     @abc.abstractmethod
     def paused(self) -> bool:

@@ -21,6 +21,7 @@ TABLE: list[tuple[str, str, dict[str, Any], tuple[bool, bool, bool, bool]]] = [
     ("broker.stop", "broker", {}, (True, True, False, True)),
     ("broker.restart", "broker", {}, (True, True, False, True)),
     ("broker.pause", "broker", {}, (True, True, False, False)),
+    ("broker.oom", "broker", {}, (False, True, False, False)),
     ("proxy.down", "proxy", {}, (True, True, False, False)),
     ("proxy.toxic", "proxy", {"toxic": "timeout"}, (True, True, False, False)),
     ("proxy.toxic", "proxy", {"toxic": "timeout", "toxicity": 0.5}, (False, False, False, False)),

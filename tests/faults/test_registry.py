@@ -21,6 +21,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "broker.stop": {},
     "broker.pause": {},
     "broker.restart": {},
+    "broker.oom": {},
     "proxy.down": {},
     "proxy.toxic": {"toxic": "latency", "attributes": {"latency": 100}},
     "worker.kill": {"worker": "any"},
@@ -103,6 +104,7 @@ def test_a_name_registered_twice_is_refused() -> None:
 def test_past_tense_reads_older_journals_bare_verbs() -> None:
     assert past_tense("kill") == "killed"
     assert past_tense("toxic") == "toxic"
+    assert past_tense("broker.oom") == "out of memory"
     assert past_tense("nosuch") == "nosuch"
 
 

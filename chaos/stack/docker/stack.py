@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,22 @@ class DockerBroker(BrokerHandle):
 
     def is_running(self) -> bool:
         return self.container.is_running()
+
+    def reconfigure(self, settings: Mapping[str, str]) -> dict[str, str]:
+        """CONFIG SET through the container's published port (not the proxy container)."""
+        import redis
+
+        client = redis.Redis.from_url(self.direct_url, socket_timeout=2.0,
+                                      socket_connect_timeout=2.0)  # fmt: skip
+        try:
+            previous = {name: str(client.config_get(name)[name]) for name in settings}
+            for name, value in settings.items():  # one at a time: Redis 6 sets one per call
+                client.config_set(name, value)
+        except redis.RedisError as exc:
+            raise StackError("broker", f"CONFIG SET {dict(settings)} failed: {exc}") from exc
+        finally:
+            client.close()
+        return previous
 
     @property
     def paused(self) -> bool:
