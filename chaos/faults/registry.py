@@ -127,7 +127,14 @@ def register(cls: type[FaultType]) -> type[FaultType]:
         raise RegistryError(f"fault type {cls.name!r} is registered twice")
     if not issubclass(cls.model, TimedFault):
         raise RegistryError(f"{cls.name}: its model must be a TimedFault")
-    _REGISTRY[cls.name] = cls()
+    registered = cls()
+    for other in _REGISTRY.values():
+        if other.union_tag == registered.union_tag and other.model is not registered.model:
+            raise RegistryError(
+                f"{cls.name} shares the tag {registered.union_tag!r} of {other.name} "
+                "but not its model: types that share a tag share a model"
+            )
+    _REGISTRY[cls.name] = registered
     return cls
 
 

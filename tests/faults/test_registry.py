@@ -119,3 +119,18 @@ def _scenario(entry: dict[str, Any]) -> str:
         "expect": [{"check": "no_lost"}],
     }
     return yaml.safe_dump(document, sort_keys=False)
+
+
+def test_a_type_sharing_a_tag_but_not_the_model_is_refused() -> None:
+    existing = type(fault_types()["broker.kill"])
+
+    class OtherModel(TimedFault):
+        pass
+
+    class Mismatched(existing):  # type: ignore[misc, valid-type]
+        name: ClassVar[str] = "broker.mismatched"
+        model: ClassVar[type[TimedFault]] = OtherModel
+
+    with pytest.raises(RegistryError, match="share a model"):
+        register(Mismatched)
+    assert "broker.mismatched" not in fault_types()
