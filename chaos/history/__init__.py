@@ -25,7 +25,6 @@ from chaos.history.loader import journal_path, load_history
 from chaos.history.model import (
     ACCEPTED_KINDS,
     DONE_OUTCOMES,
-    PAST_TENSE,
     PROMISED_KINDS,
     Attempt,
     EnqueueEvent,
@@ -47,7 +46,6 @@ __all__ = [
     "OUTCOME_BY_KIND",
     "OUTCOME_BY_STATE",
     "PARSE_BLOCK_BYTES",
-    "PAST_TENSE",
     "PROMISED_KINDS",
     "REPORTED_SKEW",
     "SHARED_CLOCK_WINDOW",

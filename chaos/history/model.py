@@ -14,16 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-#: How messages say what a fault did ("broker killed 12.10 to 15.10 s").
-PAST_TENSE = {
-    "kill": "killed",
-    "stop": "stopped",
-    "pause": "paused",
-    "restart": "restarted",
-    "terminate": "terminated",
-    "scale": "scaled",
-    "toxic": "toxic",
-}
+from chaos.faults import past_tense
+
 
 
 #: Producer events after which the broker holds the task.
@@ -283,7 +275,7 @@ class FaultWindow:
     def describe(self) -> str:
         """``broker killed 12.10 to 15.10 s``: how messages name a fault window."""
         family, _, verb = self.kind.rpartition(".")
-        words = f"{family} {PAST_TENSE.get(verb, verb)}".strip()
+        words = f"{family} {past_tense(self.kind)}".strip()
         toxic = self.params.get("toxic")
         if toxic:
             words += f" {toxic}"
