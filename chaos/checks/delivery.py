@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chaos.checks.registry import register
 from chaos.checks.faults import describe_window, is_worker_fault, loses_broker_memory
+from chaos.checks.registry import register
 from chaos.checks.verdict import Finding, Verdict, quote, unique_windows
-from chaos.history.model import FaultWindow, RunHistory, TaskHistory, format_seconds
+from chaos.history.model import Attempt, FaultWindow, RunHistory, TaskHistory, format_seconds
 
 CATEGORIES = ("ok", "lost", "delayed", "duplicated", "unexpected", "recovered", "refused")
 
@@ -58,6 +58,47 @@ def _unacked_copy_lost(
     return "lost", reason, [window]
 
 
+def _explain_pending_retry(
+    task: TaskHistory, retried: Attempt, history: RunHistory, memory_loss: list[FaultWindow]
+) -> tuple[str, str, list[FaultWindow]]:
+    """A task whose last attempt ended in a retry that never started: the retry is a new
+    message, held unacknowledged in Redis (by the worker waiting for its ETA) until it runs, so it
+    is lost only with the broker's memory; a killed worker delays it until visibility_timeout,
+    and without either the run simply ended before it ran."""
+    at = retried.retried_at if retried.retried_at is not None else retried.ended_at
+    since = at if at is not None else (task.promised_at or task.first_at)
+    due = retried.retry_eta_at
+    if due is None and at is not None and retried.countdown is not None:
+        due = at + retried.countdown
+    head = f"{task.label}: {_promise_text(task)}, {retried.label()} retried at {format_seconds(at)}"
+    if due is not None:
+        head += f" (next attempt due at {format_seconds(due)})"
+    following = None if retried.attempt is None else retried.attempt + 1
+    receipt = next((r for r in reversed(task.receipts) if r.attempt == following), None)
+    if receipt is not None:
+        head += (
+            f", attempt {following} received at {format_seconds(receipt.at)} by "
+            f"{receipt.hostname or '?'}"
+        )
+    head += ", never started"
+    memory_loss = [w for w in memory_loss if w.start >= since]
+    if memory_loss:
+        return _unacked_copy_lost(head, memory_loss[0], history)
+    killed = [w for w in history.fault_windows if is_worker_fault(w) and w.overlaps(since, None)]
+    if killed:
+        reason = (
+            f"{head}; {killed[0].describe()}: the retry it held is unacknowledged in Redis, "
+            "delayed until visibility_timeout"
+        )
+        return "delayed", reason, killed
+    end = history.meta.finished_at if history.meta.finished_at is not None else history.end_at
+    if due is not None and due < end:
+        pending = f"past its due time, still pending when the run ended at {format_seconds(end)}"
+    else:
+        pending = f"retry still pending when the run ended at {format_seconds(end)}"
+    return "delayed", f"{head}; {pending} (no worker died, no broker memory lost)", []
+
+
 def _explain_unfinished(
     task: TaskHistory, history: RunHistory
 ) -> tuple[str, str, list[FaultWindow]]:
@@ -69,6 +110,8 @@ def _explain_unfinished(
     started = executions[-1] if executions else None
     receipt = task.receipts[-1] if task.receipts else None
     head = f"{task.label}: {_promise_text(task)}"
+    if started is not None and started.outcome == "retry":
+        return _explain_pending_retry(task, started, history, memory_loss)
     if started is not None:
         where = f"started at {format_seconds(started.started_at)} on {started.worker or '?'}"
         head += f", {where}, never finished"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from chaos.checks.verdict import Verdict
@@ -22,15 +23,29 @@ Check = Callable[..., Verdict]
 #: Every check by the name a scenario uses; filled by the check modules as they are imported.
 CHECKS: dict[str, Check] = {}
 
+#: A check's own rules for its parameters' values (types, ranges, nested keys), by check name:
+#: each returns Problems whose ``field_path`` is relative to the expectation (``pin.max_retries``).
+VALIDATORS: dict[str, Callable[[Mapping[str, Any]], list[Problem]]] = {}
 
-def register(name: str) -> Callable[[Check], Check]:
-    """Name a check function in CHECKS."""
+
+def register(
+    name: str, validate: Callable[[Mapping[str, Any]], list[Problem]] | None = None
+) -> Callable[[Check], Check]:
+    """Name a check function in CHECKS (and, if given, the rules for its parameters' values)."""
 
     def add(function: Check) -> Check:
         CHECKS[name] = function
+        if validate is not None:
+            VALIDATORS[name] = validate
         return function
 
     return add
+
+
+def parameter_problems(name: str, params: Mapping[str, Any]) -> list[Problem]:
+    """What is wrong with the values of a known check's parameters (names are checked apart)."""
+    validate = VALIDATORS.get(name)
+    return [] if validate is None else validate(params)
 
 
 def _as_mapping(expectation: Any) -> Mapping[str, Any]:
@@ -85,6 +100,8 @@ def resolve(expectations: Sequence[Any]) -> list[tuple[Check, str, dict[str, Any
                         expected=f"one of {', '.join(accepted) or '(none)'}",
                     )
                 )
+        for problem in parameter_problems(name, expectation):
+            problems.append(replace(problem, field_path=f"{where}.{problem.field_path}"))
         resolved.append((function, name, expectation))
     if problems:
         raise ConfigError(problems)

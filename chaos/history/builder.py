@@ -200,6 +200,8 @@ class HistoryBuilder:
                 if eta is not None:
                     eta = _as_float(eta)
                 receipt = self.take_receipt(task_id, attempt_no)
+                if task.args_digest is None:
+                    task.args_digest = data.get("args_digest")
                 # Positional: keyword arguments would double the cost of building attempts.
                 task.attempts.append(
                     Attempt(

@@ -138,6 +138,9 @@ class TaskHistory:
     attempts: list[Attempt] = field(default_factory=list)
     failpoints: list[FailpointFiring] = field(default_factory=list)
     first_at: float = 0.0
+    args_digest: str | None = None
+    """The call's arguments as ``args_digest`` writes them (from the probe's ``task.started``):
+    what a per-call expectation (``args: [2]``) matches."""
 
     @property
     def label(self) -> str:
