@@ -429,9 +429,10 @@ def _expected_text(
     if pin is None:
         expected = f"attempts as the policy declares, gaps >= countdown - {tolerance:.2f} s"
     else:
+        wait = "countdown" if pin.countdown is None else f"{show(pin.countdown)} s"
         expected = (
             f"declared and behaving as pinned ({pin.describe()}), "
-            f"gaps >= countdown - {tolerance:.2f} s"
+            f"gaps >= {wait} - {tolerance:.2f} s"
         )
     if call:
         expected += f", for the calls with {call}"

@@ -454,7 +454,25 @@ def _check_expectations(scenario: Scenario, document: SourceDocument) -> list[Pr
                         prefer_key=True,
                     )
                 )
+        for problem in _parameter_problems(expectation.check, expectation.params):
+            path = tuple((problem.field_path or "").split("."))
+            problems.append(
+                document.problem(
+                    ("expect", index, *path),
+                    problem.message,
+                    given=problem.given,
+                    expected=problem.expected,
+                    hint=problem.hint,
+                )
+            )
     return problems
+
+
+def _parameter_problems(check: str, params: dict[str, Any]) -> list[Problem]:
+    """The check's own rules for its parameters' values (``pin:`` fields, types)."""
+    from chaos.checks.registry import parameter_problems
+
+    return parameter_problems(check, params)
 
 
 def _check_registry() -> dict[str, Callable[..., Any]] | None:
