@@ -499,10 +499,7 @@ def check_retries_as_declared(
     if checked:
         held = f"all {checked} executed tasks attempted as their policy declares"
         if pinned is not None:
-            held = (
-                f"all {checked} executed tasks declared and attempted as pinned "
-                f"({pinned.describe()})"
-            )
+            held = f"all {checked} executed tasks declared and attempted as pinned"
     else:
         held = "no executed task to check"
     return verdict_from_findings(

@@ -105,7 +105,10 @@ def problems_of(verdict: Verdict) -> list[str]:
 def test_the_pinned_ladder_holds_for_the_app_as_written() -> None:
     for verdict in verdicts(ladder(), LADDER_EXPECTATIONS):
         assert verdict.ok, verdict.message
-        assert "declared and attempted as pinned (max_retries=3, countdown=60 s)" in verdict.message
+        assert verdict.message == "all 1 executed tasks declared and attempted as pinned"
+        assert (
+            "as pinned (max_retries=3, countdown=60 s), gaps >= 60 s - 1.50 s" in verdict.expected
+        )
 
 
 def test_seed_mutant_max_retries_2_fails_with_the_drift_named() -> None:
