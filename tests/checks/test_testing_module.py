@@ -22,3 +22,4 @@ def test_the_docstring_example_runs_and_its_check_fails_the_slow_attempt() -> No
         assert namespace["verdict"].ok is False  # type: ignore[attr-defined]
     finally:
         CHECKS.pop("attempts_under", None)  # the example registers it; leave the registry as found
+
