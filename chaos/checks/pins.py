@@ -84,6 +84,15 @@ def backoff_factor(value: Any) -> float:
     return float(value)
 
 
+def _or_default(default: float) -> Callable[[Any], Any]:
+    """A declared number of seconds, Celery's default where the task declares none."""
+    return lambda value: default if value is None else value
+
+
+def _close(declared: Any, pinned: Any) -> bool:
+    return _is_number(declared) and abs(declared - pinned) < 1e-6
+
+
 def _same_exceptions(declared: Any, pinned: Sequence[str]) -> bool:
     declared = list(declared or ())
     return all(any(same_exception(d, p) for d in declared) for p in pinned) and all(
@@ -110,19 +119,21 @@ PINNABLE: dict[str, PinnableField] = {
     "default_retry_delay": PinnableField(
         _seconds,
         "seconds, 0 or more",
-        declared=lambda v: CELERY_DEFAULT_RETRY_DELAY if v is None else float(v),
-        same=lambda d, p: abs(d - float(p)) < 1e-6,
+        declared=_or_default(CELERY_DEFAULT_RETRY_DELAY),
+        same=_close,
     ),
     "retry_backoff": PinnableField(
         _backoff,
         "true, false or a factor in seconds",
-        same=lambda d, p: abs(backoff_factor(d) - backoff_factor(p)) < 1e-6,
+        same=lambda d, p: (
+            (d is None or _backoff(d)) and _close(backoff_factor(d), backoff_factor(p))
+        ),
     ),
     "retry_backoff_max": PinnableField(
         _seconds,
         "seconds, 0 or more",
-        declared=lambda v: CELERY_DEFAULT_BACKOFF_MAX if v is None else float(v),
-        same=lambda d, p: abs(d - float(p)) < 1e-6,
+        declared=_or_default(CELERY_DEFAULT_BACKOFF_MAX),
+        same=_close,
     ),
     # Celery's autoretry reads retry_jitter with a default of True; the probe records None then.
     "retry_jitter": PinnableField(

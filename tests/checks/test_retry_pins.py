@@ -312,3 +312,27 @@ def test_chaos_validate_reports_a_bad_pin_with_its_line(tmp_path: Path) -> None:
     ]
     assert problems, [str(p) for p in scenario_problems(scenario)]
     assert problems[0].line == 7
+
+
+@pytest.mark.parametrize(
+    "declared, pin",
+    [
+        ({"retry_backoff": None}, {"retry_backoff": False}),
+        ({"retry_backoff": 1}, {"retry_backoff": True}),
+        ({"retry_jitter": None}, {"retry_jitter": True}),
+        ({"retry_backoff_max": None}, {"retry_backoff_max": 600}),
+        ({"default_retry_delay": None}, {"default_retry_delay": 180}),
+        ({"max_retries": None}, {"max_retries": None}),
+        ({"reject_on_worker_lost": None}, {"reject_on_worker_lost": False}),
+    ],
+)
+def test_a_declaration_is_read_as_celery_applies_it(
+    declared: dict[str, Any], pin: dict[str, Any]
+) -> None:
+    """Nothing declared is Celery's default, so pinning the default is no drift."""
+    run = SyntheticRun()
+    retried_call(
+        run, 1.0, "t", "risky=1", 1, 1.0, "success", policy={**RETRYING_POLICY, **declared}
+    )
+    (verdict,) = verdicts(run, [{"check": "retries_as_declared", "pin": pin}])
+    assert verdict.ok, verdict.message
