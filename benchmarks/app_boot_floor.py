@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from chaos.stack._broker import LocalBroker
 from chaos.stack._waiting import poll_until
+from chaos.stack.local.broker import LocalBroker
 
 REPO = Path(__file__).resolve().parents[1]
 

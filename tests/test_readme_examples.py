@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.pytest_assertions import assert_no_lost
+from chaos.pytest.assertions import assert_no_lost
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 
 from chaos.errors import StackError
-from chaos.stack._reaping import reap_run, registered_runs, state_dir
+from chaos.stack.local.reaping import reap_run, registered_runs, state_dir
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

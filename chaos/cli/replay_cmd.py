@@ -9,6 +9,7 @@ from rich.table import Table
 
 from chaos.cli.run_cmd import print_result, wide_console
 from chaos.runner import replay_run
+from chaos.stack.backends import backend_names
 
 EXAMPLE = """example:
   chaos replay .chaos/runs/broker-restart-during-orders-20261124T050000-1a2b
@@ -37,7 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="where the new run directory goes (default: beside RUN_DIR)",
     )
     parser.add_argument(
-        "--backend", default=None, choices=("local", "docker"), help="override the recorded backend"
+        "--backend", default=None, choices=backend_names, help="override the recorded backend"
     )
     parser.set_defaults(func=run)
 

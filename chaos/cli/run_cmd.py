@@ -13,6 +13,7 @@ from chaos.runner.junit import write_junit
 from chaos.runner.run import RunResult, run_scenario
 from chaos.runner.rundir import DEFAULT_OUT_DIR
 from chaos.scenario import load_scenario, scenario_files
+from chaos.stack.backends import DEFAULT_BACKEND, backend_names
 
 EXAMPLE = f"""example:
   chaos run scenarios/broker-restart-during-orders.yaml
@@ -34,8 +35,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("targets", nargs="+", metavar="SCENARIO_OR_DIR")
-    parser.add_argument("--backend", default="local", choices=("local", "docker"),
-                        help="where the stack runs (default: local processes)")  # fmt: skip
+    parser.add_argument("--backend", default=DEFAULT_BACKEND, choices=backend_names,
+                        help="where the stack runs: a registered backend (default: local "
+                             "processes)")  # fmt: skip
     parser.add_argument(
         "--seed",
         type=int,

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from chaos.errors import ChaosError, StackError
-from chaos.pytest_journal import JournalView
-from chaos.pytest_options import ChaosOptions, options_for
+from chaos.pytest.journal import JournalView
+from chaos.pytest.options import ChaosOptions, options_for
 from chaos.stack.base import BrokerHandle, Stack, StackConfig, WorkerHandle
 
 #: Set on a test item when one of its phases failed (the plugin's makereport hook sets it).
@@ -215,7 +215,7 @@ def chaos_run(request: pytest.FixtureRequest, chaos_options: ChaosOptions) -> It
     its own and returns the runner's RunResult (``.verdicts``, ``.ok``, ``.run_dir``). Its
     verdicts go into the JUnit XML; its run directory is removed if the test passes (unless
     ``--chaos-keep``)."""
-    from chaos.pytest_scenarios import note_kept_run, record_result, run_for_pytest
+    from chaos.pytest.scenarios import note_kept_run, record_result, run_for_pytest
 
     results: list[Any] = []
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-BACKENDS = ("local", "docker")
+from chaos.stack.backends import DEFAULT_BACKEND, backend_names
+
 DEFAULT_SCENARIO_DIRS = ("scenarios",)
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 
@@ -44,8 +45,9 @@ class ChaosOptions:
 
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("chaos", "fault injection against a real Celery stack")
-    group.addoption("--chaos-backend", choices=BACKENDS, default="local",
-                    help="where the stack runs: local processes (default) or docker containers")
+    group.addoption("--chaos-backend", choices=backend_names, default=DEFAULT_BACKEND,
+                    help="where the stack runs: a registered backend (chaos.stack.backends), "
+                         "local processes by default")  # fmt: skip
     group.addoption("--chaos-seed", type=int, default=None, metavar="N",
                     help="seed for every scenario's random choices (default: a new one per run, "
                          "recorded in the run directory for replay)")  # fmt: skip

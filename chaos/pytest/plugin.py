@@ -1,9 +1,9 @@
 """The pytest plugin, registered through the ``pytest11`` entry point: it only registers.
 
 Options (``--chaos-backend``, ``--chaos-seed``, ``--chaos-out``, ``--chaos-keep``) and the
-``chaos_scenarios`` ini option live in ``chaos.pytest_options``, the fixtures in
-``chaos.pytest_fixtures``, scenario collection in ``chaos.pytest_scenarios``, the assertion
-helpers in ``chaos.pytest_assertions`` (registered here for assertion rewriting). The plugin is
+``chaos_scenarios`` ini option live in ``chaos.pytest.options``, the fixtures in
+``chaos.pytest.fixtures``, scenario collection in ``chaos.pytest.scenarios``, the assertion
+helpers in ``chaos.pytest.assertions`` (registered here for assertion rewriting). The plugin is
 loaded in every session of a project that installs the package, so importing it starts nothing
 and imports nothing heavy (no Celery, no matplotlib): that happens when a fixture is used.
 """
@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 # Before anything imports the helpers, so that their asserts are rewritten.
-pytest.register_assert_rewrite("chaos.pytest_assertions")
+pytest.register_assert_rewrite("chaos.pytest.assertions")
 
 # The fixtures: pytest finds them as names of this module.
-from chaos.pytest_fixtures import (  # noqa: F401
+from chaos.pytest.fixtures import (  # noqa: F401
     _chaos_between_tests,
     broker,
     chaos_app,
@@ -35,8 +35,8 @@ from chaos.pytest_fixtures import (  # noqa: F401
     proxy,
     workers,
 )
-from chaos.pytest_journal import JournalView
-from chaos.pytest_options import add_options
+from chaos.pytest.journal import JournalView
+from chaos.pytest.options import add_options
 
 MARKER = (
     "chaos(reset=True): a resilience test against a real stack; reset=False keeps the session "
@@ -53,17 +53,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    from chaos.pytest_options import SCENARIO_SUFFIXES
+    from chaos.pytest.options import SCENARIO_SUFFIXES
 
     if file_path.suffix not in SCENARIO_SUFFIXES:
         return None
-    from chaos.pytest_scenarios import collect_file
+    from chaos.pytest.scenarios import collect_file
 
     return collect_file(file_path, parent)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    from chaos.pytest_scenarios import summarize_kept_runs
+    from chaos.pytest.scenarios import summarize_kept_runs
 
     summarize_kept_runs(terminalreporter, config)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from chaos.pytest_options import options_for
+from chaos.pytest.options import options_for
 
 _result_key = pytest.StashKey[Any]()
 

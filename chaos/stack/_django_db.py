@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 
 from chaos.errors import StackError
-from chaos.stack._reaping import state_dir
+from chaos.stack._state_dir import state_dir
 
 ENV_DB_PATH = "DJANGO_DB_PATH"
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 Persistence = Literal["none", "everysec", "always"]
 Pool = Literal["solo", "prefork", "threads"]
@@ -105,6 +105,56 @@ class BrokerHandle(abc.ABC):
     @abc.abstractmethod
     def direct_url(self) -> str:
         """redis:// URL that bypasses the proxy: for the stack's own inspection only."""
+
+
+@runtime_checkable
+class BrokerProxyHandle(Protocol):
+    """The proxy in front of Redis, as a stack hands it out: Toxiproxy's words (toxics, down/up).
+
+    ``chaos.ProxyHandle`` (a proxy on any Toxiproxy API) is the implementation both backends
+    return; a backend may return anything else that keeps these promises.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def listen_port(self) -> int:
+        """The port the proxy listens on (as the host sees it for the local backend)."""
+
+    @property
+    def upstream(self) -> str: ...
+
+    @property
+    def enabled(self) -> bool:
+        """As of the last reply seen (``refresh()`` asks again)."""
+
+    def add_toxic(
+        self, type: str, *, name: str | None = None, stream: str | None = None,
+        toxicity: float = 1.0, **attributes: Any,
+    ) -> Any:  # fmt: skip
+        """Add a toxic and leave it until ``remove_toxic`` or ``reset``."""
+
+    def toxic(
+        self, type: str, *, name: str | None = None, stream: str | None = None,
+        toxicity: float = 1.0, **attributes: Any,
+    ) -> AbstractContextManager[Any]:  # fmt: skip
+        """The toxic for the duration of a ``with`` block, removed also when the block raises."""
+
+    def remove_toxic(self, name: str) -> None: ...
+
+    def toxics(self) -> Sequence[Any]: ...
+
+    def disable(self) -> Any:
+        """Toxiproxy's "down": the listener closes, live connections are cut."""
+
+    def enable(self) -> Any:
+        """Toxiproxy's "up": the listener opens again on the same port."""
+
+    def reset(self) -> Any:
+        """No toxics, enabled."""
+
+    def refresh(self) -> Any: ...
 
 
 class WorkerHandle(abc.ABC):
@@ -217,7 +267,7 @@ class Stack(AbstractContextManager["Stack"], abc.ABC):
 
     @property
     @abc.abstractmethod
-    def proxy(self) -> Any:
+    def proxy(self) -> BrokerProxyHandle:
         """The broker's proxy: a ``chaos.proxy.ProxyHandle`` bound to the proxy in front of Redis
         (``.toxic(...)`` context manager, ``.disable()``, ``.enable()``, ``.reset()``)."""
 

@@ -97,7 +97,7 @@ def test_assertion_helpers_fail_with_the_checkers_message(pytester: pytest.Pytes
     pytester.makepyfile(test_helpers=textwrap.dedent("""
         from chaos.testing import SyntheticRun
         from chaos.history import load_history
-        from chaos.pytest_assertions import assert_no_lost, assert_retries_as_declared
+        from chaos.pytest.assertions import assert_no_lost, assert_retries_as_declared
 
 
         def lost_run(tmp_path):
@@ -133,7 +133,7 @@ def test_assertion_helpers_fail_with_the_checkers_message(pytester: pytest.Pytes
 
 def test_importing_the_plugin_loads_nothing_heavy() -> None:
     probe = (
-        "import sys, chaos.plugin\n"
+        "import sys, chaos.pytest.plugin\n"
         "heavy = ('celery', 'kombu', 'redis', 'django', 'matplotlib', 'rich', 'pydantic', 'yaml')\n"
         "print(sorted(name for name in heavy if name in sys.modules))\n"
     )

@@ -46,7 +46,7 @@ timeout: 60s
 
 #: A test that runs a scenario given as a dict through the chaos_run fixture.
 CHAOS_RUN_TEST = """
-from chaos.pytest_assertions import assert_no_lost, assert_verdicts_held
+from chaos.pytest.assertions import assert_no_lost, assert_verdicts_held
 
 
 def test_a_dict_scenario(chaos_run):

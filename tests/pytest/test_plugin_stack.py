@@ -18,7 +18,7 @@ pytestmark = pytest.mark.chaos
 FIXTURE_TESTS = '''
 import pytest
 
-from chaos.pytest_assertions import assert_no_lost
+from chaos.pytest.assertions import assert_no_lost
 
 INVOICE = "shop.tasks.send_invoice_email"
 
@@ -152,7 +152,7 @@ def test_each_xdist_worker_gets_its_own_stack(pytester: pytest.Pytester) -> None
 
 
 DOCKER_TESTS = '''
-from chaos.pytest_assertions import assert_no_lost
+from chaos.pytest.assertions import assert_no_lost
 
 
 def test_a_task_through_the_docker_stack(chaos_stack, chaos_producer, proxy, journal):

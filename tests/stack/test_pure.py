@@ -9,8 +9,8 @@ from chaos.errors import ConfigError
 from chaos.probe import args_digest, declared_policy
 from chaos.producer import may_have_been_sent
 from chaos.stack import open_stack
+from chaos.stack._config import validate_config
 from chaos.stack.base import StackConfig
-from chaos.stack.local import validate_config
 
 
 def test_args_digest_is_stable_and_ignores_kwarg_order() -> None:

@@ -23,11 +23,18 @@ from testcontainers.core.network import Network
 from chaos.errors import StackError
 from chaos.journal import JournalWriter
 from chaos.probe import ENV_WORKER_NAME
+from chaos.stack._config import new_run_id, run_dir_for, validate_config
 from chaos.stack._django_db import ENV_DB_PATH, database_for_run
 from chaos.stack._journal_tail import JournalTail
 from chaos.stack._ping import redis_ping
 from chaos.stack._waiting import poll_until
-from chaos.stack.base import BrokerHandle, Stack, StackConfig, WorkerHandle
+from chaos.stack.base import (
+    BrokerHandle,
+    BrokerProxyHandle,
+    Stack,
+    StackConfig,
+    WorkerHandle,
+)
 from chaos.stack.docker.engine import engine_client
 from chaos.stack.docker.host_relay import HostLoopbackRelay
 from chaos.stack.docker.images import (
@@ -47,7 +54,6 @@ from chaos.stack.docker.redis_container import (
 from chaos.stack.docker.toxiproxy_container import FIRST_PROXY_PORT, ToxiproxyContainer
 from chaos.stack.docker.worker_container import RUN_DIR_IN_CONTAINER, CeleryWorkerContainer
 from chaos.stack.launch import ENV_BROKER_WAIT
-from chaos.stack.local import new_run_id, validate_config
 
 #: auto | toxiproxy | own, for stacks opened without saying (``chaos run --backend docker``).
 ENV_PROXY_IMAGE = "CHAOS_DOCKER_PROXY_IMAGE"
@@ -208,9 +214,7 @@ class DockerStack(Stack):
         self.config = config or StackConfig()
         validate_config(self.config)
         self.run_id = self.config.run_id or new_run_id()
-        self.run_dir = Path(
-            self.config.run_dir or Path.cwd() / ".chaos" / "runs" / self.run_id
-        ).resolve()
+        self.run_dir = run_dir_for(self.config, self.run_id)
         self.proxy_image_choice: ProxyImageChoice = proxy_image or os.environ.get(  # type: ignore[assignment]
             ENV_PROXY_IMAGE, "auto"
         )
@@ -221,7 +225,7 @@ class DockerStack(Stack):
         self._redis_net: NetworkHolderContainer | None = None
         self._broker: DockerBroker | None = None
         self._proxy_container: ToxiproxyContainer | None = None
-        self._proxy_handle: Any = None
+        self._proxy_handle: BrokerProxyHandle | None = None
         self._workers: list[DockerWorker] = []
         self._journal: JournalWriter | None = None
         self._tail = JournalTail(self.journal_path)
@@ -469,7 +473,7 @@ class DockerStack(Stack):
         return self._broker
 
     @property
-    def proxy(self) -> Any:
+    def proxy(self) -> BrokerProxyHandle:
         if self._proxy_handle is None:
             raise StackError("proxy", "not started")
         return self._proxy_handle

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from chaos.errors import StackError
 from chaos.stack._ping import redis_ping
-from chaos.stack._ports import LOOPBACK, free_port
-from chaos.stack._process import ChildProcess
 from chaos.stack._waiting import poll_until
 from chaos.stack.base import BrokerHandle, Persistence
+from chaos.stack.local.ports import LOOPBACK, free_port
+from chaos.stack.local.process import ChildProcess
 
 ENV_REDIS_SERVER = "CHAOS_REDIS_SERVER"
 

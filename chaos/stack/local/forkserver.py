@@ -25,10 +25,10 @@ from multiprocessing.context import ForkServerContext
 from pathlib import Path
 from typing import Any
 
-from chaos.stack._process import ChildProcess
+from chaos.stack.local.process import ChildProcess
 
 #: One guarded module does the preloading (mp's own loop only tolerates ImportError).
-PRELOAD = ["chaos.stack._preload"]
+PRELOAD = ["chaos.stack.local.preload"]
 
 _context: ForkServerContext | None = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chaos.errors import ChaosError, StackError
-from chaos.stack._ports import LOOPBACK
+from chaos.stack.local.ports import LOOPBACK
 
 BROKER_PROXY_NAME = "redis"
 

@@ -18,15 +18,8 @@ from pathlib import Path
 import psutil
 
 from chaos.journal import ENV_RUN_ID
-from chaos.stack._process import PIDS_DIR
-
-ENV_STATE_DIR = "CHAOS_STATE_DIR"
-
-
-def state_dir() -> Path:
-    """Where the registry of live runs lives (``$CHAOS_STATE_DIR`` or ``~/.cache/celery-chaos``)."""
-    configured = os.environ.get(ENV_STATE_DIR)
-    return Path(configured) if configured else Path.home() / ".cache" / "celery-chaos"
+from chaos.stack._state_dir import state_dir
+from chaos.stack.local.process import PIDS_DIR
 
 
 def runs_dir() -> Path:

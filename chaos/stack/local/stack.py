@@ -12,27 +12,20 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-from chaos.errors import ConfigError, Problem, StackError
+from chaos.errors import StackError
 from chaos.journal import ENV_RUN_DIR, ENV_RUN_ID, JournalWriter
 from chaos.probe import ENV_WORKER_NAME
-from chaos.stack._broker import LocalBroker
+from chaos.stack._config import new_run_id, run_dir_for, validate_config
 from chaos.stack._django_db import ENV_DB_PATH, database_for_run
-from chaos.stack._forkserver import ForkedChild
 from chaos.stack._journal_tail import JournalTail
 from chaos.stack._ping import redis_ping
-from chaos.stack._ports import LOOPBACK
-from chaos.stack._process import ChildProcess
-from chaos.stack._proxy_link import BrokerProxy
-from chaos.stack._reaping import reap_stale_runs, register_run, unregister_run
 from chaos.stack._waiting import poll_until
-from chaos.stack.base import Stack, StackConfig, WorkerHandle
+from chaos.stack.base import BrokerProxyHandle, Stack, StackConfig, WorkerHandle
 from chaos.stack.launch import (
     ENV_BROKER_URL_FILE,
     ENV_BROKER_WAIT,
@@ -40,42 +33,12 @@ from chaos.stack.launch import (
     ENV_SPAWN_WALL,
     launcher_argv,
 )
-
-#: kombu's Redis transport keeps priority sub-queues as ``<queue>\x06\x16<priority>`` lists.
-POOLS = ("solo", "prefork", "threads")
-WORKER_STARTS = ("spawn", "forkserver")
-
-
-def new_run_id() -> str:
-    return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-
-
-def validate_config(config: StackConfig) -> None:
-    """ConfigError naming each bad field before anything starts."""
-    problems = []
-    if not Path(config.workdir).is_dir():
-        problems.append(Problem("no such directory", field_path="workdir",
-                                given=str(config.workdir), expected="the app's directory"))  # fmt: skip
-    if config.workers < 0:
-        problems.append(Problem("negative worker count", field_path="workers",
-                                given=str(config.workers), expected=">= 0"))  # fmt: skip
-    if config.pool not in POOLS:
-        problems.append(Problem("unknown pool", field_path="pool", given=repr(config.pool),
-                                expected=" | ".join(POOLS)))  # fmt: skip
-    if config.concurrency < 1:
-        problems.append(Problem("concurrency below 1", field_path="concurrency",
-                                given=str(config.concurrency), expected=">= 1"))  # fmt: skip
-    if config.worker_start not in WORKER_STARTS:
-        problems.append(Problem("unknown worker start", field_path="worker_start",
-                                given=repr(config.worker_start),
-                                expected=" | ".join(WORKER_STARTS)))  # fmt: skip
-    try:
-        json.dumps(dict(config.celery_settings))
-    except (TypeError, ValueError) as exc:
-        problems.append(Problem(f"not JSON-serialisable: {exc}", field_path="celery_settings",
-                                expected="plain values (numbers, strings, lists, dicts)"))  # fmt: skip
-    if problems:
-        raise ConfigError(problems)
+from chaos.stack.local.broker import LocalBroker
+from chaos.stack.local.forkserver import ForkedChild
+from chaos.stack.local.ports import LOOPBACK
+from chaos.stack.local.process import ChildProcess
+from chaos.stack.local.proxy_link import BrokerProxy
+from chaos.stack.local.reaping import reap_stale_runs, register_run, unregister_run
 
 
 class LocalWorker(WorkerHandle):
@@ -184,9 +147,7 @@ class LocalStack(Stack):
         self.config = config or StackConfig()
         validate_config(self.config)
         self.run_id = self.config.run_id or new_run_id()
-        self.run_dir = Path(
-            self.config.run_dir or Path.cwd() / ".chaos" / "runs" / self.run_id
-        ).resolve()
+        self.run_dir = run_dir_for(self.config, self.run_id)
         self._broker: LocalBroker | None = None
         self._proxy: BrokerProxy | None = None
         self._workers: list[LocalWorker] = []
@@ -340,7 +301,7 @@ class LocalStack(Stack):
         return self._broker
 
     @property
-    def proxy(self) -> Any:
+    def proxy(self) -> BrokerProxyHandle:
         if self._proxy is None:
             raise StackError("proxy", "not started")
         return self._proxy.handle

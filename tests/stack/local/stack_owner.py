@@ -13,7 +13,7 @@ from pathlib import Path
 from chaos.stack import LocalStack
 from chaos.stack.base import StackConfig
 
-APP_DIR = Path(__file__).resolve().parent / "apps"
+APP_DIR = Path(__file__).resolve().parents[1] / "apps"
 
 
 def main() -> None:

@@ -8,8 +8,8 @@ import pytest
 import redis
 
 from chaos.errors import StackError
-from chaos.stack._broker import LocalBroker
 from chaos.stack._ping import redis_ping
+from chaos.stack.local.broker import LocalBroker
 
 
 def _client(broker: LocalBroker) -> redis.Redis:

@@ -13,8 +13,8 @@ import pytest
 from chaos.errors import StackError
 from chaos.producer import Producer
 from chaos.stack import LocalStack, open_stack
-from chaos.stack._reaping import registered_runs
 from chaos.stack.base import StackConfig
+from chaos.stack.local.reaping import registered_runs
 
 
 def _kinds(events, kind: str, task_id: str | None = None):

@@ -12,8 +12,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from chaos.stack._ports import is_listening
-from chaos.stack._reaping import reap_run, registered_runs
+from chaos.stack.local.ports import is_listening
+from chaos.stack.local.reaping import reap_run, registered_runs
 
 OWNER_SCRIPT = Path(__file__).resolve().parent / "stack_owner.py"
 
@@ -95,7 +95,7 @@ def test_chaos_clean_keeps_runs_whose_owner_is_alive(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from chaos.cli import main
-    from chaos.stack._reaping import register_run, unregister_run
+    from chaos.stack.local.reaping import register_run, unregister_run
 
     record = register_run("owned-run", tmp_path)
     try:

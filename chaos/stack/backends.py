@@ -1,0 +1,75 @@
+"""The backend registry: one table from a backend's name to its ``Stack`` class.
+
+Like kombu's transport aliases: the CLI's ``--backend``, pytest's ``--chaos-backend`` and
+``open_stack`` all read this table, so a new backend (say Kubernetes) is a ``Stack`` subclass and
+one ``register_backend`` call, nothing else. Built-in backends are named by "module:Class" and
+imported on first use, so that asking for ``local`` never imports Docker's client.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, TypeVar
+
+from chaos.errors import ConfigError, Problem
+
+if TYPE_CHECKING:
+    from chaos.stack.base import Stack
+
+StackClass = TypeVar("StackClass", bound="type[Stack]")
+
+#: backend name -> its ``Stack`` subclass, or "module:Class" for one imported on demand.
+BACKENDS: dict[str, type[Stack] | str] = {
+    "local": "chaos.stack.local.stack:LocalStack",
+    "docker": "chaos.stack.docker.stack:DockerStack",
+}
+
+DEFAULT_BACKEND = "local"
+
+
+def register_backend(name: str, stack_class: type[Stack] | str) -> None:
+    """Make ``name`` a backend: ``open_stack(config, backend=name)`` builds ``stack_class`` (a
+    ``Stack`` subclass, or "module:Class" to import it on first use), and the CLI and the pytest
+    option offer it."""
+    BACKENDS[name] = stack_class
+
+
+def unregister_backend(name: str) -> None:
+    """Forget a backend registered with ``register_backend`` (a test's throwaway one)."""
+    BACKENDS.pop(name, None)
+
+
+def backend_class(name: str) -> type[Stack]:
+    """The ``Stack`` class registered as ``name``; ConfigError listing the known ones otherwise."""
+    target = BACKENDS.get(name)
+    if target is None:
+        raise ConfigError(
+            [Problem("unknown stack backend", field_path="backend", given=repr(name),
+                     expected=" | ".join(BACKENDS))]
+        )  # fmt: skip
+    if isinstance(target, str):
+        module_name, class_name = target.split(":")
+        target = getattr(importlib.import_module(module_name), class_name)
+        assert not isinstance(target, str)
+    return target
+
+
+class BackendNames:
+    """The registered names as a live view, for argparse's ``choices``: a backend registered
+    after the parser was built (by a conftest, say) is still accepted and listed."""
+
+    def __contains__(self, name: object) -> bool:
+        return name in BACKENDS
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(BACKENDS))  # in registration order: the built-in ones first
+
+    def __len__(self) -> int:
+        return len(BACKENDS)
+
+    def __repr__(self) -> str:
+        return repr(list(BACKENDS))
+
+
+backend_names = BackendNames()
