@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from chaos.errors import ConfigError
-from chaos.runner.junit import write_junit
+from chaos.report.junit import write_junit
 from chaos.runner.run import RunResult, run_scenario
 from chaos.runner.rundir import DEFAULT_OUT_DIR
 from chaos.scenario import load_scenario, scenario_files

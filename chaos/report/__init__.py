@@ -1,4 +1,4 @@
-"""Reports of a run: report.json, the timeline picture (PNG, SVG), the HTML page, JUnit properties.
+"""Reports of a run: report.json, the timeline picture (PNG, SVG), the HTML page, JUnit XML.
 
 Each writer takes a run directory and, optionally, what the caller already has in memory (the
 history, the verdicts), so the runner writes them at the end of a run and ``chaos report`` writes
@@ -17,7 +17,7 @@ from chaos.report.json_report import (
     read_verdicts,
     write_json,
 )
-from chaos.report.junit import junit_properties, verdict_text
+from chaos.report.junit import junit_properties, verdict_text, write_junit
 from chaos.report.timeline import (
     TIMELINE_PNG,
     TIMELINE_SVG,
@@ -43,5 +43,6 @@ __all__ = [
     "verdict_text",
     "write_html",
     "write_json",
+    "write_junit",
     "write_timeline",
 ]

@@ -1,9 +1,11 @@
-"""Verdicts in forms pytest puts into its JUnit XML and its failure reports.
+"""Verdicts as JUnit XML, in one place: the file ``chaos run --junit`` writes, and the forms
+pytest puts into its own JUnit XML and failure reports.
 
-pytest's own ``--junitxml`` writes ``item.user_properties`` as ``<property>`` elements of the test
-case, and report sections named ``Captured stdout ...`` into ``<system-out>`` (when
-``junit_logging`` is ``system-out`` or ``all``); the plugin fills both from these functions, so CI
-tools that read JUnit see each verdict without a format of our own.
+``write_junit`` writes one test suite per scenario run, one test case per expectation. pytest's
+own ``--junitxml`` writes ``item.user_properties`` as ``<property>`` elements of the test case,
+and report sections named ``Captured stdout ...`` into ``<system-out>`` (when ``junit_logging``
+is ``system-out`` or ``all``); the plugin fills both from ``junit_properties`` and
+``verdict_text``, so CI tools that read JUnit see each verdict without a format of our own.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
 
 from chaos.checks.verdict import Verdict
 
@@ -54,3 +58,33 @@ def junit_properties(verdicts: Sequence[Verdict],
             if (run_dir / name).is_file():
                 properties.append((f"chaos.{name.replace('.', '_')}", str(run_dir / name)))
     return properties
+
+
+def write_junit(path: Path, results: Sequence[Any]) -> Path:
+    """JUnit XML for CI from ``RunResult``s: a failed expectation is a failure with its expected
+    and observed values; properties carry the seed, run directory and backend for a replay."""
+    suites = ElementTree.Element("testsuites")
+    for result in results:
+        failures = sum(1 for verdict in result.verdicts if not verdict.ok)
+        suite = ElementTree.SubElement(
+            suites, "testsuite", name=result.scenario, tests=str(len(result.verdicts)),
+            failures=str(failures), errors="0", time=f"{result.timings.get('wall', 0.0):.3f}",
+        )  # fmt: skip
+        properties = ElementTree.SubElement(suite, "properties")
+        for name, value in (("seed", result.seed), ("run_dir", result.run_dir),
+                            ("backend", result.backend)):  # fmt: skip
+            ElementTree.SubElement(properties, "property", name=name, value=str(value))
+        for verdict in result.verdicts:
+            case = ElementTree.SubElement(suite, "testcase", classname=result.scenario,
+                                          name=verdict.name)  # fmt: skip
+            if not verdict.ok:
+                failure = ElementTree.SubElement(
+                    case, "failure", message=verdict.message[:500], type="ExpectationFailed"
+                )
+                failure.text = (f"expected: {verdict.expected}\nobserved: {verdict.observed}\n"
+                                f"{verdict.message}")  # fmt: skip
+    tree = ElementTree.ElementTree(suites)
+    ElementTree.indent(tree)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+    return path

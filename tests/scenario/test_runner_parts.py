@@ -11,8 +11,8 @@ import pytest
 from chaos.checks import Verdict
 from chaos.errors import ConfigError
 from chaos.journal import JournalWriter
+from chaos.report.junit import write_junit
 from chaos.runner.follower import JournalFollower
-from chaos.runner.junit import write_junit
 from chaos.runner.replay import compare_verdicts
 from chaos.runner.run import as_loaded
 from chaos.scenario import load_scenario_text
