@@ -33,10 +33,33 @@ The server's listeners bind loopback only unless it was started with ``allow_rem
 
 from __future__ import annotations
 
-from chaos.proxy.client import ProxyHandle, ToxicHandle, ToxiproxyClient
-from chaos.proxy.launch import ExternalToxiproxyServer, find_toxiproxy_binary, start_proxy_server
-from chaos.proxy.model import TOXIC_ATTRIBUTES, TOXIPROXY_VERSION
-from chaos.proxy.server import ProxyServer, ProxyService
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: Public name -> the module that defines it. Loaded on first use, so that the proxy's command
+#: line (``chaos.proxy.command``) and the proxy model do not import the server's aiohttp.
+_EXPORTS = {
+    "ProxyHandle": "client",
+    "ToxicHandle": "client",
+    "ToxiproxyClient": "client",
+    "ExternalToxiproxyServer": "launch",
+    "find_toxiproxy_binary": "launch",
+    "start_proxy_server": "launch",
+    "TOXIC_ATTRIBUTES": "model",
+    "TOXIPROXY_VERSION": "model",
+    "ProxyServer": "server",
+    "ProxyService": "server",
+}
+
+if TYPE_CHECKING:
+    from chaos.proxy.client import ProxyHandle, ToxicHandle, ToxiproxyClient
+    from chaos.proxy.launch import (
+        ExternalToxiproxyServer,
+        find_toxiproxy_binary,
+        start_proxy_server,
+    )
+    from chaos.proxy.model import TOXIC_ATTRIBUTES, TOXIPROXY_VERSION
+    from chaos.proxy.server import ProxyServer, ProxyService
 
 __all__ = [
     "TOXIC_ATTRIBUTES",
@@ -50,3 +73,12 @@ __all__ = [
     "find_toxiproxy_binary",
     "start_proxy_server",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
