@@ -53,6 +53,7 @@ so a refused publish and a later delivery of the same task share one ``task_id``
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -60,7 +61,7 @@ import socket
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,15 @@ def qualified_name(exc_or_type: BaseException | type) -> str:
     """``builtins.ValueError`` for a ValueError: the form every event uses for exception types."""
     cls = exc_or_type if isinstance(exc_or_type, type) else type(exc_or_type)
     return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def args_digest(args: Sequence[Any] | None, kwargs: Mapping[str, Any] | None) -> str:
+    """A short stable digest of a call's arguments, equal on the producer's and worker's side
+    (both journal it: ``enqueue.tried`` and ``task.started`` carry ``args_digest``)."""
+    canonical = json.dumps(
+        [list(args or ()), dict(kwargs or {})], sort_keys=True, default=repr, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 class JournalWriter:

@@ -10,19 +10,17 @@ handlers connected in the worker's main process before the pool forks also fire 
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import json
 import logging
 import os
 import socket
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from chaos.journal import ENV_RUN_DIR, JournalWriter, qualified_name
+from chaos.journal import ENV_RUN_DIR, JournalWriter, args_digest, qualified_name
 
 ENV_WORKER_NAME = "CHAOS_WORKER_NAME"
 
@@ -42,14 +40,6 @@ _worker_state: dict[str, Any] = {
 def mark_worker_main() -> None:
     """The launcher is about to call ``worker_main``: boot timing from here to worker_init."""
     _worker_state["main_mono"] = time.monotonic()
-
-
-def args_digest(args: Sequence[Any] | None, kwargs: Mapping[str, Any] | None) -> str:
-    """A short stable digest of a call's arguments, equal on the producer's and worker's side."""
-    canonical = json.dumps(
-        [list(args or ()), dict(kwargs or {})], sort_keys=True, default=repr, separators=(",", ":")
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def declared_policy(task: Any) -> dict[str, Any]:

@@ -24,8 +24,7 @@ from typing import Any
 import kombu.exceptions
 import redis.exceptions
 
-from chaos.journal import JournalWriter, qualified_name
-from chaos.probe import args_digest
+from chaos.journal import JournalWriter, args_digest, qualified_name
 
 #: What a failed publish raises (kombu wraps most of it in OperationalError).
 PUBLISH_ERRORS: tuple[type[BaseException], ...] = (

@@ -6,7 +6,8 @@ import pytest
 from celery import Celery
 
 from chaos.errors import ConfigError
-from chaos.probe import args_digest, declared_policy
+from chaos.journal import args_digest
+from chaos.probe import declared_policy
 from chaos.producer import may_have_been_sent
 from chaos.stack import open_stack
 from chaos.stack._config import validate_config
