@@ -14,14 +14,11 @@ import socket
 import struct
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from chaos.proxy.link import Link, ToxicRun
 from chaos.proxy.model import Toxic
 from chaos.proxy.toxics import BEHAVIOURS, REPLY_REWRITER
-
-if TYPE_CHECKING:
-    from chaos.proxy.registry import Proxy
+from chaos.proxy.wire import ProxyEnd
 
 _LINGER_ZERO = struct.pack("ii", 1, 0)
 
@@ -29,7 +26,7 @@ _LINGER_ZERO = struct.pack("ii", 1, 0)
 class Connection:
     """A client connection and its upstream, from accept to close."""
 
-    def __init__(self, proxy: Proxy, index: int, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, proxy: ProxyEnd, index: int, loop: asyncio.AbstractEventLoop) -> None:
         self.proxy = proxy
         self.index = index
         self.loop = loop
@@ -205,8 +202,7 @@ class ClientSide(_Side):
 
     __slots__ = ()
 
-    def __init__(self, proxy: Proxy) -> None:
-        connection = proxy.new_connection()
+    def __init__(self, connection: Connection) -> None:
         super().__init__(connection, connection.upstream, connection.downstream)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

@@ -12,39 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections import deque
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Awaitable
+from typing import Any, Protocol
 
 from chaos.proxy.model import Toxic
-
-if TYPE_CHECKING:
-    from chaos.proxy.connection import Connection, _Side
+from chaos.proxy.wire import Chunk, ConnectionEnds, Emit, LinkReader, now
 
 #: Bytes queued in a link before its source socket stops being read.
 QUEUE_HIGH_WATER = 256 * 1024
 
 #: The chain position of fresh data: before every toxic (the reply rewriter has order -1).
 FROM_SOURCE = -(2**62)
-
-
-#: The clock of read stamps and toxic deadlines. Not ``loop.time()``: uvloop's is libuv's cached
-#: millisecond clock, which can lag by up to a millisecond and would let latency end early.
-now = time.monotonic
-
-
-class Chunk:
-    """Bytes read from the source, with the ``now()`` they were read (latency counts from it)."""
-
-    __slots__ = ("data", "stamp")
-
-    def __init__(self, data: bytes, stamp: float) -> None:
-        self.data = data
-        self.stamp = stamp
-
-
-Emit = Callable[[Chunk | None], Awaitable[None]]
 
 
 class ToxicBehaviour(Protocol):
@@ -113,7 +92,7 @@ class Link:
 
     def __init__(
         self,
-        connection: Connection,
+        connection: ConnectionEnds,
         direction: str,
         rng: random.Random,
         loop: asyncio.AbstractEventLoop,
@@ -125,7 +104,7 @@ class Link:
         self.source: asyncio.Transport | None = None
         self.sink: asyncio.Transport | None = None
         #: The protocol reading ``source``: told where its chunks go when ``fast`` changes.
-        self.reader: _Side | None = None
+        self.reader: LinkReader | None = None
         self.runs: list[ToxicRun] = []
         self.fast = False
         self.ready = False

@@ -124,7 +124,9 @@ class Proxy:
             sock.close()
             reason = (exc.strerror or str(exc)).lower()
             raise ApiError(500, f"listen tcp {format_address(ip, port)}: bind: {reason}") from None
-        self._server = await loop.create_server(lambda: ClientSide(self), sock=sock)
+        self._server = await loop.create_server(
+            lambda: ClientSide(self.new_connection()), sock=sock
+        )
         bound_ip, bound_port = sock.getsockname()[:2]
         self.bound = (bound_ip, bound_port)
         self.listen = format_address(bound_ip, bound_port)

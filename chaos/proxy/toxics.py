@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections import deque
 
-from chaos.proxy.link import Chunk, Emit, ToxicRun, now
+from chaos.proxy.link import ToxicRun
 from chaos.proxy.model import redis_error_reply
 from chaos.proxy.resp import RespProtocolError, bulk_reply, encode_command, split_command
+from chaos.proxy.wire import Chunk, Emit, now
 
 
 class Passthrough:
