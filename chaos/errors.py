@@ -6,10 +6,15 @@ Modelled on httpx: callers catch ``ChaosError`` for everything, or one branch:
 - ``StackError``: the stack could not start or a part of it died. The CLI exits 3; it is never
   reported as a verdict, because an infrastructure failure says nothing about the system under test.
 - ``ProxyError``: the fault proxy's HTTP API answered with an error.
+
+Lower-level errors (Docker's, redis-py's, kombu's, the OS's) are turned into these at one
+boundary, ``map_exceptions``, with a hint of what to do next; the stacks' start paths use it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,3 +105,52 @@ class ProxyError(ChaosError):
         self.status = status
         self.message = message
         super().__init__(f"{status}: {message}")
+
+
+#: Lower-level errors mapped to ``StackError`` at the boundary, by the qualified name of a class in
+#: the error's MRO (names, not imports: this module loads in every worker and must stay light),
+#: each with what to do next. The first match wins: the specific names come first.
+STACK_ERROR_HINTS: tuple[tuple[str, str], ...] = (
+    ("docker.errors.ImageNotFound", "build the docker backend's images first: chaos images"),
+    ("docker.errors.NotFound", "a container, network or volume of the run is gone (removed by "
+                               "chaos clean or by hand?)"),
+    ("docker.errors.DockerException", "is the Docker engine running? (scripts/ensure-docker), "
+                                      "or use --backend local"),
+    ("requests.exceptions.ConnectionError", "is the Docker engine running? "
+                                            "(scripts/ensure-docker), or use --backend local"),
+    ("redis.exceptions.RedisError", "is the broker killed, paused or still loading its data?"),
+    ("kombu.exceptions.OperationalError", "is the broker reachable through the proxy?"),
+    ("builtins.PermissionError", "check the permissions of the run directory and of the state "
+                                 "directory ($CHAOS_STATE_DIR)"),
+    ("builtins.FileNotFoundError", "a file or program the stack needs is missing"),
+    ("builtins.TimeoutError", "the machine may be overloaded: raise the start timeout"),
+    ("builtins.OSError", "an operating system call failed (ports, files, processes)"),
+    ("builtins.ImportError", "is the package that provides it installed in this environment?"),
+)  # fmt: skip
+
+
+def stack_error_for(exc: BaseException, component: str, doing: str) -> StackError | None:
+    """``exc`` as a StackError naming ``component`` and what it was ``doing``, with a hint; None
+    when it is none of the lower-level errors in ``STACK_ERROR_HINTS`` (a bug, left as it is)."""
+    names = {f"{cls.__module__}.{cls.__qualname__}" for cls in type(exc).__mro__}
+    for name, hint in STACK_ERROR_HINTS:
+        if name in names:
+            detail = getattr(exc, "explanation", None) or str(exc) or type(exc).__name__
+            return StackError(component, f"{doing} failed: {detail}", hint=hint)
+    return None
+
+
+@contextmanager
+def map_exceptions(component: str, doing: str) -> Iterator[None]:
+    """Within the block, a lower-level error (docker, redis, kombu, OS) becomes a ``StackError``
+    naming ``component`` and what it was ``doing``, chained to the original; toolkit errors and
+    anything unknown pass unchanged (httpx's ``map_exceptions``, for the stack)."""
+    try:
+        yield
+    except ChaosError:
+        raise
+    except Exception as exc:
+        mapped = stack_error_for(exc, component, doing)
+        if mapped is None:
+            raise
+        raise mapped from exc

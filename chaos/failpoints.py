@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chaos.errors import ConfigError, Problem
 from chaos.journal import ENV_RUN_DIR
 
 PLANS_FILE = "failpoints.json"
@@ -169,11 +170,22 @@ def _current_task() -> tuple[str | None, str | None]:
 
 
 def _exception_class(path: str) -> type[BaseException]:
+    """The exception class a plan's ``raise`` names; ConfigError when it names none."""
     module, _, name = path.rpartition(".")
-    found = getattr(importlib.import_module(module), name)
+    try:
+        found = getattr(importlib.import_module(module or "builtins"), name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise _not_an_exception_class(path, f"cannot be imported ({exc})") from None
     if not (isinstance(found, type) and issubclass(found, BaseException)):
-        raise TypeError(f"failpoint plan: {path} is not an exception class")
+        raise _not_an_exception_class(path, "is not an exception class")
     return found
+
+
+def _not_an_exception_class(path: str, why: str) -> ConfigError:
+    return ConfigError([Problem(f"failpoint plan: {path} {why}", field_path="raise",
+                                given=repr(path),
+                                expected="a dotted path to an exception class, "
+                                         "e.g. builtins.ConnectionError")])  # fmt: skip
 
 
 def _source_from_environment() -> _PlanSource | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from chaos.errors import ProxyError, StackError
+from chaos.errors import ConfigError, Problem, ProxyError, StackError
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,9 @@ class ToxiproxyClient:
     def __init__(self, api_url: str, *, timeout: float = 10.0) -> None:
         parts = urlsplit(api_url if "://" in api_url else f"http://{api_url}")
         if parts.scheme != "http" or not parts.hostname:
-            raise ValueError(f"api_url must look like http://127.0.0.1:8474, got {api_url!r}")
+            raise ConfigError([Problem("not a Toxiproxy API address", field_path="api_url",
+                                       given=repr(api_url),
+                                       expected="http://HOST:PORT, e.g. http://127.0.0.1:8474")])
         self.api_url = f"http://{parts.netloc}"
         self._host = parts.hostname
         self._port = parts.port or 8474

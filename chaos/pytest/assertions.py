@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos.checks.verdict import Verdict
+from chaos.errors import ConfigError, Problem
 from chaos.history import RunHistory
 
 
@@ -31,10 +32,10 @@ def history_of(source: Any) -> RunHistory:
     run_dir = getattr(source, "run_dir", None)
     if run_dir is not None:
         return load_history(run_dir)
-    raise TypeError(
-        f"cannot read a history from {type(source).__name__}: pass the journal fixture, a "
-        "RunHistory, a run directory, a journal path or a RunResult"
-    )
+    raise ConfigError([Problem(f"cannot read a history from this {type(source).__name__}",
+                               field_path="source", given=repr(source)[:80],
+                               expected="the journal fixture, a RunHistory, a run directory, "
+                                        "a journal path or a RunResult")])  # fmt: skip
 
 
 def assert_check(source: Any, check: str, **params: Any) -> Verdict:

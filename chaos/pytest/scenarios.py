@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from chaos.errors import map_exceptions
 from chaos.pytest.options import options_for
 
 _result_key = pytest.StashKey[Any]()
@@ -55,12 +56,8 @@ def run_for_pytest(
 ) -> Any:
     """Run a scenario with the session's backend, seed and output directory; returns the
     runner's RunResult. A failed run gets its timeline drawn if the runner did not draw it."""
-    try:
+    with map_exceptions("runner", "importing the scenario runner (chaos.runner)"):
         from chaos.runner import run_scenario
-    except ImportError as exc:
-        raise RuntimeError(
-            f"the scenario runner (chaos.runner.run_scenario) is not importable: {exc}"
-        ) from exc
     chaos_options = options_for(config)
     out_dir = chaos_options.run_parent()
     out_dir.mkdir(parents=True, exist_ok=True)

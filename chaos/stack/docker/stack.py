@@ -20,7 +20,7 @@ from typing import Any
 from docker.errors import APIError, NotFound
 from testcontainers.core.network import Network
 
-from chaos.errors import StackError
+from chaos.errors import StackError, map_exceptions
 from chaos.journal import JournalWriter
 from chaos.probe import ENV_WORKER_NAME
 from chaos.stack._config import new_run_id, run_dir_for, validate_config
@@ -239,12 +239,14 @@ class DockerStack(Stack):
     def start(self) -> None:
         """Start every part and wait until each is ready; on any failure remove what started."""
         began = time.monotonic()
-        client = engine_client()
-        reap_docker(client=client)  # leftovers of runners that died (owner process gone)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._journal = JournalWriter.for_run_dir(self.run_dir, "stack")
+        with map_exceptions("docker", "reaping leftovers and preparing the run directory"):
+            client = engine_client()
+            reap_docker(client=client)  # leftovers of runners that died (owner process gone)
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self._journal = JournalWriter.for_run_dir(self.run_dir, "stack")
         try:
-            self._start_parts(began)
+            with map_exceptions("docker", "starting the docker stack"):
+                self._start_parts(began)
         except BaseException:
             self.close()
             raise

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from chaos.errors import StackError
+from chaos.errors import ConfigError, Problem, StackError
 from chaos.stack._waiting import poll_until
 from chaos.stack.docker.container import ChaosContainer
 from chaos.stack.docker.images import ProxyFlavour
@@ -37,7 +37,9 @@ class ToxiproxyContainer(ChaosContainer):
     ) -> None:
         super().__init__(image, **kwargs)
         if not 1 <= proxy_ports <= PROXY_PORT_COUNT:
-            raise ValueError(f"proxy_ports must be 1..{PROXY_PORT_COUNT}, got {proxy_ports}")
+            raise ConfigError([Problem("proxy port count out of range", field_path="proxy_ports",
+                                       given=str(proxy_ports),
+                                       expected=f"1..{PROXY_PORT_COUNT}")])  # fmt: skip
         self.flavour = flavour
         self.with_published_port(CONTROL_PORT)
         self.proxy_ports = [FIRST_PROXY_PORT + offset for offset in range(proxy_ports)]

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from chaos.errors import StackError
+from chaos.errors import StackError, map_exceptions
 from chaos.journal import ENV_RUN_DIR, ENV_RUN_ID, JournalWriter
 from chaos.probe import ENV_WORKER_NAME
 from chaos.stack._config import new_run_id, run_dir_for, validate_config
@@ -163,13 +163,15 @@ class LocalStack(Stack):
     def start(self) -> None:
         """Start every part and wait until each is ready; on any failure stop what started."""
         began = time.monotonic()
-        reap_stale_runs()
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        register_run(self.run_id, self.run_dir)
-        self._registered = True
-        self._journal = JournalWriter.for_run_dir(self.run_dir, "stack")
+        with map_exceptions("stack", f"preparing the run directory {self.run_dir}"):
+            reap_stale_runs()
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            register_run(self.run_id, self.run_dir)
+            self._registered = True
+            self._journal = JournalWriter.for_run_dir(self.run_dir, "stack")
         try:
-            self._start_parts(began)
+            with map_exceptions("stack", "starting the local stack"):
+                self._start_parts(began)
         except BaseException:
             self.close()
             raise
