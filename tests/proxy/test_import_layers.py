@@ -3,7 +3,10 @@ no cycle, not even through imports made only for type checking."""
 
 from __future__ import annotations
 
+import argparse
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import chaos.proxy
@@ -50,3 +53,28 @@ def test_links_and_toxics_know_their_connection_only_through_the_interface_modul
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"a"}}) == [["a", "b", "a"], ["b", "a", "b"]]
+
+
+def imported_by(module: str) -> set[str]:
+    """The chaos modules a fresh interpreter has loaded after importing ``module``."""
+    probe = f"import sys, {module}; print(' '.join(m for m in sys.modules if m[:5] == 'chaos'))"
+    finished = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                              timeout=60, check=True)  # fmt: skip
+    return set(finished.stdout.split())
+
+
+def test_the_proxy_container_entry_point_does_not_import_the_cli() -> None:
+    loaded = imported_by("chaos.stack.docker.proxy_main")
+    assert "chaos.proxy.command" in loaded
+    assert not {name for name in loaded if name.startswith("chaos.cli")}
+
+
+def test_chaos_proxy_and_the_container_parse_the_same_flags() -> None:
+    from chaos.cli import build_parser
+    from chaos.proxy.command import add_arguments
+
+    own = argparse.ArgumentParser()
+    add_arguments(own)
+    argv = ["--host", "0.0.0.0", "--port", "0", "--seed", "7", "--allow-remote"]
+    via_cli = vars(build_parser("proxy").parse_args(["proxy", *argv]))
+    assert {key: via_cli[key] for key in vars(own.parse_args(argv))} == vars(own.parse_args(argv))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from celery import Celery
 
@@ -73,3 +76,10 @@ def test_bad_config_names_each_field(tmp_path) -> None:
 def test_unknown_backend_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown stack backend"):
         open_stack(StackConfig(), backend="kubernetes")
+
+
+def test_the_producer_does_not_import_the_worker_side_probe() -> None:
+    probe = "import sys, chaos.producer; print('chaos.probe' in sys.modules)"
+    finished = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                              timeout=60, check=True)  # fmt: skip
+    assert finished.stdout.strip() == "False"
