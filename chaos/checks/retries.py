@@ -37,7 +37,7 @@ from chaos.checks.verdict import (
 )
 from chaos.errors import ConfigError
 from chaos.history.model import Attempt, RunHistory, TaskHistory, format_seconds
-from chaos.probe import args_digest
+from chaos.journal import args_digest
 
 MAX_RETRIES_EXCEEDED = "celery.exceptions.MaxRetriesExceededError"
 RETRY_SIGNAL_TYPES = frozenset({"celery.exceptions.Retry", "Retry", None, ""})

@@ -12,7 +12,7 @@ from chaos.checks import run_checks
 from chaos.checks.verdict import Verdict
 from chaos.errors import ConfigError
 from chaos.history import build_history
-from chaos.probe import args_digest
+from chaos.journal import args_digest
 from chaos.scenario.loader import scenario_problems
 from chaos.testing import RETRYING_POLICY, SyntheticRun
 

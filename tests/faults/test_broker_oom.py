@@ -13,7 +13,7 @@ import redis
 from chaos.errors import ConfigError
 from chaos.faults import Effect, FaultContext, fault_types
 from chaos.scenario import load_scenario_text, resolve_timeline
-from chaos.stack._broker import LocalBroker
+from chaos.stack.local.broker import LocalBroker
 
 OOM = fault_types()["broker.oom"]
 
