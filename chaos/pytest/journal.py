@@ -14,9 +14,12 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from chaos.history import RunHistory, build_history
 from chaos.journal import Event, JournalWriter
+
+if TYPE_CHECKING:
+    from chaos.history import RunHistory
 
 
 class JournalView:
@@ -49,6 +52,10 @@ class JournalView:
 
     def history(self) -> RunHistory:
         """The test's events as a RunHistory (what the checks and assertion helpers judge)."""
+        # Imported here: the plugin loads in every session, the history (and its fault models,
+        # pydantic) only when a test reads one.
+        from chaos.history import build_history
+
         history = build_history(self.events())
         history.source = self.path
         return history
