@@ -41,7 +41,10 @@ def update_conf(app: Any, settings: Mapping[str, Any]) -> None:
     if not settings:
         return
     conf = app.conf
-    prefix = getattr(conf, "prefix", None)
+    # Before finalize app.conf is a PendingConfiguration that knows no prefix yet; the app
+    # keeps the namespace config_from_object was given.
+    namespace = getattr(app, "namespace", None)
+    prefix = namespace.rstrip("_") + "_" if namespace else None
     changes: dict[str, Any] = {}
     for key, value in settings.items():
         changes[key] = value

@@ -3,9 +3,10 @@
 A venv is keyed by a hash of the version set's requirements, the project's lock and its
 ``pyproject.toml`` and the interpreter's version: the same set on the same project reuses its venv
 (a warm matrix run builds nothing). The project is installed editable, so code changes need no
-rebuild. Every other package is constrained by ``requirements.lock`` where compatible: the pins of
-the named packages and of the packages the lock says they pull in (``# via celery``) are dropped,
-the resolver chooses those afresh. uv builds the venv when it is on PATH (much faster), else
+rebuild. Every other package is constrained by ``requirements.lock`` where compatible: first the
+whole lock but the named packages; if the resolver cannot agree with it, also without the pins of
+what the lock says they pull in (``redis  # via kombu``); last, with no pins at all (the venv says
+so in its notes). uv builds the venv when it is on PATH (much faster), else
 ``venv`` + pip. A venv is built in a ``.partial`` directory and renamed when complete, so a
 crashed build is never reused.
 """
@@ -31,6 +32,8 @@ MARKER_FILE = "chaos-matrix-venv.json"
 #: The packages whose installed versions a matrix reports for each set.
 REPORTED_PACKAGES = ("celery", "kombu", "redis", "django", "billiard", "vine", "amqp")
 BUILD_TIMEOUT = 900.0
+#: Bumped when the way a venv is built changes, so that older cached venvs are not reused.
+BUILD_RECIPE = "2"
 
 
 class VenvBuildError(StackError):
@@ -107,7 +110,7 @@ def cache_root() -> Path:
 def venv_key(version_set: VersionSet, project: Path) -> str:
     """What decides whether a cached venv can serve: the set, the lock, the project's
     dependencies and the interpreter."""
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(BUILD_RECIPE.encode())
     digest.update("\n".join(sorted(version_set.requirements)).encode())
     for name in (LOCK_FILE, "pyproject.toml"):
         path = project / name
@@ -116,8 +119,10 @@ def venv_key(version_set: VersionSet, project: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def lock_constraints(lock_text: str, names: set[str]) -> list[str]:
-    """The lock's pins minus those of ``names`` and of what the lock says they pull in.
+def lock_constraints(lock_text: str, names: set[str], *, free_dependencies: bool = True
+                     ) -> list[str]:  # fmt: skip
+    """The lock's pins minus those of ``names`` and (``free_dependencies``) of what the lock
+    says they pull in.
 
     pip-compile writes ``pkg==1.0`` followed by ``# via a`` / ``#   a`` / ``#   b`` lines; a
     package pulled in by a named package (redis via kombu) must be free to move with it.
@@ -141,7 +146,28 @@ def lock_constraints(lock_text: str, names: set[str]) -> list[str]:
             comment = comment[3:].strip()
         if comment and not comment.startswith("-r") and "(" not in comment:
             via[current].add(normalize_name(comment.split()[0]))
-    return [pin for name, pin in pins.items() if name not in names and not via[name] & names]
+    return [
+        pin for name, pin in pins.items()
+        if name not in names and not (free_dependencies and via[name] & names)
+    ]  # fmt: skip
+
+
+#: What a venv built with a looser tier says about itself.
+TIER_NOTES = {
+    1: "the lock's pins of packages the set pulls in were dropped (they conflict with the set)",
+    2: "the lock's pins conflict with this set: resolved without them",
+}
+
+
+def constraint_tiers(lock: Path, names: set[str]) -> list[list[str] | None]:
+    """The constraints to try in turn, tightest first: the whole lock but the named packages;
+    also without what they pull in; none at all (``None``)."""
+    if not lock.exists():
+        return [None]
+    text = lock.read_text()
+    tiers: list[list[str] | None] = [lock_constraints(text, names, free_dependencies=False),
+                                     lock_constraints(text, names)]  # fmt: skip
+    return [*tiers, None]
 
 
 def _installed_versions(python: Path) -> dict[str, str]:
@@ -197,7 +223,8 @@ def ensure_venv(version_set: VersionSet, project: Path, *, root: Path | None = N
     if marker.exists():
         recorded = json.loads(marker.read_text())
         return VersionVenv(version_set, path, recorded["versions"], 0.0, True,
-                           recorded["constrained"], recorded.get("tool", "pip"))  # fmt: skip
+                           recorded["constrained"], recorded.get("tool", "pip"),
+                           recorded.get("notes", []))  # fmt: skip
     root.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
@@ -205,25 +232,22 @@ def ensure_venv(version_set: VersionSet, project: Path, *, root: Path | None = N
     log.write_text(f"building {version_set.label} for {project}\n")
     tool = "uv" if shutil.which("uv") else "pip"
     began = time.monotonic()
-    lock = project / LOCK_FILE
-    constraints: Path | None = None
-    if lock.exists():
-        constraints = root / f"{path.name}.constraints.txt"
-        pins = lock_constraints(lock.read_text(), version_set.names)
-        constraints.write_text("\n".join(pins) + "\n")
     requirements = list(version_set.requirements)
     notes: list[str] = []
-    built = all(_run(c, log) for c in _install_commands(tool, partial, project, requirements,
-                                                       constraints))  # fmt: skip
-    constrained = constraints is not None
-    if not built and constraints is not None:
-        # The lock's pins and the set cannot agree (a pin the via-comments do not explain):
-        # let the resolver choose everything, and say so.
-        notes.append("the lock's pins conflict with this set: resolved without them")
+    built, constrained = False, False
+    for tier, pins in enumerate(constraint_tiers(project / LOCK_FILE, version_set.names)):
+        constraints: Path | None = None
+        if pins is not None:
+            constraints = root / f"{path.name}.constraints.txt"
+            constraints.write_text("\n".join(pins) + "\n")
         shutil.rmtree(partial, ignore_errors=True)
-        built = all(_run(c, log) for c in _install_commands(tool, partial, project, requirements,
-                                                           None))  # fmt: skip
-        constrained = False
+        commands = _install_commands(tool, partial, project, requirements, constraints)
+        built = all(_run(command, log) for command in commands)
+        if built:
+            constrained = pins is not None
+            if tier:
+                notes.append(TIER_NOTES[tier])
+            break
     if not built:
         shutil.rmtree(partial, ignore_errors=True)
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
