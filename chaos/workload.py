@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chaos.celery_compat import update_conf
 from chaos.journal import ENV_RUN_DIR, JournalWriter, qualified_name
 
 VIEW_URLS = {"naive": "/orders/", "durable": "/orders/durable/"}
@@ -87,7 +88,7 @@ class Workload:
         options = dict(overrides.get("broker_transport_options") or {})
         options.setdefault("socket_timeout", PUBLISH_SOCKET_TIMEOUT)
         overrides["broker_transport_options"] = options
-        self.app.conf.update(overrides)
+        update_conf(self.app, overrides)
         if os.environ.get("DJANGO_SETTINGS_MODULE"):
             import django
 
@@ -118,7 +119,7 @@ class Workload:
 
     def connect(self, broker_url: str) -> None:
         """Point the app at the stack's broker (through the proxy) and warm its connections."""
-        self.app.conf.update(broker_url=broker_url)
+        update_conf(self.app, {"broker_url": broker_url})
         if self.client is not None:
             from django.db import connection
 

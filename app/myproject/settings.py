@@ -11,6 +11,8 @@ producer and the workers at its proxy and give each run its own database:
 import os
 from pathlib import Path
 
+import django
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 SECRET_KEY = os.environ.get(
@@ -68,6 +70,9 @@ DATABASES = {
         "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
     }
 }
+if django.VERSION < (5, 1):  # no transaction_mode before 5.1: a backend that begins IMMEDIATE
+    del DATABASES["default"]["OPTIONS"]["transaction_mode"]
+    DATABASES["default"]["ENGINE"] = "myproject.sqlite_immediate"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

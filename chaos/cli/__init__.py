@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "clean": "stop the processes crashed runs left behind",
     "images": "build the docker backend's images (base, Redis, proxy, worker) locally",
     "proxy": "run the Toxiproxy-compatible fault proxy server",
+    "matrix": "run scenarios under several celery/kombu/redis-py version sets and compare",
 }
 
 

@@ -114,8 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     overrides = json.loads(os.environ.get(ENV_CELERY_SETTINGS) or "{}")
     if broker_url is not None:
         overrides["broker_url"] = broker_url
-    if overrides:
-        app.conf.update(overrides)
+    from chaos.celery_compat import update_conf
+
+    update_conf(app, overrides)
 
     from chaos import probe
 

@@ -13,6 +13,7 @@ import pytest
 from django.db import connections
 from django.test import Client
 
+from chaos.celery_compat import update_conf
 from chaos.stack import StackConfig, open_stack
 from chaos.stack.base import Stack
 from chaos.stubs import StubEndpoint
@@ -26,7 +27,7 @@ def point_celery_app_at(broker_url: str) -> None:
     # session (a plain test app) would otherwise take their messages to its own broker.
     celery_app.set_current()
     celery_app.set_default()
-    celery_app.conf.broker_url = broker_url
+    update_conf(celery_app, {"broker_url": broker_url})  # celery <= 5.6: see celery_compat
     celery_app.close()  # drop pooled connections to an earlier stack's proxy
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
