@@ -4,7 +4,9 @@ Each command module exposes ``add_parser(subparsers)`` which registers its parse
 ``func`` to a callable taking the parsed namespace and returning the exit code. Exit codes are
 DESIGN.md's: 0 every expectation held, 1 an expectation failed, 2 bad input or usage, 3 an
 infrastructure error (the stack could not start or died, the disk or memory ran out); an
-interrupted run exits 128 + the signal: 130 for SIGINT, 143 for SIGTERM.
+interrupted run exits 128 + the signal: 130 for SIGINT, 143 for SIGTERM; a command whose reader
+went away (``chaos check --json | head -1``) stops quietly with 141, what a shell reports for a
+process that SIGPIPE ended.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
+import os
+import select
 import signal
 import sys
 import threading
@@ -23,6 +27,10 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_STACK = 3
+#: The reader of stdout went away: 128 + SIGPIPE, as if the default SIGPIPE action had ended us.
+#: We keep Python's ignored SIGPIPE and catch EPIPE instead, so that ``chaos run`` still unwinds
+#: through its clean-ups (the stack, workers and proxy stop) when its output pipe closes.
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
 
 #: Each command and its one-line help. Only the command being run is imported: the others cost
 #: nothing, so ``chaos proxy`` or ``chaos --help`` do not pay for the runner's imports.
@@ -123,6 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(args, f"{name}: out of memory (an infrastructure error, no verdict)")
         return EXIT_STACK
     except OSError as exc:
+        if isinstance(exc, BrokenPipeError) and _stdout_reader_gone():
+            _silence_stdout()
+            return EXIT_BROKEN_PIPE
         where = f" ({exc.filename})" if exc.filename else ""
         kind = "the disk failed" if _is_disk_error(exc) else "an operating system error"
         _say(args, f"{name}: {kind}{where}: {exc.strerror or exc} (an infrastructure error, "
@@ -145,5 +156,32 @@ def _say(args: argparse.Namespace, message: str, *, traceback: bool = True) -> N
     print(message, file=sys.stderr)
 
 
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe whose reading end is closed (the kernel flags the writing end
+    with POLLERR): the one broken pipe that is the reader's doing, not a broken socket's."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # no real file descriptor behind stdout
+        return False
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush of what is still buffered
+    does not fail again ("Exception ignored ... BrokenPipeError") on the way out."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
+
+
 def entrypoint() -> None:
-    sys.exit(main())
+    code = main()
+    try:  # what is still buffered goes now, while a closed pipe can still be told apart
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        code = EXIT_BROKEN_PIPE
+    sys.exit(code)
