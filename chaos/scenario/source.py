@@ -154,6 +154,57 @@ def read_source(path: Path | str) -> tuple[SourceDocument | None, list[Problem]]
     return parse_source(text, path)
 
 
+def yaml_error_problem(exc: yaml.MarkedYAMLError, text: str, path: Path) -> Problem:
+    """PyYAML's error, placed on the line a person has to edit.
+
+    PyYAML reports where it stopped, which for an unclosed construct is the line after the
+    culprit: a quoted scalar or a simple key left open is reported at the next line or at the
+    end of the file, and a flow mapping or sequence missing its ``}``/``]`` or a comma runs on
+    into the next line's key. Scanner errors carry the construct's own start (the context mark);
+    for a flow collection, the culprit is the last token read before the one that broke it.
+    """
+    reason = exc.problem or exc.context or "not valid YAML"
+    mark = exc.problem_mark or exc.context_mark
+    if mark is None:
+        return Problem(f"not valid YAML: {reason}", file=path)
+    line, column = mark.line + 1, mark.column + 1
+    context = exc.context or ""
+    culprit: tuple[int, int] | None = None
+    if (
+        isinstance(exc, yaml.scanner.ScannerError)
+        and exc.context_mark is not None
+        and context.startswith("while scanning a")
+    ):
+        culprit = (exc.context_mark.line + 1, exc.context_mark.column + 1)
+    elif isinstance(exc, yaml.parser.ParserError) and context.startswith("while parsing a flow"):
+        before = _line_of_token_before(text, mark.index)
+        if before is not None and before < line:
+            culprit = (before, len(text.splitlines()[before - 1].rstrip()) + 1)
+    if culprit is None or culprit[0] == line:
+        return Problem(f"not valid YAML: {reason}", file=path, line=line, column=column)
+    started = f", {context} that starts at line {exc.context_mark.line + 1}" if exc.context_mark else ""
+    return Problem(
+        f"not valid YAML: {reason}",
+        file=path,
+        line=culprit[0],
+        column=culprit[1],
+        hint=f"the parser noticed it at line {line}, column {column}{started}",
+    )
+
+
+def _line_of_token_before(text: str, index: int) -> int | None:
+    """The line (1-based) where the last token that starts before ``index`` starts."""
+    line = None
+    try:
+        for token in yaml.scan(text[:index], Loader=yaml.SafeLoader):
+            if isinstance(token, (yaml.StreamStartToken, yaml.StreamEndToken)):
+                continue
+            line = token.start_mark.line + 1
+    except yaml.YAMLError:
+        pass  # the text up to the error scanned as far as it could
+    return line
+
+
 def parse_source(text: str, path: Path | str) -> tuple[SourceDocument | None, list[Problem]]:
     path = Path(path)
     try:
@@ -162,16 +213,7 @@ def parse_source(text: str, path: Path | str) -> tuple[SourceDocument | None, li
     except ConfigError as exc:
         return None, exc.problems
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        reason = exc.problem or exc.context or "not valid YAML"
-        return None, [
-            Problem(
-                f"not valid YAML: {reason}",
-                file=path,
-                line=mark.line + 1 if mark else None,
-                column=mark.column + 1 if mark else None,
-            )
-        ]
+        return None, [yaml_error_problem(exc, text, path)]
     except yaml.YAMLError as exc:
         return None, [Problem(f"not valid YAML: {exc}", file=path)]
     nodes = [node for node in nodes if node is not None]
