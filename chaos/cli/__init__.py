@@ -22,6 +22,7 @@ import threading
 from collections.abc import Sequence
 
 from chaos.errors import ConfigError, StackError
+from chaos.extras import missing_extra_error
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -102,6 +103,8 @@ def _is_disk_error(exc: OSError) -> bool:
 
 
 def _infrastructure_words(exc: StackError) -> str:
+    if exc.component == "docker backend":
+        return "an optional part is not installed"
     if exc.component in ("journal", "run directory"):
         return "infrastructure error, no verdict"
     return "the stack could not start"
@@ -120,7 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     name = f"chaos {args.command}"
     _install_sigterm_handler()
     try:
-        return int(args.func(args))
+        try:
+            return int(args.func(args))
+        except ModuleNotFoundError as exc:  # an optional part not installed: name its extra
+            raise (missing_extra_error(exc) or exc) from None
     except ConfigError as exc:
         _say(args, f"{name}: {exc}")
         return EXIT_USAGE

@@ -62,10 +62,10 @@ def reap_docker_leftovers(args: argparse.Namespace, named: set[str]) -> None:
     if args.dry_run:
         print("docker: not looked at in a dry run")
         return
-    from chaos.stack.docker import reap_docker
-    from chaos.stack.docker.engine import connect_engine
-
     try:
+        from chaos.stack.docker import reap_docker  # StackError without the docker extra
+        from chaos.stack.docker.engine import connect_engine
+
         client = connect_engine()  # the engine DOCKER_HOST names now, not a cached one
         removed = (
             [name for run_id in sorted(named) for name in reap_docker(run_id, client=client)]

@@ -7,7 +7,8 @@ a bar from its start to its end coloured by outcome, a retry a dotted link to th
 each healed fault is annotated over the bands.
 
 Drawn with matplotlib's Agg canvas directly (never pyplot), so it needs no display, keeps no
-global figure state, and is safe in a pytest session or a worker thread.
+global figure state, and is safe in a pytest session or a worker thread. matplotlib is the
+``reports`` extra: it is imported when a picture is drawn, never when this module is.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos.checks.verdict import Verdict
+from chaos.extras import missing_extra_error
 from chaos.history import Attempt, FaultWindow, RunHistory, TaskHistory
 
 TIMELINE_PNG = "timeline.png"
@@ -360,6 +362,15 @@ def _label_rows(axes, history: RunHistory, tasks: Sequence[TaskHistory], first_t
             tick.set_fontweight("bold")
 
 
+def _import_matplotlib() -> Any:
+    """matplotlib, or a ConfigError naming the ``reports`` extra when it is not installed."""
+    try:
+        import matplotlib
+    except ModuleNotFoundError as exc:
+        raise (missing_extra_error(exc) or exc) from None
+    return matplotlib
+
+
 def draw_timeline(
     history: RunHistory,
     verdicts: Sequence[Verdict] = (),
@@ -367,6 +378,7 @@ def draw_timeline(
     title: str | None = None,
 ):  # -> matplotlib.figure.Figure (imported lazily: importing matplotlib costs about a second)
     """The run as a matplotlib Figure (Agg canvas attached), ready to save."""
+    _import_matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -433,8 +445,7 @@ def write_timeline(
 
     Without a history the run directory's journal is read.
     """
-    import matplotlib
-
+    matplotlib = _import_matplotlib()
     run_dir = Path(run_dir)
     if history is None:
         from chaos.history import load_history

@@ -32,4 +32,9 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    try:
+        return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    except ModuleNotFoundError as exc:  # testcontainers and docker are the "docker" extra
+        from chaos.extras import missing_extra_error
+
+        raise (missing_extra_error(exc) or exc) from None
