@@ -138,6 +138,7 @@ def test_latency_does_not_lose_invoices(proxy, chaos_producer, journal):
     assert_no_lost(journal)
 
 
+# fmt: off
 @pytest.mark.chaos
 def test_a_slow_link_loses_no_invoice(chaos_run):
     result = chaos_run({
@@ -151,3 +152,4 @@ def test_a_slow_link_loses_no_invoice(chaos_run):
     })
     assert result.ok, [verdict.message for verdict in result.verdicts if not verdict.ok]
     assert [verdict.name for verdict in result.verdicts] == ["no_lost", "duplicates"]
+# fmt: on

@@ -91,7 +91,9 @@ def run(args: argparse.Namespace) -> int:
             str(scenario.expected_tasks),
             format_estimate(seconds),
         )
-    table.caption = f"estimated time in all: {format_estimate(total)} (timeline + drain; see --help)"
+    table.caption = (
+        f"estimated time in all: {format_estimate(total)} (timeline + drain; see --help)"
+    )
     output_console().print(table)
     if problems:
         raise ConfigError(problems)

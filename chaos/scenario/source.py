@@ -182,7 +182,9 @@ def yaml_error_problem(exc: yaml.MarkedYAMLError, text: str, path: Path) -> Prob
             culprit = (before, len(text.splitlines()[before - 1].rstrip()) + 1)
     if culprit is None or culprit[0] == line:
         return Problem(f"not valid YAML: {reason}", file=path, line=line, column=column)
-    started = f", {context} that starts at line {exc.context_mark.line + 1}" if exc.context_mark else ""
+    started = (
+        f", {context} that starts at line {exc.context_mark.line + 1}" if exc.context_mark else ""
+    )
     return Problem(
         f"not valid YAML: {reason}",
         file=path,
