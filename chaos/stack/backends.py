@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from chaos.errors import ConfigError, Problem, StackError
+from chaos.extras import missing_extra_error
 
 if TYPE_CHECKING:
     from chaos.stack.base import Stack
@@ -67,6 +68,8 @@ def backend_class(name: str) -> type[Stack]:
     try:
         stack_class: type[Stack] = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as exc:
+        if isinstance(exc, ImportError) and (extra_error := missing_extra_error(exc)) is not None:
+            raise extra_error from exc  # an optional extra not installed: name it
         raise StackError(name, f"the {name} backend ({target}) cannot be imported: {exc}",
                          hint="is the package that provides it installed?") from exc  # fmt: skip
     return stack_class

@@ -80,7 +80,7 @@ def test_the_core_commands_need_no_extra(recorded_run: Path, tmp_path: Path) -> 
     every_extra = DOCKER | {"matplotlib", "toxiproxy", "hypothesis", "xdist", "uvloop", "orjson"}
     result = _run_without(every_extra, f"""
         import sys
-        import chaos, chaos.plugin, chaos.stack.local, chaos.runner, chaos.proxy
+        import chaos, chaos.pytest.plugin, chaos.stack.local, chaos.runner, chaos.proxy
         from chaos.cli import main
         sys.exit(main(["check", {str(recorded_run)!r}, "--json"]))
     """, tmp_path)  # fmt: skip
