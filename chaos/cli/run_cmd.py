@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -90,8 +89,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def wide_console() -> Console:
-    """stdout; 140 columns when it is not a terminal (a CI log), where rich would assume 80."""
-    return Console() if sys.stdout.isatty() else Console(width=140)
+    """stdout as ``chaos check`` prints it: a terminal's own width, wide and unclipped when piped,
+    and quiet when the reader closes the pipe."""
+    from chaos.checks.table import output_console
+
+    return output_console()
 
 
 def print_result(result: RunResult, console: Console) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from chaos.errors import map_exceptions
+from chaos.errors import ChaosError, map_exceptions
 from chaos.pytest.options import options_for
 
 _result_key = pytest.StashKey[Any]()
@@ -75,7 +75,10 @@ def run_for_pytest(
     if not result.ok and run_dir is not None and not (Path(run_dir) / "timeline.png").exists():
         from chaos.report import list_report_files, write_timeline
 
-        write_timeline(run_dir, verdicts=result.verdicts)
+        try:
+            write_timeline(run_dir, verdicts=result.verdicts)
+        except ChaosError as error:  # e.g. no matplotlib: the failed verdicts matter more
+            print(f"chaos: no timeline picture for {run_dir}: {error}")
         list_report_files(run_dir)
     return result
 
