@@ -39,6 +39,23 @@ Duration = Annotated[
 """Seconds, written with a unit in the file (``2s``, ``500ms``)."""
 
 
+def _positive_seconds(value: object) -> float:
+    seconds = _seconds(value)
+    if seconds <= 0:
+        raise ValueError(
+            "zero duration: how long something lasts or is waited for must be above zero"
+        )
+    return seconds
+
+
+PositiveDuration = Annotated[
+    float,
+    BeforeValidator(_positive_seconds),
+    PlainSerializer(lambda seconds: f"{seconds:g}s", when_used="json"),
+]
+"""Seconds above zero: how long something lasts or is waited for (``for:``, ``timeout:``)."""
+
+
 class StrictEntry(BaseModel):
     """A part of a scenario file: unknown keys refused, values frozen, aliases accepted."""
 
@@ -89,9 +106,13 @@ class TimedFault(StrictEntry):
     after: str | None = Field(
         None, description="start on an event, optionally plus a time: first_task_started + 1s"
     )
-    for_: Duration | None = Field(None, alias="for", description="heal this long after applying")
+    for_: PositiveDuration | None = Field(
+        None, alias="for", description="heal this long after applying"
+    )
     until: str | None = Field(None, description="heal when this condition holds: queue_empty")
-    deadline: Duration = Field(60.0, description="heal an until: fault after this at the latest")
+    deadline: PositiveDuration = Field(
+        60.0, description="heal an until: fault after this at the latest"
+    )
 
     @field_validator("after")
     @classmethod

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from chaos.errors import ConfigError, Problem
+from chaos.scenario.finite import non_finite_problems
 from chaos.scenario.model import (
     FAULT_MODELS,
     FAULT_TYPES,
@@ -64,10 +65,18 @@ def scenario_problems(path: Path | str) -> list[Problem]:
 def _validated(document: SourceDocument | None, problems: list[Problem]) -> LoadedScenario:
     if document is None:
         raise ConfigError(problems)
+    non_finite = non_finite_problems(document)
+    problems.extend(non_finite)
     try:
         scenario = Scenario.model_validate(document.values)
     except ValidationError as exc:
-        field_problems = _problems_from_pydantic(exc, document)
+        # A NaN duration is also "unitless" to the model: say the first, truer thing once.
+        said = {problem.field_path for problem in non_finite}
+        field_problems = [
+            problem
+            for problem in _problems_from_pydantic(exc, document)
+            if problem.field_path not in said
+        ]
         problems.extend(field_problems)
         bad_paths = [_data_path(error["loc"], document.values) for error in exc.errors()]
         reported = {(p.line, p.field_path) for p in problems}

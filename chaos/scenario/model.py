@@ -26,7 +26,14 @@ from pydantic import (
 
 from chaos.faults import fault_type, fault_types
 from chaos.faults.broker import BrokerFault, BrokerRestart
-from chaos.faults.entry import Duration, RandomRange, TimeSpec, TimedFault, parse_after
+from chaos.faults.entry import (
+    Duration,
+    PositiveDuration,
+    RandomRange,
+    TimedFault,
+    TimeSpec,
+    parse_after,
+)
 from chaos.faults.entry import StrictEntry as _Strict
 from chaos.faults.failpoint import FailpointFault, HitRange
 from chaos.faults.proxy import TOXIC_ATTRIBUTES, ProxyDown, ProxyToxic
@@ -44,6 +51,7 @@ __all__ = [
     "BrokerFault",
     "BrokerRestart",
     "Duration",
+    "PositiveDuration",
     "EndpointStub",
     "Expectation",
     "FailpointFault",
@@ -230,8 +238,10 @@ class Scenario(_Strict):
     )
     faults: list[Fault] = Field(default_factory=list)
     expect: list[Expectation] = Field(min_length=1)
-    drain: Duration = Field(30.0, description="deadline for the queues to empty after healing")
-    timeout: Duration = Field(300.0, description="deadline for the whole run")
+    drain: PositiveDuration = Field(
+        30.0, description="deadline for the queues to empty after healing"
+    )
+    timeout: PositiveDuration = Field(300.0, description="deadline for the whole run")
 
     def to_document(self) -> dict[str, Any]:
         """The scenario as a file would hold it (durations with units): loads back equal."""

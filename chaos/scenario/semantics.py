@@ -6,8 +6,8 @@ everything wrong at once.
 
 from __future__ import annotations
 
+import builtins
 import inspect
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,12 +22,13 @@ from chaos.scenario.model import (
     UNTIL_CONDITIONS,
     FailpointFault,
     ProxyToxic,
-    RandomRange,
     Scenario,
     WorkerFault,
 )
+from chaos.scenario.exception_path import exception_path_problem
 from chaos.scenario.source import SourceDocument
 from chaos.scenario.suggest import did_you_mean, one_of
+from chaos.scenario.timing import check_after_cycles, check_starts_before_timeout, static_spans
 
 
 def app_workdir(scenario: Scenario, scenario_file: Path | None) -> Path:
@@ -276,33 +277,17 @@ def _failpoint_problems(
 ) -> list[Problem]:
     problems = []
     if fault.raise_ is not None:
-        module, _, name = fault.raise_.rpartition(".")
-        if module == "builtins":
-            import builtins
-
-            candidate = getattr(builtins, name, None)
-            if not (isinstance(candidate, type) and issubclass(candidate, BaseException)):
-                problems.append(
-                    document.problem(
-                        (*path, "raise"),
-                        "no such built-in exception",
-                        given=repr(fault.raise_),
-                        hint=did_you_mean(
-                            name,
-                            [
-                                n
-                                for n, v in vars(builtins).items()
-                                if isinstance(v, type) and issubclass(v, BaseException)
-                            ],
-                        ),
-                    )
-                )
-        elif not app_source.module_exists(module, app_workdir(scenario, document.path)):
+        why = exception_path_problem(fault.raise_, app_workdir(scenario, document.path))
+        if why is not None:
+            module, _, name = fault.raise_.rpartition(".")
+            builtin_names = _BUILTIN_EXCEPTIONS if module == "builtins" else []
             problems.append(
                 document.problem(
                     (*path, "raise"),
-                    f"no module {module!r} to take the exception from",
+                    why,
                     given=repr(fault.raise_),
+                    expected="an exception class by import path, e.g. builtins.ConnectionError",
+                    hint=did_you_mean(name, builtin_names),
                 )
             )
     if fault.patch is not None:
@@ -327,59 +312,17 @@ def _failpoint_problems(
     return problems
 
 
+_BUILTIN_EXCEPTIONS = [
+    name
+    for name, value in vars(builtins).items()
+    if isinstance(value, type) and issubclass(value, BaseException)
+]
+
+
 def _resource(fault: Any) -> str | None:
     """What a fault takes hold of; two faults on one resource at once contradict each other."""
     registered = fault_type(fault.type)
     return registered.resource(fault) if registered is not None else None
-
-
-Span = tuple[float, float]
-"""Earliest and latest time of a start or an end, in seconds from the run's start."""
-
-
-def _static_spans(scenario: Scenario) -> dict[int, tuple[Span, Span]]:
-    """(start, end) spans of the faults whose times are known before the run: those with
-    ``at:``, and those ``after:`` another such fault's ``.applied`` or ``.healed``. Faults tied
-    to what the system does (``first_task_started``, ``until:``) have no static span."""
-    ids = scenario.fault_ids()
-    index_of = {fault_id: index for index, fault_id in enumerate(ids)}
-    spans: dict[int, tuple[Span, Span]] = {}
-    for _ in range(len(scenario.faults)):  # each pass resolves one more link of an after: chain
-        for index, fault in enumerate(scenario.faults):
-            if index in spans:
-                continue
-            start = _start_span(fault, spans, index_of)
-            if start is not None:
-                spans[index] = (start, _end_span(fault, start))
-    return spans
-
-
-def _start_span(
-    fault: Any, spans: dict[int, tuple[Span, Span]], index_of: dict[str, int]
-) -> Span | None:
-    if isinstance(fault.at, RandomRange):
-        return fault.at.between
-    if fault.at is not None:
-        return (fault.at, fault.at)
-    event, offset = fault.after_event
-    reference, _, edge = event.rpartition(".")
-    if edge not in ("applied", "healed") or index_of.get(reference) not in spans:
-        return None
-    started, ended = spans[index_of[reference]]
-    base = started if edge == "applied" else ended
-    if math.isinf(base[1]) and edge == "healed":
-        return None  # healed only at the end of the run: nothing after it to contradict
-    return (base[0] + offset, base[1] + offset)
-
-
-def _end_span(fault: Any, start: Span) -> Span:
-    if fault.instantaneous:
-        return start
-    if fault.for_ is not None:
-        return (start[0] + fault.for_, start[1] + fault.for_)
-    if fault.until is not None:
-        return (start[0], start[1] + fault.deadline)
-    return (math.inf, math.inf)
 
 
 def _same_resource(first: str | None, second: str | None) -> bool:
@@ -400,7 +343,7 @@ def _overlaps(first: tuple[float, float], second: tuple[float, float]) -> bool:
 def _check_overlaps(scenario: Scenario, document: SourceDocument) -> list[Problem]:
     problems = []
     ids = scenario.fault_ids()
-    spans = _static_spans(scenario)
+    spans = static_spans(scenario)
     # A fault's window runs from its earliest start to its latest end.
     windows = {index: (start[0], end[1]) for index, (start, end) in spans.items()}
     resources = [_resource(fault) for fault in scenario.faults]
@@ -506,6 +449,8 @@ _RULES = (
     _check_celery_settings,
     _check_fault_references,
     _check_fault_targets,
+    check_after_cycles,
+    check_starts_before_timeout,
     _check_overlaps,
     _check_expectations,
 )
