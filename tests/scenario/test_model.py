@@ -150,3 +150,120 @@ def test_contradictions_are_found_along_after_chains(
     except ConfigError as exc:
         found = [p.field_path for p in exc.problems if "contradictory" in p.message]
     assert found == contradicted
+
+
+TIMED = """\
+name: timed
+workload: [{count: 1, at: STREAM}]
+faults:
+  - {id: first, type: broker.kill, at: START, for: 2s}
+  - {id: second, type: proxy.down, after: first_task_started + OFFSET, for: 1s}
+timeout: 10s
+expect: [{check: no_lost}]
+"""
+
+
+def _problems(text: str) -> list[tuple[str | None, str]]:
+    try:
+        load_scenario_text(text, Path("t.yaml"))
+    except ConfigError as exc:
+        return [(p.field_path, p.message) for p in exc.problems]
+    return []
+
+
+@pytest.mark.parametrize(
+    ("start", "offset", "stream", "refused"),
+    [
+        ("9999ms", "9s", "9s", []),  # everything starts just before the timeout
+        ("10s", "9s", "0s", ["faults[0].at"]),  # at the very timeout: never runs
+        ("{between: [1s, 10s]}", "9s", "0s", ["faults[0].at"]),  # the range's upper end counts
+        ("{between: [1s, 9s]}", "9s", "0s", []),
+        ("1s", "10s", "0s", ["faults[1].after"]),  # an event's offset alone reaches the timeout
+        ("1s", "1s", "{between: [0s, 12s]}", ["workload[0].at"]),
+    ],
+)
+def test_a_start_at_or_after_the_timeout_is_refused(
+    start: str, offset: str, stream: str, refused: list[str]
+) -> None:
+    text = TIMED.replace("START", start).replace("OFFSET", offset).replace("STREAM", stream)
+    found = [path for path, message in _problems(text) if "timeout" in message]
+    assert found == refused
+
+
+def test_an_after_chain_is_judged_along_its_links() -> None:
+    text = TIMED.replace("START", "4s").replace("OFFSET", "1s").replace("STREAM", "0s")
+    chained = text.replace("first_task_started + 1s", "first.healed + 3s")  # 4 + 2 + 3 = 9 s
+    assert _problems(chained) == []
+    late = text.replace("first_task_started + 1s", "first.healed + 4s")  # 4 + 2 + 4 = 10 s
+    assert [path for path, _ in _problems(late)] == ["faults[1].after"]
+
+
+CYCLE = """\
+name: cycle
+workload: [{count: 1}]
+faults:
+  - {id: a, type: broker.kill, after: A_AFTER, for: 1s}
+  - {id: b, type: proxy.down, after: a.healed, for: 1s}
+  - {id: c, type: worker.kill, after: b.applied}
+expect: [{check: no_lost}]
+"""
+
+
+def test_after_references_in_a_circle_are_refused_naming_the_circle() -> None:
+    found = _problems(CYCLE.replace("A_AFTER", "c.applied"))
+    assert found == [
+        (
+            "faults[0].after",
+            "after: references form a cycle, so none of these faults ever starts: "
+            "a.after -> c.after -> b.after -> a",
+        )
+    ]
+    assert _problems(CYCLE.replace("A_AFTER", "first_task_started")) == []  # a chain, no circle
+
+
+@pytest.mark.parametrize("field", ["timeout: 0s", "drain: 0ms"])
+def test_zero_deadlines_are_refused_but_a_zero_start_is_not(field: str) -> None:
+    text = TIMED.replace("START", "0s").replace("OFFSET", "0s").replace("STREAM", "0s")
+    assert _problems(text) == []
+    (problem,) = _problems(text.replace("timeout: 10s", field))
+    assert problem[0] == field.split(":")[0] and "above zero" in problem[1]
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_nan_and_infinity_are_refused_in_any_numeric_field(value: str) -> None:
+    text = VALID.replace("tolerance: 0.5", f"tolerance: {value}")
+    assert [p for p, message in _problems(text) if "finite" in message] == [
+        "expect[1].tolerance"
+    ]
+    nested = VALID.replace("args: [1]", f"args: [1, {{weight: {value}}}]")
+    assert [p for p, message in _problems(nested) if "finite" in message] == [
+        "workload[0].args[1].weight"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raise_", "refusal"),
+    [
+        ("builtins.ConnectionError", None),
+        ("redis.exceptions.ConnectionError", None),
+        ("shop.endpoints.EndpointError", None),  # the app's own class, read without importing
+        ("os.system", "os.system is a function, not an exception class"),
+        ("os.path", "os.path is a module, not an exception class"),
+        ("builtins.print", "builtins.print is a function, not an exception class"),
+        ("builtins.int", "builtins.int is a class but not an exception"),
+        ("os.sep", "os.sep is a str value, not an exception class"),
+        ("shop.endpoints.NoSuchError", "shop.endpoints defines no 'NoSuchError'"),
+        ("shop.tasks.send_invoice_email", "is a function, not an exception class"),
+        ("nosuchmodule.Error", "no module 'nosuchmodule'"),
+    ],
+)
+def test_a_failpoint_raise_must_name_an_exception_class(
+    raise_: str, refusal: str | None
+) -> None:
+    text = VALID.replace("raise: builtins.ConnectionError", f"raise: {raise_}")
+    found = [message for path, message in _problems(text) if path == "faults[2].raise"]
+    if refusal is None:
+        assert found == []
+    else:
+        (message,) = found
+        assert refusal in message

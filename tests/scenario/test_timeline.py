@@ -78,3 +78,16 @@ def test_the_resolved_timeline_round_trips_through_json() -> None:
     assert timeline.workload[0].send_times() == [
         timeline.workload[0].start + n * 0.1 for n in range(5)
     ]
+
+
+def test_a_valid_scenario_never_draws_a_start_at_or_after_its_timeout() -> None:
+    # validation judges a range by its upper end, so no seed can draw a start the run never reaches
+    text = RANDOM_SCENARIO.replace("at: 20s", "at: {between: [15s, 20999ms]}").replace(
+        "expect:", "timeout: 21s\nexpect:"
+    )
+    scenario = load_scenario_text(text).scenario
+    for seed in range(1, 200):
+        timeline = resolve_timeline(scenario, seed)
+        starts = [f.start_offset for f in timeline.faults if f.start_event == "run_started"]
+        starts += [stream.start for stream in timeline.workload]
+        assert max(starts) < scenario.timeout
