@@ -97,6 +97,8 @@ def _depends_on(problem: Problem, bad_sections: set[str]) -> bool:
         return True
     if "topology" in bad_sections and field.endswith(".worker"):
         return True  # worker names are judged against the topology's count
+    if "timeout" in bad_sections and "the run's timeout" in problem.message:
+        return True  # starts are judged against the timeout, which fell back to its default
     if bad_sections & {"faults"} and field.startswith("faults"):
         return True
     return False

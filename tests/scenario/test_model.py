@@ -267,3 +267,9 @@ def test_a_failpoint_raise_must_name_an_exception_class(
     else:
         (message,) = found
         assert refusal in message
+
+
+def test_starts_are_not_judged_against_a_timeout_that_did_not_validate() -> None:
+    text = TIMED.replace("START", "400s").replace("OFFSET", "1s").replace("STREAM", "0s")
+    found = _problems(text.replace("timeout: 10s", "timeout: lots"))
+    assert [path for path, _ in found] == ["timeout"]
