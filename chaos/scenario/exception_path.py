@@ -26,8 +26,9 @@ from chaos.scenario import app_source
 def exception_path_problem(path: str, workdir: Path) -> str | None:
     """Why ``path`` (``module.Name``) is not an exception class, or None when it is (or may be)."""
     module, _, name = path.rpartition(".")
-    if app_source.module_file(module, workdir) is not None:
-        return _app_problem(path, module, name, workdir)
+    source = app_source.module_file(module, workdir)
+    if source is not None:
+        return _app_problem(path, source, module, name, workdir)
     if module != "builtins" and not app_source.module_exists(module, workdir):
         return f"no module {module!r} to take the exception from"
     try:
@@ -53,11 +54,9 @@ def _not_an_exception(path: str, found: object) -> str | None:
     return f"{path} is a {type(found).__name__} value, not an exception class"
 
 
-def _app_problem(path: str, module: str, name: str, workdir: Path) -> str | None:
+def _app_problem(path: str, source: Path, module: str, name: str, workdir: Path) -> str | None:
     if app_source.module_file(f"{module}.{name}", workdir) is not None:
         return f"{path} is a module, not an exception class"
-    source = app_source.module_file(module, workdir)
-    assert source is not None  # noqa: S101 - the caller found it
     try:
         tree = ast.parse(source.read_text(encoding="utf-8"), filename=str(source))
     except (OSError, SyntaxError, UnicodeDecodeError):
@@ -76,7 +75,8 @@ def _app_problem(path: str, module: str, name: str, workdir: Path) -> str | None
 
 
 def _bound_names(tree: ast.Module) -> set[str]:
-    """Names a module binds at top level other than by def/class: imports and assignments."""
+    """Names a module binds other than by a top-level def/class (imports, assignments), looked
+    for anywhere in it: an import under try: or if: still binds, so this errs towards accepting."""
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
