@@ -6,7 +6,8 @@ before each test) and ``chaos_producer`` (journaled publishes through the proxy)
 a whole scenario on a stack of its own. Every name has the ``chaos_`` prefix so that it cannot clash
 with a project's own fixtures; the short names of earlier releases (``broker``, ``proxy``,
 ``workers``, ``journal``) still work for one release, with a deprecation warning, and a project's
-own fixture of such a name overrides them as any conftest fixture overrides a plugin's. Nothing heavy is imported until a fixture is used: this module is loaded in
+own fixture of such a name overrides them as any conftest fixture overrides a plugin's.
+Nothing heavy is imported until a fixture is used: this module is loaded in
 every pytest session of a project that installs the plugin.
 """
 
