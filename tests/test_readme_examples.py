@@ -127,15 +127,15 @@ def test_suite_readme_block_is_a_test_of_this_module_verbatim(block: ReadmeBlock
 
 
 @pytest.mark.chaos
-def test_latency_does_not_lose_invoices(proxy, chaos_producer, journal):
-    with proxy.toxic("latency", latency=500, jitter=100):
+def test_latency_does_not_lose_invoices(chaos_proxy, chaos_producer, chaos_journal):
+    with chaos_proxy.toxic("latency", latency=500, jitter=100):
         sent = [
             chaos_producer.send("shop.tasks.send_invoice_email", [n], key=f"order={n}")
             for n in range(5)
         ]
     for outcome in sent:
-        journal.wait_for_task(outcome.task_id, timeout=60)
-    assert_no_lost(journal)
+        chaos_journal.wait_for_task(outcome.task_id, timeout=60)
+    assert_no_lost(chaos_journal)
 
 
 # fmt: off

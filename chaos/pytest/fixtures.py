@@ -1,9 +1,13 @@
 """The plugin's fixtures, layered like pytest-celery's: each small and overridable in a conftest.
 
 ``chaos_app`` (what to run) -> ``chaos_stack`` (one stack per session, or per xdist worker) ->
-``broker``, ``proxy``, ``workers``, ``journal`` (handles, the stack reset before each test) and
-``chaos_producer`` (journaled publishes through the proxy); ``chaos_run`` runs a whole scenario on
-a stack of its own. Nothing heavy is imported until a fixture is used: this module is loaded in
+``chaos_broker``, ``chaos_proxy``, ``chaos_workers``, ``chaos_journal`` (handles, the stack reset
+before each test) and ``chaos_producer`` (journaled publishes through the proxy); ``chaos_run`` runs
+a whole scenario on a stack of its own. Every name has the ``chaos_`` prefix so that it cannot clash
+with a project's own fixtures; the short names of earlier releases (``broker``, ``proxy``,
+``workers``, ``journal``) still work for one release, with a deprecation warning, and a project's
+own fixture of such a name overrides them as any conftest fixture overrides a plugin's.
+Nothing heavy is imported until a fixture is used: this module is loaded in
 every pytest session of a project that installs the plugin.
 """
 
@@ -130,30 +134,68 @@ def _chaos_between_tests(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def broker(chaos_stack: Stack) -> BrokerHandle:
+def chaos_broker(chaos_stack: Stack) -> BrokerHandle:
     """The Redis server behind the proxy: ``kill``, ``stop``, ``pause``, ``resume``, ``start``."""
     return chaos_stack.broker
 
 
 @pytest.fixture
-def proxy(chaos_stack: Stack) -> Any:
-    """The proxy in front of Redis: ``with proxy.toxic("latency", latency=500): ...``,
+def chaos_proxy(chaos_stack: Stack) -> Any:
+    """The proxy in front of Redis: ``with chaos_proxy.toxic("latency", latency=500): ...``,
     ``disable()``, ``enable()``, ``reset()`` (Toxiproxy's API and words)."""
     return chaos_stack.proxy
 
 
 @pytest.fixture
-def workers(chaos_stack: Stack) -> Sequence[WorkerHandle]:
-    """The running workers: ``workers[0].kill()``, ``.terminate(grace)``, ``.start()``."""
+def chaos_workers(chaos_stack: Stack) -> Sequence[WorkerHandle]:
+    """The running workers: ``chaos_workers[0].kill()``, ``.terminate(grace)``, ``.start()``."""
     return chaos_stack.workers
 
 
 @pytest.fixture
-def journal(chaos_stack: Stack) -> Iterator[JournalView]:
+def chaos_journal(chaos_stack: Stack) -> Iterator[JournalView]:
     """What the stack journaled during this test only; pass it to the assertion helpers."""
     view = JournalView(chaos_stack.journal_path)
     yield view
     view.close()
+
+
+#: The short names of earlier releases -> the fixture that replaces each (removed next release).
+DEPRECATED_ALIASES = {
+    "broker": "chaos_broker",
+    "proxy": "chaos_proxy",
+    "workers": "chaos_workers",
+    "journal": "chaos_journal",
+}
+
+
+def _deprecated_alias(old: str, new: str) -> Any:
+    """A fixture ``old`` that warns and returns ``new``'s value. A project's own fixture named
+    ``old`` overrides it as a conftest fixture overrides any plugin's, and then neither this
+    warning nor the stack is pulled in. It names ``chaos_stack`` so that the stack is reset
+    before the test like for ``new`` (``_chaos_between_tests`` looks for it)."""
+
+    def alias(request: pytest.FixtureRequest, chaos_stack: Stack) -> Any:
+        import warnings
+
+        warnings.warn(
+            pytest.PytestDeprecationWarning(
+                f"the {old!r} fixture of celery-chaos is deprecated and goes in the next "
+                f"release: use {new!r} (same value)"
+            ),
+            stacklevel=2,
+        )
+        return request.getfixturevalue(new)
+
+    alias.__name__ = old
+    alias.__doc__ = f"Deprecated: use ``{new}``."
+    return pytest.fixture(name=old)(alias)
+
+
+broker = _deprecated_alias("broker", "chaos_broker")
+proxy = _deprecated_alias("proxy", "chaos_proxy")
+workers = _deprecated_alias("workers", "chaos_workers")
+journal = _deprecated_alias("journal", "chaos_journal")
 
 
 def draw_test_timeline(item: pytest.Item, view: JournalView) -> str:
@@ -239,13 +281,18 @@ def chaos_run(request: pytest.FixtureRequest, chaos_options: ChaosOptions) -> It
 
 
 __all__ = [
+    "DEPRECATED_ALIASES",
     "broker",
     "chaos_app",
+    "chaos_broker",
     "chaos_celery_app",
+    "chaos_journal",
     "chaos_options",
     "chaos_producer",
+    "chaos_proxy",
     "chaos_run",
     "chaos_stack",
+    "chaos_workers",
     "journal",
     "proxy",
     "reset_stack",

@@ -24,11 +24,15 @@ from chaos.pytest.fixtures import (  # noqa: F401
     _chaos_between_tests,
     broker,
     chaos_app,
+    chaos_broker,
     chaos_celery_app,
+    chaos_journal,
     chaos_options,
     chaos_producer,
+    chaos_proxy,
     chaos_run,
     chaos_stack,
+    chaos_workers,
     draw_test_timeline,
     failed_key,
     journal,
@@ -73,11 +77,12 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Remember failures on the item (fixtures keep the run directories of failed tests), and
-    for a failed test that used the ``journal`` fixture, draw its timeline and name it."""
+    for a failed test that used the ``chaos_journal`` fixture (or its deprecated alias
+    ``journal``), draw its timeline and name it."""
     report = yield
     if report.failed:
         item.stash[failed_key] = True
-        view = getattr(item, "funcargs", {}).get("journal")
+        view = getattr(item, "funcargs", {}).get("chaos_journal")
         if report.when == "call" and isinstance(view, JournalView):
             report.sections.append(("chaos timeline", draw_test_timeline(item, view)))
     return report

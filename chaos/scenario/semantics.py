@@ -90,45 +90,47 @@ def _check_app(scenario: Scenario, document: SourceDocument) -> list[Problem]:
 
 
 def _check_tasks(scenario: Scenario, document: SourceDocument) -> list[Problem]:
+    """A workload's ``task:`` must be a name the app's workers register (Celery's: ``name=`` or
+    module path + function). What the sources cannot settle is a TaskNameWarning, not an error."""
+    import dataclasses
+    import warnings
+
     workdir = app_workdir(scenario, document.path)
     problems = []
     for index, stream in enumerate(scenario.workload):
         if stream.task is None:
             continue
         path = ("workload", index, "task")
+        found = app_source.lookup_task(stream.task, workdir)
         module, _, name = stream.task.rpartition(".")
-        if not module:
-            problems.append(
-                document.problem(
-                    path,
-                    "name the task by module and name",
-                    given=repr(stream.task),
-                    expected="module.task_name, e.g. shop.tasks.send_invoice_email",
-                )
-            )
-            continue
-        tasks = app_source.task_names(module, workdir)
-        if tasks is None:
-            if not app_source.module_exists(module, workdir):
-                problems.append(
-                    document.problem(
-                        path,
-                        f"no module {module!r} in the app",
-                        given=repr(stream.task),
-                        expected=f"a module under {workdir}",
-                    )
-                )
-            continue
-        if name not in tasks:
-            problems.append(
-                document.problem(
-                    path,
-                    f"unknown task: {module} defines no task {name!r}",
-                    given=repr(stream.task),
-                    expected=one_of(f"{module}.{task}" for task in tasks),
-                    hint=did_you_mean(name, tasks),
-                )
-            )
+        in_module = [c.rpartition(".")[2] for c in found.candidates
+                     if c.rpartition(".")[0] == module]  # fmt: skip
+        hint = did_you_mean(name, in_module) or did_you_mean(stream.task, found.candidates)
+        expected = one_of(found.candidates) if found.candidates else "a task the app defines"
+        if found.status == "renamed":
+            problems.append(document.problem(
+                path, f"{stream.task} is registered under the name {found.registered_as!r} "
+                "(name= on its decorator): Celery would refuse the module path as unregistered",
+                given=repr(stream.task), expected=repr(found.registered_as),
+            ))  # fmt: skip
+        elif found.status == "no_module":
+            problems.append(document.problem(
+                path, f"unknown task: no task registers it and there is no module {module!r} "
+                "in the app", given=repr(stream.task), expected=expected, hint=hint,
+            ))  # fmt: skip
+        elif found.status == "unknown":
+            problems.append(document.problem(
+                path, f"unknown task: {'no task of ' + module if module else 'no task'} "
+                f"registers the name {stream.task!r}",
+                given=repr(stream.task), expected=expected, hint=hint,
+            ))  # fmt: skip
+        elif found.status == "unproven":
+            note = document.problem(path, f"cannot confirm the task name: {found.reason}",
+                                    given=repr(stream.task), expected=expected, hint=hint)
+            where = dataclasses.replace(note, file=None, line=None, column=None)
+            warnings.warn_explicit(str(where), app_source.TaskNameWarning,
+                                   str(document.path or "<scenario>"), note.line or 0,
+                                   module="chaos.scenario", registry={})  # fmt: skip
     return problems
 
 

@@ -140,3 +140,74 @@ def test_importing_the_plugin_loads_nothing_heavy() -> None:
     finished = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                               timeout=60, check=True)  # fmt: skip
     assert finished.stdout.strip() == "[]"
+
+
+#: A stand-in for the session stack, so that the alias tests start no process.
+FAKE_STACK_CONFTEST = """
+import types
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def chaos_stack(tmp_path_factory):
+    journal_path = tmp_path_factory.mktemp("run") / "journal.jsonl"
+    journal_path.write_text("")
+    return types.SimpleNamespace(broker=object(), proxy=object(), workers=[object()],
+                                 journal_path=journal_path)
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("broker", "chaos_broker"), ("proxy", "chaos_proxy"), ("workers", "chaos_workers"),
+     ("journal", "chaos_journal")],
+)
+def test_an_old_fixture_name_still_works_and_warns_with_the_new_one(
+    pytester: pytest.Pytester, old: str, new: str
+) -> None:
+    pytester.makeconftest(FAKE_STACK_CONFTEST)
+    compare = "is" if old != "journal" else "=="
+    compared = {"is": f"{old} is {new}", "==": f"{old}.path == {new}.path"}[compare]
+    pytester.makepyfile(test_old=f"""
+        import pytest
+
+        @pytest.mark.chaos(reset=False)
+        def test_old({old}, {new}):
+            assert {compared}
+    """)
+    result = pytester.runpytest(*INNER, "-W", "error::pytest.PytestDeprecationWarning")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        f"*PytestDeprecationWarning: the '{old}' fixture of celery-chaos is deprecated*"
+        f"use '{new}'*"
+    ])
+    shown = pytester.runpytest(*INNER)
+    shown.assert_outcomes(passed=1, warnings=1)
+
+
+@pytest.mark.parametrize("old", ["broker", "proxy", "workers", "journal"])
+def test_a_projects_own_fixture_of_an_old_name_wins_without_a_warning(
+    pytester: pytest.Pytester, old: str
+) -> None:
+    # No chaos_stack override here: were the plugin's alias used, it would start a real stack.
+    pytester.makeconftest(f"""
+        import pytest
+
+        @pytest.fixture
+        def {old}():
+            return "the project's own {old}"
+    """)
+    pytester.makepyfile(test_own=f"""
+        def test_own({old}, request):
+            assert {old} == "the project's own {old}"
+            assert "chaos_stack" not in request.fixturenames
+    """)
+    result = pytester.runpytest(*INNER, "-W", "error")
+    result.assert_outcomes(passed=1, warnings=0)
+
+
+def test_the_new_fixture_names_are_listed(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest(*INNER, "--fixtures")
+    for name in ("chaos_broker", "chaos_proxy", "chaos_workers", "chaos_journal"):
+        result.stdout.fnmatch_lines([f"{name} -- *"])

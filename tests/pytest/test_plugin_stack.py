@@ -24,53 +24,57 @@ INVOICE = "shop.tasks.send_invoice_email"
 
 
 @pytest.mark.django_db
-def test_a_publish_through_latency_runs(chaos_producer, proxy, journal):
+def test_a_publish_through_latency_runs(chaos_producer, chaos_proxy, chaos_journal):
     from shop.models import Order
 
     order = Order.objects.create(customer_email="a@example.com", item="mug", quantity=1)
-    with proxy.toxic("latency", latency=300):
+    with chaos_proxy.toxic("latency", latency=300):
         outcome = chaos_producer.send(INVOICE, [order.pk], key=f"order={order.pk}")
     assert outcome.accepted
     # The toxic delays the broker's reply by 300 ms; 50 ms slack for timer granularity.
     assert outcome.seconds >= 0.25
-    journal.wait_for_task(outcome.task_id)
-    assert_no_lost(journal)
+    chaos_journal.wait_for_task(outcome.task_id)
+    assert_no_lost(chaos_journal)
 
 
-def test_b_leaves_a_mess(proxy, broker, workers, chaos_producer):
-    workers[0].kill()
+def test_b_leaves_a_mess(chaos_proxy, chaos_broker, chaos_workers, chaos_producer):
+    chaos_workers[0].kill()
     assert chaos_producer.send(INVOICE, [99], key="order=99").accepted  # left queued
-    proxy.add_toxic("latency", latency=1000)
-    broker.pause()
+    chaos_proxy.add_toxic("latency", latency=1000)
+    chaos_broker.pause()
 
 
 @pytest.mark.chaos(reset=False)
-def test_b2_opts_out_of_the_reset(proxy, broker, workers):
-    assert [toxic.type for toxic in proxy.toxics()] == ["latency"]
-    assert broker.paused and not workers[0].is_alive()
+def test_b2_opts_out_of_the_reset(chaos_proxy, chaos_broker, chaos_workers):
+    assert [toxic.type for toxic in chaos_proxy.toxics()] == ["latency"]
+    assert chaos_broker.paused and not chaos_workers[0].is_alive()
 
 
-def test_c_gets_the_stack_back_clean(chaos_stack, chaos_producer, proxy, broker, workers, journal):
-    assert proxy.toxics() == [] and proxy.refresh().enabled
-    assert broker.is_running() and all(worker.is_alive() for worker in workers)
+def test_c_gets_the_stack_back_clean(
+    chaos_stack, chaos_producer, chaos_proxy, chaos_broker, chaos_workers, chaos_journal
+):
+    assert chaos_proxy.toxics() == [] and chaos_proxy.refresh().enabled
+    assert chaos_broker.is_running() and all(worker.is_alive() for worker in chaos_workers)
     assert not any(chaos_stack.queue_lengths().values())
     outcome = chaos_producer.send(INVOICE, [2], key="order=2")
     assert outcome.accepted
-    journal.wait_for_task(outcome.task_id)
+    chaos_journal.wait_for_task(outcome.task_id)
     # The journal view holds this test's events only: order 99 of the last test is not in it.
-    assert list(journal.history().tasks) == [outcome.task_id]
+    assert list(chaos_journal.history().tasks) == [outcome.task_id]
 
 
-def test_d_a_lost_task_fails_with_the_checkers_message(chaos_producer, broker, workers, journal):
-    workers[0].kill()
+def test_d_a_lost_task_fails_with_the_checkers_message(
+    chaos_producer, chaos_broker, chaos_workers, chaos_journal
+):
+    chaos_workers[0].kill()
     outcome = chaos_producer.send(INVOICE, [3], key="order=3")
     assert outcome.accepted
-    with journal.fault("broker.kill"):  # persistence is off: the queued message dies with it
-        broker.kill()
-        broker.start()
-    workers[0].start()
-    workers[0].wait_ready()
-    assert_no_lost(journal)
+    with chaos_journal.fault("broker.kill"):  # persistence is off: the queued message dies with it
+        chaos_broker.kill()
+        chaos_broker.start()
+    chaos_workers[0].start()
+    chaos_workers[0].wait_ready()
+    assert_no_lost(chaos_journal)
 '''
 
 
@@ -106,7 +110,7 @@ def test_a_stack_that_cannot_start_is_an_error(
     """For a fixture test and for a scenario item alike: an error, never a failure."""
     monkeypatch.setenv("CHAOS_REDIS_SERVER", str(pytester.path / "no-such-redis-server"))
     pytester.makeini(INI)
-    pytester.makepyfile(test_uses_stack="def test_broker(broker):\n    pass\n")
+    pytester.makepyfile(test_uses_stack="def test_broker(chaos_broker):\n    pass\n")
     pytester.makefile(".yaml", **{"scenarios/holds": HOLDS})
     junit = pytester.path / "junit.xml"
     result = pytester.runpytest_subprocess(f"--chaos-out={pytester.path / 'runs'}",
@@ -155,13 +159,13 @@ DOCKER_TESTS = '''
 from chaos.pytest.assertions import assert_no_lost
 
 
-def test_a_task_through_the_docker_stack(chaos_stack, chaos_producer, proxy, journal):
+def test_a_task_through_the_docker_stack(chaos_stack, chaos_producer, chaos_proxy, chaos_journal):
     assert type(chaos_stack).__name__ == "DockerStack"
-    with proxy.toxic("latency", latency=100):
+    with chaos_proxy.toxic("latency", latency=100):
         outcome = chaos_producer.send("shop.tasks.send_invoice_email", [1], key="order=1")
     assert outcome.accepted
-    journal.wait_for_task(outcome.task_id, timeout=45)
-    assert_no_lost(journal)
+    chaos_journal.wait_for_task(outcome.task_id, timeout=45)
+    assert_no_lost(chaos_journal)
 '''
 
 
