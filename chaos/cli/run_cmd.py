@@ -20,8 +20,9 @@ EXAMPLE = f"""example:
 
 Each scenario gets its own run directory under --out (default {DEFAULT_OUT_DIR}): the scenario,
 seed and resolved timeline (for 'chaos replay'), the journal, report.json and a timeline picture.
-Exit codes: 0 every expectation held, 1 an expectation failed, 2 bad input, 3 the stack could
-not start (an infrastructure error is never reported as a verdict)."""
+Exit codes: 0 every expectation held, 1 an expectation failed, 2 bad input, 3 an infrastructure
+error (the stack could not start or died, the disk filled; never reported as a verdict), 130
+interrupted by SIGINT, 143 by SIGTERM."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -27,6 +27,7 @@ from chaos.stack._config import new_run_id, run_dir_for, validate_config
 from chaos.stack._django_db import ENV_DB_PATH, database_for_run
 from chaos.stack._journal_tail import JournalTail
 from chaos.stack._ping import redis_ping
+from chaos.stack._redis_config import reconfigure_redis
 from chaos.stack._waiting import poll_until
 from chaos.stack.base import (
     BrokerHandle,
@@ -95,19 +96,8 @@ class DockerBroker(BrokerHandle):
 
     def reconfigure(self, settings: Mapping[str, str]) -> dict[str, str]:
         """CONFIG SET through the container's published port (not the proxy container)."""
-        import redis
-
-        client = redis.Redis.from_url(self.direct_url, socket_timeout=2.0,
-                                      socket_connect_timeout=2.0)  # fmt: skip
-        try:
-            previous = {name: str(client.config_get(name)[name]) for name in settings}
-            for name, value in settings.items():  # one at a time: Redis 6 sets one per call
-                client.config_set(name, value)
-        except redis.RedisError as exc:
-            raise StackError("broker", f"CONFIG SET {dict(settings)} failed: {exc}") from exc
-        finally:
-            client.close()
-        return previous
+        return reconfigure_redis(self.container.get_container_host_ip(),
+                                 self.container.get_host_port(), settings)  # fmt: skip
 
     @property
     def paused(self) -> bool:

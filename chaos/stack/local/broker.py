@@ -10,6 +10,7 @@ from pathlib import Path
 
 from chaos.errors import StackError
 from chaos.stack._ping import redis_ping
+from chaos.stack._redis_config import reconfigure_redis
 from chaos.stack._waiting import poll_until
 from chaos.stack.base import BrokerHandle, Persistence
 from chaos.stack.local.ports import LOOPBACK, free_port
@@ -160,19 +161,7 @@ class LocalBroker(BrokerHandle):
 
     def reconfigure(self, settings: Mapping[str, str]) -> dict[str, str]:
         """CONFIG SET on this redis-server's own port; the previous values come back."""
-        import redis
-
-        client = redis.Redis(host=self.host, port=self.port, socket_timeout=2.0,
-                             socket_connect_timeout=2.0)  # fmt: skip
-        try:
-            previous = {name: str(client.config_get(name)[name]) for name in settings}
-            for name, value in settings.items():  # one at a time: Redis 6 sets one per call
-                client.config_set(name, value)
-        except redis.RedisError as exc:
-            raise StackError("broker", f"CONFIG SET {dict(settings)} failed: {exc}") from exc
-        finally:
-            client.close()
-        return previous
+        return reconfigure_redis(self.host, self.port, settings)
 
     def log_tail(self, lines: int = 40) -> str:
         return self.process.log_tail(lines)
