@@ -1,9 +1,10 @@
 """``DockerStack``: the stack interface on containers (Redis, the fault proxy, the app's workers).
 
 One private Docker network per run. Workers reach Redis only through the proxy, by its network
-alias; the producer on the host reaches the same proxy on a port published on 127.0.0.1. Redis
-keeps its data in a named volume, so a killed and restarted broker comes back at the same alias
-with what its persistence setting saved. Every container, the network and the volume carry the
+alias; the producer on the host reaches the same proxy on a port published on the engine's host
+(TC_HOST or DOCKER_HOST's host; 127.0.0.1 for a local engine). Redis keeps its data in a named
+volume, so a killed and restarted broker comes back at the same alias with what its persistence
+setting saved. Every container, the network and the volume carry the
 run id as a label; ``close()`` removes them, and ``reap_docker`` removes what a killed runner left.
 """
 
@@ -332,10 +333,13 @@ class DockerStack(Stack):
     def _wait_proxy_passes(self) -> None:
         assert self._proxy_container is not None
         port = self._proxy_container.get_proxy_host_port(BROKER_PROXY_NAME)
-        if not poll_until(lambda: redis_ping("127.0.0.1", port), self.config.start_timeout):
+        # The engine's host as Testcontainers reaches it (TC_HOST, DOCKER_HOST's host): a remote
+        # engine publishes its ports there, not on this machine's loopback.
+        host = self._proxy_container.get_container_host_ip()
+        if not poll_until(lambda: redis_ping(host, port), self.config.start_timeout):
             raise StackError(
                 "proxy",
-                f"Redis did not answer PING through the proxy at 127.0.0.1:{port} "
+                f"Redis did not answer PING through the proxy at {host}:{port} "
                 f"(upstream {REDIS_ALIAS}:{REDIS_PORT})",
                 log_tail=self._proxy_container.logs_text(tail=40),
             )
