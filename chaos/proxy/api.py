@@ -133,7 +133,7 @@ async def update_proxy(request: web.Request) -> web.Response:
 
 
 async def delete_proxy(request: web.Request) -> web.Response:
-    _collection(request).delete(request.match_info["proxy"])
+    await _collection(request).delete(request.match_info["proxy"])
     return web.Response(status=204)
 
 
