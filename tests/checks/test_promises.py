@@ -151,3 +151,17 @@ def test_report_json_and_html_show_known_broken(tmp_path: Path) -> None:
     assert report["summary"]["known_broken"] == 1 and report["summary"]["held"] == 0
     page = write_html(tmp_path).read_text()
     assert "KNOWN BROKEN (1)" in page and f"known broken: {WHY}" in page.replace("&quot;", '"')
+
+
+def test_a_scenario_file_gets_a_clear_error_for_a_known_broken_that_is_not_text() -> None:
+    from chaos.scenario import load_scenario_text
+
+    text = (Path(__file__).resolve().parents[2] / "scenarios" / "broker-restart-during-orders.yaml"
+            ).read_text()  # fmt: skip
+    start = text.index("    known_broken: >-")
+    broken = text[:start] + "    known_broken: 3\n"
+    with pytest.raises(ConfigError) as raised:
+        load_scenario_text(broken, "faq.yaml")
+    (problem,) = raised.value.problems
+    assert "known_broken must say why" in problem.message and problem.given == "3"
+    assert load_scenario_text(text, "faq.yaml").scenario.expect[-1].params["known_broken"]
