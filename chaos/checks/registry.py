@@ -14,6 +14,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from chaos.checks.promises import (
+    KEY as KNOWN_BROKEN_KEY,
+)
+from chaos.checks.promises import (
+    apply_known_broken,
+    apply_scenario_known_broken,
+    known_broken_problems,
+    split_known_broken,
+)
 from chaos.checks.verdict import Verdict
 from chaos.errors import ConfigError, Problem
 from chaos.history.model import RunHistory
@@ -88,6 +97,10 @@ def resolve(expectations: Sequence[Any]) -> list[tuple[Check, str, dict[str, Any
             )
             continue
         function = CHECKS[name]
+        if KNOWN_BROKEN_KEY in expectation:  # any expectation may say its promise is broken
+            for problem in known_broken_problems(expectation[KNOWN_BROKEN_KEY]):
+                problems.append(replace(problem, field_path=f"{where}.{problem.field_path}"))
+        expectation, _ = split_known_broken(expectation)
         accepted = [
             p.name for p in inspect.signature(function).parameters.values() if p.name != "history"
         ]
@@ -108,15 +121,20 @@ def resolve(expectations: Sequence[Any]) -> list[tuple[Check, str, dict[str, Any
     return resolved
 
 
-def run_checks(history: RunHistory, expectations: Sequence[Any]) -> list[Verdict]:
-    """One verdict per expectation, in the scenario's order."""
+def run_checks(
+    history: RunHistory, expectations: Sequence[Any], known_broken: str | None = None
+) -> list[Verdict]:
+    """One verdict per expectation, in the scenario's order; an expectation's ``known_broken``
+    (or the scenario's, given here) turns its failure into KNOWN BROKEN and its success into a
+    failure (``chaos.checks.promises``)."""
     verdicts = []
-    for function, name, params in resolve(expectations):
+    reasons = [split_known_broken(_as_mapping(raw))[1] for raw in expectations]
+    for (function, name, params), reason in zip(resolve(expectations), reasons, strict=True):
         verdict = function(history, **params)
         verdict.name = name
         verdict.params = dict(params)
-        verdicts.append(verdict)
-    return verdicts
+        verdicts.append(apply_known_broken(verdict, reason))
+    return apply_scenario_known_broken(verdicts, known_broken)
 
 
 #: What ``chaos check`` runs on a run directory that names no expectations.

@@ -24,13 +24,18 @@ class Verdict:
     fault_windows: list[FaultWindow] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    known_broken: str | None = None
+    """Why the scenario expects this promise not to hold, and the fix (``chaos.checks.promises``):
+    then ``ok`` with it is KNOWN BROKEN, and not ``ok`` means it holds now."""
 
     @property
     def status(self) -> str:
+        if self.known_broken is not None and self.ok:
+            return "KNOWN BROKEN"
         return "held" if self.ok else "FAILED"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        record = {
             "name": self.name,
             "ok": self.ok,
             "expected": self.expected,
@@ -41,6 +46,10 @@ class Verdict:
             "details": self.details,
             "params": self.params,
         }
+        if self.known_broken is not None:  # only then: older reports and digests stay as they were
+            record["known_broken"] = self.known_broken
+            record["status"] = self.status
+        return record
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> Verdict:
@@ -67,6 +76,7 @@ class Verdict:
             fault_windows=windows,
             details=dict(record.get("details", {})),
             params=dict(record.get("params", {})),
+            known_broken=record.get("known_broken"),
         )
 
 

@@ -41,7 +41,7 @@ def compare_verdicts(recorded: list[Any], replayed: list[Any]) -> list[VerdictDi
         before = recorded[index] if index < len(recorded) else None
         after = replayed[index] if index < len(replayed) else None
         name = (before or after).name
-        if before is None or after is None or before.ok != after.ok:
+        if before is None or after is None or before.status != after.status:
             differences.append(
                 VerdictDifference(
                     check=name,

@@ -238,6 +238,11 @@ class Scenario(_Strict):
     )
     faults: list[Fault] = Field(default_factory=list)
     expect: list[Expectation] = Field(min_length=1)
+    known_broken: str | None = Field(
+        None, min_length=1,
+        description="why the scenario's promise does not hold, and the fix: failures are "
+        "KNOWN BROKEN, and all expectations holding fails the gate",
+    )
     drain: PositiveDuration = Field(
         30.0, description="deadline for the queues to empty after healing"
     )
