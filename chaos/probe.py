@@ -262,7 +262,23 @@ def on_worker_ready(sender: Any = None, **_: Any) -> None:
         pool=pool.rsplit(".", 1)[-1] if pool else None,
         concurrency=getattr(controller, "concurrency", None),
         boot=boot,
+        **_result_backend_fields(getattr(sender, "app", None)),
     )
+
+
+def _result_backend_fields(app: Any) -> dict[str, Any]:
+    """The result backend the app declares (its URL's password masked), for the runner's
+    ``results.snapshot``; nothing when the app cannot be asked."""
+    conf = getattr(app, "conf", None)
+    if conf is None:
+        return {}
+    backend = conf.get("result_backend")
+    if isinstance(backend, str) and "://" in backend:
+        from kombu.utils.url import maybe_sanitize_url
+
+        backend = maybe_sanitize_url(backend)
+    return {"result_backend": None if backend is None else str(backend),
+            "task_ignore_result": bool(conf.get("task_ignore_result"))}  # fmt: skip
 
 
 def on_worker_shutting_down(sender: Any = None, sig: Any = None, how: Any = None, **_: Any) -> None:

@@ -8,13 +8,13 @@ Bad parameters are a ConfigError naming the expectation and the parameter.
 - ``registry``: ``CHECKS``, ``register``, ``resolve``, ``run_checks``;
 - ``verdict``: the Verdict, and the one way a check's findings become one;
 - ``promises``: known breakage (``known_broken:``), KNOWN BROKEN verdicts and "now holds";
-- ``delivery``, ``enqueue``, ``eventual``, ``resume``, ``retries``, ``sanity``: the checks, each a few named
-  rules; ``faults``: what a fault window means for the broker;
+- ``delivery``, ``enqueue``, ``eventual``, ``resume``, ``results``, ``retries``, ``sanity``: the
+  checks, each a few named rules; ``faults``: what a fault window means for the broker;
 - ``table``: the verdict table for the console.
 """
 
 # The modules that define checks register them on import.
-from chaos.checks import delivery, enqueue, eventual, resume, retries, sanity  # noqa: F401
+from chaos.checks import delivery, enqueue, eventual, resume, results, retries, sanity  # noqa: F401
 from chaos.checks.registry import (
     CHECKS,
     DEFAULT_EXPECTATIONS,

@@ -115,6 +115,7 @@ class HistoryBuilder:
             **dict.fromkeys(("fault.applied", "fault.healed"), self.add_fault),
             "failpoint.fired": self.add_failpoint,
             **dict.fromkeys(("run.started", "run.finished", "phase"), self.add_run),
+            "results.snapshot": self.add_results_snapshot,
         }
 
     def fold(self, timeline: Timeline) -> None:
@@ -337,6 +338,9 @@ class HistoryBuilder:
             self.meta.finished_at = at
         elif kind == "phase":
             self.meta.phases.append((str(data.get("name")), at))
+
+    def add_results_snapshot(self, index: int, at: float) -> None:
+        self.meta.results_snapshot = dict(self.datas[index])
 
     def attach_enqueue(self, record: EnqueueEvent, position: int) -> None:
         """Give a producer record to its task; ``position``: where in timeline order it is

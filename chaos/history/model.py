@@ -322,6 +322,8 @@ class RunMeta:
     finished_at: float | None = None
     phases: list[tuple[str, float]] = field(default_factory=list)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    results_snapshot: Mapping[str, Any] | None = None
+    """The runner's ``results.snapshot``: what the app's result backend held after the drain."""
 
 
 @dataclass(slots=True)

@@ -30,6 +30,7 @@ from chaos.runner.console import RunConsole
 from chaos.runner.endpoints import start_endpoints
 from chaos.runner.faults import FaultDriver
 from chaos.runner.follower import JournalFollower, RunProgress
+from chaos.runner.results import snapshot_results
 from chaos.runner.rundir import RunFiles, new_run_files
 from chaos.runner.workload_process import WorkloadProcess, workload_env
 from chaos.scenario import LoadedScenario, Scenario, load_scenario, load_scenario_text
@@ -276,6 +277,7 @@ class _Run:
             self._heal_everything()
             self.phase("drain")
             drained = self._drain(workload)
+            snapshot_results(self.journal, self.files.run_dir, stack.broker.direct_url)
             self.timings["timeline"] = self._timeline_end - self.t0
             self.timings["drain"] = time.monotonic() - self._timeline_end
             self.timings["intrinsic"] = time.monotonic() - self.t0
