@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from chaos.checks.judge import ALLOW_UNEXERCISED, judge
 from chaos.checks.verdict import Verdict
 from chaos.errors import ConfigError, Problem
 from chaos.history.model import RunHistory
@@ -92,6 +93,11 @@ def resolve(expectations: Sequence[Any]) -> list[tuple[Check, str, dict[str, Any
             p.name for p in inspect.signature(function).parameters.values() if p.name != "history"
         ]
         for key in expectation:
+            if key == ALLOW_UNEXERCISED:
+                if not isinstance(expectation[key], bool):
+                    problems.append(Problem(f"{key} is true or false", field_path=f"{where}.{key}",
+                                            given=repr(expectation[key])))  # fmt: skip
+                continue
             if key not in accepted:
                 problems.append(
                     Problem(
@@ -109,14 +115,16 @@ def resolve(expectations: Sequence[Any]) -> list[tuple[Check, str, dict[str, Any
 
 
 def run_checks(history: RunHistory, expectations: Sequence[Any]) -> list[Verdict]:
-    """One verdict per expectation, in the scenario's order."""
+    """One verdict per expectation, in the scenario's order; a held verdict the run did not
+    exercise is "not exercised" unless its expectation allows it (``chaos.checks.judge``)."""
     verdicts = []
     for function, name, params in resolve(expectations):
+        allowed = params.pop(ALLOW_UNEXERCISED, False)
         verdict = function(history, **params)
         verdict.name = name
-        verdict.params = dict(params)
+        verdict.params = {**params, **({ALLOW_UNEXERCISED: True} if allowed else {})}
         verdicts.append(verdict)
-    return verdicts
+    return judge(history, verdicts)
 
 
 #: What ``chaos check`` runs on a run directory that names no expectations.

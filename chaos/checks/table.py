@@ -58,7 +58,8 @@ def verdict_table(verdicts: Sequence[Verdict], title: str | None = None) -> Tabl
     table.add_column("observed", ratio=1, min_width=10, overflow="fold")
     table.add_column("message", ratio=3, min_width=16, overflow="fold")
     for verdict in verdicts:
-        status = Text("held", style="green") if verdict.ok else Text("FAILED", style="bold red")
+        style = "green" if verdict.ok else "bold yellow" if verdict.unexercised else "bold red"
+        status = Text(verdict.status, style=style)
         message = verdict.message
         if not verdict.ok and verdict.fault_windows:
             around = "; ".join(w.describe() for w in verdict.fault_windows[:3])

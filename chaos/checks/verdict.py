@@ -24,13 +24,18 @@ class Verdict:
     fault_windows: list[FaultWindow] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    unexercised: list[str] = field(default_factory=list)
+    """Why the run did not test what this verdict promises (``chaos.checks.judge``): with ``ok``
+    False the status is "not exercised"; with ``ok`` the scenario allowed it."""
 
     @property
     def status(self) -> str:
-        return "held" if self.ok else "FAILED"
+        if self.ok:
+            return "held"
+        return "not exercised" if self.unexercised else "FAILED"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        record = {
             "name": self.name,
             "ok": self.ok,
             "expected": self.expected,
@@ -41,6 +46,9 @@ class Verdict:
             "details": self.details,
             "params": self.params,
         }
+        if self.unexercised:
+            record["unexercised"] = list(self.unexercised)
+        return record
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> Verdict:
@@ -67,6 +75,7 @@ class Verdict:
             fault_windows=windows,
             details=dict(record.get("details", {})),
             params=dict(record.get("params", {})),
+            unexercised=list(record.get("unexercised") or []),
         )
 
 
