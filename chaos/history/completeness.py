@@ -52,6 +52,18 @@ def assess(history: RunHistory) -> Completeness:
     return Completeness(missing, unexercised)
 
 
+def require_complete(history: RunHistory) -> Completeness:
+    """``assess(history)``, or a StackError naming what is missing when the journal cannot back
+    a verdict: exit 3, "incomplete journal: ...", never a verdict."""
+    from chaos.errors import StackError
+
+    completeness = assess(history)
+    if not completeness.complete:
+        raise StackError("journal", completeness.describe(),
+                         hint="no verdict from an incomplete journal")  # fmt: skip
+    return completeness
+
+
 def sequence_gaps(writer_seqs: dict[str, list[int]]) -> list[str]:
     """``writer/pid lost events 4-6 of 0-12``: each writer whose sequence is not 0, 1, 2 ..."""
     gaps = []

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from chaos.checks.judge import ALLOW_UNEXERCISED
+from chaos.scenario import Scenario
 from chaos.scenario.timeline import ResolvedTimeline
 
 
@@ -39,3 +41,12 @@ def run_plan(timeline: ResolvedTimeline) -> dict[str, Any]:
         "faults": faults,
         "failpoints": failpoints,
     }
+
+
+def expectations_of(scenario: Scenario) -> list[dict[str, Any]]:
+    """The scenario's expectations as ``run_checks`` takes them, each given the scenario's own
+    ``allow_unexercised`` (so that the report, and ``chaos check`` from it, keep it)."""
+    entries = [e.as_entry() for e in scenario.expect]
+    if scenario.allow_unexercised:
+        entries = [{ALLOW_UNEXERCISED: True, **entry} for entry in entries]
+    return entries
