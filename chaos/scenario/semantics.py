@@ -389,6 +389,12 @@ def _check_expectations(scenario: Scenario, document: SourceDocument) -> list[Pr
         if accepted is None:
             continue
         for name in expectation.params:
+            if name == "allow_unexercised":  # every expectation's own (chaos.checks.judge)
+                if not isinstance(expectation.params[name], bool):
+                    problems.append(document.problem(("expect", index, name),
+                                                     "allow_unexercised is true or false",
+                                                     given=repr(expectation.params[name])))  # fmt: skip
+                continue
             if name not in accepted:
                 problems.append(
                     document.problem(
