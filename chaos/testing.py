@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -292,8 +292,15 @@ class SyntheticRun:
         self.runner.emit(at, "run.finished", outcome="done")
 
     def write(self, run_dir: Path, shuffle_seed: int | None = None, partial_tail: str = "") -> Path:
-        """Write the journal (lines shuffled when asked, as concurrent writers would leave them)."""
-        lines = [e.to_json() + "\n" for e in self.events]
+        """Write the journal (lines shuffled when asked, as concurrent writers would leave them).
+
+        Each writer's ``seq`` is renumbered 0, 1, 2 ... over the events as they now stand, as
+        the writers would have stamped them: a test that drops events plants no journal gap."""
+        seqs: dict[tuple[str, int], int] = {}
+        lines = []
+        for event in self.events:
+            seq = seqs[event.writer, event.pid] = seqs.get((event.writer, event.pid), -1) + 1
+            lines.append(replace(event, seq=seq).to_json() + "\n")
         if shuffle_seed is not None:
             random.Random(shuffle_seed).shuffle(lines)
         path = Path(run_dir) / JOURNAL_FILE

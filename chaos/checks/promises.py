@@ -47,8 +47,9 @@ def split_known_broken(entry: Mapping[str, Any]) -> tuple[dict[str, Any], str | 
 
 def apply_known_broken(verdict: Verdict, reason: str | None) -> Verdict:
     """The verdict of an expectation marked known broken: its failure passes the gate as KNOWN
-    BROKEN; its success fails the gate with "now holds". Unmarked verdicts are unchanged."""
-    if reason is None:
+    BROKEN; its success fails the gate with "now holds". Unmarked verdicts are unchanged, and so
+    is one the run did not exercise: that it "failed" says nothing about the promise."""
+    if reason is None or (verdict.unexercised and not verdict.ok):
         return verdict
     verdict.known_broken = reason
     if verdict.ok:
@@ -65,11 +66,11 @@ def apply_scenario_known_broken(verdicts: Sequence[Verdict], reason: str | None)
     verdicts = list(verdicts)
     if reason is None:
         return verdicts
-    failed = [v for v in verdicts if not v.ok]
+    failed = [v for v in verdicts if not v.ok and not v.unexercised]
     for verdict in failed:
         verdict.known_broken = reason
         verdict.ok = True
-    if not failed:
+    if not failed and all(v.ok for v in verdicts):
         verdicts.append(
             Verdict(
                 name=KEY,

@@ -23,6 +23,7 @@ from chaos.checks.promises import (
     known_broken_problems,
     split_known_broken,
 )
+from chaos.checks.judge import ALLOW_UNEXERCISED, judge
 from chaos.checks.verdict import Verdict
 from chaos.errors import ConfigError, Problem
 from chaos.history.model import RunHistory
@@ -105,6 +106,11 @@ def resolve(expectations: Sequence[Any]) -> list[tuple[Check, str, dict[str, Any
             p.name for p in inspect.signature(function).parameters.values() if p.name != "history"
         ]
         for key in expectation:
+            if key == ALLOW_UNEXERCISED:
+                if not isinstance(expectation[key], bool):
+                    problems.append(Problem(f"{key} is true or false", field_path=f"{where}.{key}",
+                                            given=repr(expectation[key])))  # fmt: skip
+                continue
             if key not in accepted:
                 problems.append(
                     Problem(
@@ -124,17 +130,21 @@ def resolve(expectations: Sequence[Any]) -> list[tuple[Check, str, dict[str, Any
 def run_checks(
     history: RunHistory, expectations: Sequence[Any], known_broken: str | None = None
 ) -> list[Verdict]:
-    """One verdict per expectation, in the scenario's order; an expectation's ``known_broken``
-    (or the scenario's, given here) turns its failure into KNOWN BROKEN and its success into a
-    failure (``chaos.checks.promises``)."""
+    """One verdict per expectation, in the scenario's order. A held verdict the run did not
+    exercise is "not exercised" unless its expectation allows it (``chaos.checks.judge``); then an
+    expectation's ``known_broken`` (or the scenario's, given here) turns its failure into KNOWN
+    BROKEN and its success into a failure (``chaos.checks.promises``)."""
     verdicts = []
     reasons = [split_known_broken(_as_mapping(raw))[1] for raw in expectations]
-    for (function, name, params), reason in zip(resolve(expectations), reasons, strict=True):
+    for function, name, params in resolve(expectations):
+        allowed = params.pop(ALLOW_UNEXERCISED, False)
         verdict = function(history, **params)
         verdict.name = name
-        verdict.params = dict(params)
-        verdicts.append(apply_known_broken(verdict, reason))
-    return apply_scenario_known_broken(verdicts, known_broken)
+        verdict.params = {**params, **({ALLOW_UNEXERCISED: True} if allowed else {})}
+        verdicts.append(verdict)
+    judged = judge(history, verdicts)
+    marked = [apply_known_broken(v, r) for v, r in zip(judged, reasons, strict=True)]
+    return apply_scenario_known_broken(marked, known_broken)
 
 
 #: What ``chaos check`` runs on a run directory that names no expectations.

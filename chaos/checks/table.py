@@ -47,7 +47,12 @@ def output_console(file: TextIO | None = None) -> Console:
 
 
 #: How the table colours each verdict status.
-STATUS_STYLES = {"held": "green", "FAILED": "bold red", "KNOWN BROKEN": "bold yellow"}
+STATUS_STYLES = {
+    "held": "green",
+    "FAILED": "bold red",
+    "KNOWN BROKEN": "bold yellow",
+    "not exercised": "bold yellow",
+}
 
 
 def verdict_table(verdicts: Sequence[Verdict], title: str | None = None) -> Table:

@@ -27,12 +27,17 @@ class Verdict:
     known_broken: str | None = None
     """Why the scenario expects this promise not to hold, and the fix (``chaos.checks.promises``):
     then ``ok`` with it is KNOWN BROKEN, and not ``ok`` means it holds now."""
+    unexercised: list[str] = field(default_factory=list)
+    """Why the run did not test what this verdict promises (``chaos.checks.judge``): with ``ok``
+    False the status is "not exercised"; with ``ok`` the scenario allowed it."""
 
     @property
     def status(self) -> str:
         if self.known_broken is not None and self.ok:
             return "KNOWN BROKEN"
-        return "held" if self.ok else "FAILED"
+        if self.ok:
+            return "held"
+        return "not exercised" if self.unexercised else "FAILED"
 
     def to_dict(self) -> dict[str, Any]:
         record = {
@@ -49,6 +54,8 @@ class Verdict:
         if self.known_broken is not None:  # only then: older reports and digests stay as they were
             record["known_broken"] = self.known_broken
             record["status"] = self.status
+        if self.unexercised:
+            record["unexercised"] = list(self.unexercised)
         return record
 
     @classmethod
@@ -77,6 +84,7 @@ class Verdict:
             details=dict(record.get("details", {})),
             params=dict(record.get("params", {})),
             known_broken=record.get("known_broken"),
+            unexercised=list(record.get("unexercised") or []),
         )
 
 

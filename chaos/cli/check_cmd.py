@@ -14,7 +14,9 @@ from typing import Any
 
 from chaos.checks import DEFAULT_EXPECTATIONS, render_verdicts, run_checks
 from chaos.errors import ConfigError, Problem
+from chaos.checks.judge import ALLOW_UNEXERCISED
 from chaos.history import load_history
+from chaos.history.completeness import require_complete
 from chaos.inputs import MAX_SCENARIO_BYTES, read_json, read_yaml
 
 REPORT_FILE = "report.json"
@@ -45,6 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _expect_list(document: Any, source: Path) -> list[Any]:
+    allow_all = isinstance(document, dict) and document.get(ALLOW_UNEXERCISED) is True
     if isinstance(document, dict):
         document = document.get("expect", document.get("expectations"))
     if not isinstance(document, list) or not document:
@@ -58,6 +61,8 @@ def _expect_list(document: Any, source: Path) -> list[Any]:
                 )
             ]
         )
+    if allow_all:  # a scenario's own allow_unexercised, as the runner passes it on
+        document = [{ALLOW_UNEXERCISED: True, **e} if isinstance(e, dict) else e for e in document]
     return document
 
 
@@ -121,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     except RecursionError:  # json's own bound on nesting, met in a line of the journal
         raise ConfigError([Problem("a journal line nests too deeply to be an event",
                                    file=run_dir, expected="one JSON event a line")]) from None  # fmt: skip
+    require_complete(history)  # exit 3, "incomplete journal: ...": no loss it cannot prove
     expectations, source = expectations_for(run_dir, args.expect)
     verdicts = run_checks(history, expectations)
     if args.json:

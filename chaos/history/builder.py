@@ -114,7 +114,8 @@ class HistoryBuilder:
             **dict.fromkeys(WORKER_KINDS, self.add_worker_event),
             **dict.fromkeys(("fault.applied", "fault.healed"), self.add_fault),
             "failpoint.fired": self.add_failpoint,
-            **dict.fromkeys(("run.started", "run.finished", "phase"), self.add_run),
+            **dict.fromkeys(("run.started", "run.finished", "phase", "run.plan", "run.judged"),
+                            self.add_run),
             "results.snapshot": self.add_results_snapshot,
         }
 
@@ -338,6 +339,10 @@ class HistoryBuilder:
             self.meta.finished_at = at
         elif kind == "phase":
             self.meta.phases.append((str(data.get("name")), at))
+        elif kind == "run.plan":
+            self.meta.plan = dict(data)
+        elif kind == "run.judged":
+            self.meta.judged = data.get("outcome")
 
     def add_results_snapshot(self, index: int, at: float) -> None:
         self.meta.results_snapshot = dict(self.datas[index])
@@ -515,7 +520,24 @@ def build_from_columns(columns: EventColumns) -> RunHistory:
         clock_skews=timeline.skews,
         end_at=timeline.times[-1] if timeline.times else 0.0,
         event_count=len(columns),
+        writer_seqs=writer_sequences(columns),
     )
+
+
+def writer_sequences(columns: EventColumns) -> dict[str, list[int]]:
+    """Each writer's stamped ``seq`` numbers by ``writer/pid``, sorted (where gaps are looked for)."""
+    by_writer: dict[str, list[int]] = {}
+    for writer, pid, seq in zip(columns.writers, columns.pids, columns.seqs):
+        if seq >= 0:
+            key = f"{writer}/{pid}"
+            seqs = by_writer.get(key)
+            if seqs is None:
+                by_writer[key] = [seq]
+            else:
+                seqs.append(seq)
+    for seqs in by_writer.values():
+        seqs.sort()
+    return by_writer
 
 
 @contextmanager

@@ -324,6 +324,10 @@ class RunMeta:
     extra: Mapping[str, Any] = field(default_factory=dict)
     results_snapshot: Mapping[str, Any] | None = None
     """The runner's ``results.snapshot``: what the app's result backend held after the drain."""
+    plan: Mapping[str, Any] | None = None
+    """What the runner's ``run.plan`` said it would do (None: a journal from before plans)."""
+    judged: str | None = None
+    """The outcome ``run.judged`` gave after the checks, if any."""
 
 
 @dataclass(slots=True)
@@ -341,6 +345,10 @@ class RunHistory:
     event_count: int
     partial_last_line: bool = False
     source: Path | None = None
+    writer_seqs: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    """Each writer's ``seq`` numbers by ``writer/pid``, sorted (unstamped ones left out)."""
+    damage: list[str] = field(default_factory=list)
+    """What the loader found broken in the journal's file: lines cut short, failed appends."""
     derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """Results several checks share (the delivery classification), computed once."""
 

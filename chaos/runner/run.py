@@ -25,11 +25,13 @@ import yaml
 
 from chaos import failpoints
 from chaos.errors import ConfigError, StackError
+from chaos.history.completeness import require_complete
 from chaos.journal import JOURNAL_FILE, JournalWriter, journal_write_failures
 from chaos.runner.console import RunConsole
 from chaos.runner.endpoints import start_endpoints
 from chaos.runner.faults import FaultDriver
 from chaos.runner.follower import JournalFollower, RunProgress
+from chaos.runner.plan import expectations_of, run_plan
 from chaos.runner.results import snapshot_results
 from chaos.runner.rundir import RunFiles, new_run_files
 from chaos.runner.workload_process import WorkloadProcess, workload_env
@@ -269,6 +271,7 @@ class _Run:
                 topology=self.scenario.topology.model_dump(mode="json"),
                 expected_tasks=self.timeline.expected_tasks,
             )  # fmt: skip
+            self.journal.write("run.plan", **run_plan(self.timeline))
             self.phase("workload")
             self.t0 = time.monotonic()
             workload.go(self.t0)
@@ -278,6 +281,9 @@ class _Run:
             self.phase("drain")
             drained = self._drain(workload)
             snapshot_results(self.journal, self.files.run_dir, stack.broker.direct_url)
+            self._heal_everything(keep_armed=False)  # failpoints armed through the drain
+            self.journal.write("run.finished", outcome="drained" if drained else "drain_deadline",
+                               timed_out=self._timed_out, never_applied=self.never_applied)  # fmt: skip
             self.timings["timeline"] = self._timeline_end - self.t0
             self.timings["drain"] = time.monotonic() - self._timeline_end
             self.timings["intrinsic"] = time.monotonic() - self.t0
@@ -424,9 +430,14 @@ class _Run:
     def _active_names(self) -> list[str]:
         return [state.fault.fault_id for state in self.states if state.active]
 
-    def _heal_everything(self) -> None:
+    def _heal_everything(self, keep_armed: bool = True) -> None:
+        """Heal what is still applied; ``keep_armed``: all but the failpoints without ``for:`` or
+        ``until:``, which stay armed through the drain (their task may not have reached them)."""
         self._collect_finished_actions(wait=True)
         for state in self.states:
+            fault = state.fault
+            if keep_armed and fault.type == "failpoint" and fault.end.kind == "end_of_run":
+                continue
             if state.active:
                 self._heal(state, "end_of_run")
         self._collect_finished_actions(wait=True)
@@ -480,11 +491,11 @@ class _Run:
         except ConfigError as exc:  # the run wrote it: unreadable is a failed disk, not input
             raise StackError("journal", f"the run's own journal cannot be read back: {exc}",
                              hint="an infrastructure error; no verdict") from None  # fmt: skip
-        verdicts = run_checks(self.history, [e.as_entry() for e in self.scenario.expect],
+        require_complete(self.history)
+        verdicts = run_checks(self.history, expectations_of(self.scenario),
                               known_broken=self.scenario.known_broken)  # fmt: skip
         held = all(verdict.ok for verdict in verdicts)
-        self.journal.write("run.finished", outcome="held" if held else "failed",
-                           timed_out=self._timed_out, never_applied=self.never_applied)  # fmt: skip
+        self.journal.write("run.judged", outcome="held" if held else "failed")
         self.timings["check"] = time.monotonic() - checked
         return verdicts
 

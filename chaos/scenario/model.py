@@ -247,6 +247,9 @@ class Scenario(_Strict):
         30.0, description="deadline for the queues to empty after healing"
     )
     timeout: PositiveDuration = Field(300.0, description="deadline for the whole run")
+    allow_unexercised: bool = Field(
+        False, description="let every expectation hold on a run that did not exercise it"
+    )
 
     def to_document(self) -> dict[str, Any]:
         """The scenario as a file would hold it (durations with units): loads back equal."""

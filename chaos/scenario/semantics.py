@@ -390,6 +390,12 @@ def _check_expectations(scenario: Scenario, document: SourceDocument) -> list[Pr
             continue
         problems += _known_broken_problems(expectation.params, document, index)
         for name in expectation.params:
+            if name == "allow_unexercised":  # every expectation's own (chaos.checks.judge)
+                if not isinstance(expectation.params[name], bool):
+                    problems.append(document.problem(("expect", index, name),
+                                                     "allow_unexercised is true or false",
+                                                     given=repr(expectation.params[name])))  # fmt: skip
+                continue
             if name not in accepted and name != "known_broken":
                 problems.append(
                     document.problem(
