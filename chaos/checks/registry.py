@@ -108,13 +108,56 @@ def resolve(expectations: Sequence[Any]) -> list[tuple[Check, str, dict[str, Any
     return resolved
 
 
-def run_checks(history: RunHistory, expectations: Sequence[Any]) -> list[Verdict]:
-    """One verdict per expectation, in the scenario's order."""
+#: The always-on invariants by name (``relax:`` keys): checked on every run when asked, on top
+#: of the scenario's expectations; filled by ``chaos.checks.invariants`` as it is imported.
+INVARIANTS: dict[str, Check] = {}
+
+
+def register_invariant(name: str) -> Callable[[Check], Check]:
+    """Name an invariant in INVARIANTS; its verdict is reported as ``invariant:<name>``."""
+
+    def add(function: Check) -> Check:
+        INVARIANTS[name] = function
+        return function
+
+    return add
+
+
+def run_checks(
+    history: RunHistory,
+    expectations: Sequence[Any],
+    *,
+    invariants: bool = False,
+    relax: Mapping[str, str] | None = None,
+) -> list[Verdict]:
+    """One verdict per expectation, in the scenario's order; then, with ``invariants``, one per
+    always-on invariant (a relaxed one is reported with its reason, never dropped)."""
     verdicts = []
     for function, name, params in resolve(expectations):
         verdict = function(history, **params)
         verdict.name = name
         verdict.params = dict(params)
+        verdicts.append(verdict)
+    if invariants:
+        verdicts.extend(invariant_verdicts(history, relax or {}))
+    return verdicts
+
+
+def invariant_verdicts(history: RunHistory, relax: Mapping[str, str]) -> list[Verdict]:
+    """Every invariant's verdict; a relaxed one holds and says why, its own finding kept."""
+    verdicts = []
+    for name, function in INVARIANTS.items():
+        verdict = function(history)
+        verdict.name = f"invariant:{name}"
+        reason = relax.get(name)
+        if reason is not None:
+            verdict.details = {**verdict.details, "relaxed": reason, "held_unrelaxed": verdict.ok}
+            verdict.params = {"relax": reason}
+            verdict.expected = f"relaxed ({reason})"
+            verdict.message = f"relaxed: {reason}; " + ("" if verdict.ok else "would fail: ") + (
+                verdict.message
+            )
+            verdict.ok = True
         verdicts.append(verdict)
     return verdicts
 
