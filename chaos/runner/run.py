@@ -478,7 +478,8 @@ class _Run:
         except ConfigError as exc:  # the run wrote it: unreadable is a failed disk, not input
             raise StackError("journal", f"the run's own journal cannot be read back: {exc}",
                              hint="an infrastructure error; no verdict") from None  # fmt: skip
-        verdicts = run_checks(self.history, [e.as_entry() for e in self.scenario.expect])
+        verdicts = run_checks(self.history, [e.as_entry() for e in self.scenario.expect],
+                              invariants=True, relax=self.scenario.relax)  # fmt: skip
         held = all(verdict.ok for verdict in verdicts)
         self.journal.write("run.finished", outcome="held" if held else "failed",
                            timed_out=self._timed_out, never_applied=self.never_applied)  # fmt: skip

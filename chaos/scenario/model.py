@@ -238,6 +238,9 @@ class Scenario(_Strict):
     )
     faults: list[Fault] = Field(default_factory=list)
     expect: list[Expectation] = Field(min_length=1)
+    relax: dict[str, Annotated[str, Field(pattern=r"\S")]] | None = Field(
+        None, description="always-on invariants this scenario relaxes: name -> the reason"
+    )
     drain: PositiveDuration = Field(
         30.0, description="deadline for the queues to empty after healing"
     )

@@ -320,3 +320,29 @@ def test_every_invariant_holds_on_a_clean_run(name: str) -> None:
         run.execute(1.1 + index, f"t{index}", routing_key="celery")
     run.finish(10.0)
     assert invariant(run, name).ok
+
+
+def test_duplicates_at_least_asserts_the_surprise() -> None:
+    run = SyntheticRun()
+    run.publish(1.0, "t1", "order=1")
+    run.execute(1.1, "t1")
+    run.finish(5.0)
+    (verdict,) = run_checks(build_history(run.events), [{"check": "duplicates", "at_least": 1}])
+    assert not verdict.ok
+    assert verdict.expected == "at least 1"
+    run.execute(2.0, "t1", redelivered=True)
+    (verdict,) = run_checks(build_history(run.events), [{"check": "duplicates", "at_least": 1}])
+    assert verdict.ok
+
+
+def test_an_unknown_relaxed_invariant_is_a_validation_error_with_its_line(tmp_path) -> None:
+    from chaos.errors import ConfigError
+    from chaos.scenario import load_scenario
+
+    path = tmp_path / "s.yaml"
+    path.write_text("name: x\nworkload:\n  - path: naive\n    count: 1\nexpect:\n"
+                    "  - check: no_lost\nrelax:\n  routng: because\n")  # fmt: skip
+    with pytest.raises(ConfigError) as caught:
+        load_scenario(path)
+    assert "unknown invariant" in str(caught.value)
+    assert ":8:" in str(caught.value)
