@@ -9,7 +9,7 @@ building. Change it with the benchmark at hand.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import compress, count, repeat
 from operator import attrgetter
@@ -66,6 +66,15 @@ def _as_int(value: Any) -> int | None:
         return None if value is None else int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _asked_countdown(data: Mapping[str, Any], wall: float) -> float | None:
+    """The caller's countdown, or its eta (wall seconds) as seconds after this event."""
+    countdown = _as_float(data.get("countdown"))
+    if countdown is None:
+        eta = _as_float(data.get("eta"))
+        countdown = None if eta is None else eta - wall
+    return countdown
 
 
 def _as_float(value: Any) -> float | None:
@@ -186,6 +195,7 @@ class HistoryBuilder:
                     None if eta is None else self.wall_to_at(eta, index),  # eta_at
                     bool(data.get("redelivered", False)),  # redelivered
                     pids[index],  # pid
+                    data.get("routing_key"),  # routing_key
                 )
                 task.receipts.append(receipt)
                 unused = unused_receipts.get(task_id)
@@ -232,6 +242,7 @@ class HistoryBuilder:
                         data.get("policy") or {},  # policy: shared, read-only, not copied
                         None,  # runtime
                         writers[index],  # writer
+                        data.get("routing_key") or (receipt.routing_key if receipt else None),
                     )
                 )
             elif kind != "task.unknown":  # any other task.* kind ends an attempt
@@ -265,6 +276,8 @@ class HistoryBuilder:
                 data.get("exc_type"),
                 data.get("exc_message"),
                 bool(data.get("uncertain", False)),
+                data.get("queue") or data.get("routing_key"),  # queue the caller asked for
+                _asked_countdown(data, walls[index]),
             )
             records.append(record)
             task_id, key = record.task_id, record.key

@@ -55,6 +55,10 @@ class EnqueueEvent:
     exc_type: str | None = None
     exc_message: str | None = None
     uncertain: bool = False
+    queue: str | None = None
+    """The queue (or routing key) the caller asked for, when it asked for one."""
+    countdown: float | None = None
+    """The countdown (or eta, as seconds from the publish) the caller asked for."""
 
     @property
     def outcome(self) -> str:
@@ -76,6 +80,8 @@ class Receipt:
     eta_at: float | None
     redelivered: bool
     pid: int
+    routing_key: str | None = None
+    """The routing key the message was delivered with (None: an older probe did not say)."""
 
 
 @dataclass(slots=True)
@@ -106,6 +112,7 @@ class Attempt:
     policy: Mapping[str, Any] = field(default_factory=dict)
     runtime: float | None = None
     writer: str | None = None
+    routing_key: str | None = None
 
     @property
     def finished(self) -> bool:

@@ -493,7 +493,8 @@ class _Run:
                              hint="an infrastructure error; no verdict") from None  # fmt: skip
         require_complete(self.history)
         verdicts = run_checks(self.history, expectations_of(self.scenario),
-                              known_broken=self.scenario.known_broken)  # fmt: skip
+                              known_broken=self.scenario.known_broken,
+                              invariants=True, relax=self.scenario.relax)  # fmt: skip
         held = all(verdict.ok for verdict in verdicts)
         self.journal.write("run.judged", outcome="held" if held else "failed")
         self.timings["check"] = time.monotonic() - checked

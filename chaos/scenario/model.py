@@ -243,6 +243,9 @@ class Scenario(_Strict):
         description="why the scenario's promise does not hold, and the fix: failures are "
         "KNOWN BROKEN, and all expectations holding fails the gate",
     )
+    relax: dict[str, Annotated[str, Field(pattern=r"\S")]] | None = Field(
+        None, description="always-on invariants this scenario relaxes: name -> the reason"
+    )
     drain: PositiveDuration = Field(
         30.0, description="deadline for the queues to empty after healing"
     )

@@ -436,6 +436,26 @@ def _known_broken_problems(
     ]
 
 
+def _check_relax(scenario: Scenario, document: SourceDocument) -> list[Problem]:
+    """A relaxed invariant must exist: a misspelt name would relax nothing, silently."""
+    try:
+        from chaos.checks import INVARIANTS
+    except ImportError:
+        return []
+    return [
+        document.problem(
+            ("relax", name),
+            "unknown invariant",
+            given=repr(name),
+            expected=one_of(INVARIANTS),
+            hint=did_you_mean(name, INVARIANTS),
+            prefer_key=True,
+        )
+        for name in scenario.relax or {}
+        if name not in INVARIANTS
+    ]
+
+
 def _parameter_problems(check: str, params: dict[str, Any]) -> list[Problem]:
     """The check's own rules for its parameters' values (``pin:`` fields, types)."""
     from chaos.checks.registry import parameter_problems
@@ -478,4 +498,5 @@ _RULES = (
     check_starts_before_timeout,
     _check_overlaps,
     _check_expectations,
+    _check_relax,
 )
