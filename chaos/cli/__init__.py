@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "images": "build the docker backend's images (base, Redis, proxy, worker) locally",
     "proxy": "run the Toxiproxy-compatible fault proxy server",
     "matrix": "run scenarios under several celery/kombu/redis-py version sets and compare",
+    "mutate": "plant Celery-policy bugs in a copy of the project and see which the scenarios catch",
 }
 
 
