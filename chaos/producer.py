@@ -86,6 +86,20 @@ def may_have_been_sent(exc: BaseException) -> bool:
     return not ("connecting to" in text or "Timeout connecting" in text)
 
 
+#: ``apply_async`` options the journal keeps with ``enqueue.tried``: what the caller asked for, so
+#: that a check can compare an execution's timing and queue with the request.
+JOURNALED_OPTIONS = ("countdown", "eta", "queue", "routing_key")
+
+
+def journaled_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options worth journaling, ``eta`` as wall-clock seconds (the journal's time)."""
+    found = {name: options[name] for name in JOURNALED_OPTIONS if options.get(name) is not None}
+    eta = found.get("eta")
+    if eta is not None and hasattr(eta, "timestamp"):
+        found["eta"] = eta.timestamp()
+    return found
+
+
 class Producer:
     """Publishes tasks by name on a dedicated, time-bounded connection; journals every try."""
 
@@ -140,7 +154,7 @@ class Producer:
         """Publish ``task_name`` once; never raises for a broker failure, returns the outcome."""
         task_id = task_id or str(uuid.uuid4())
         self._write("enqueue.tried", task_id, task_name, path=self.path, key=key,
-                    args_digest=args_digest(args, kwargs))  # fmt: skip
+                    args_digest=args_digest(args, kwargs), **journaled_options(options))  # fmt: skip
         failed_attempts: list[BaseException] = []
         retry_policy = {**self._retry_policy, "errback": lambda exc, _: failed_attempts.append(exc)}
         began = time.monotonic()

@@ -68,12 +68,14 @@ def test_a_valid_scenario_reads_into_typed_parts() -> None:
     assert scenario.expect[1].params == {"tolerance": 0.5}
 
 
-def test_defaults_are_the_reference_app_with_one_solo_worker() -> None:
+def test_defaults_are_the_reference_app_with_one_worker_shaped_like_celery_worker() -> None:
     scenario = load_scenario_text(
         "name: d\nworkload: [{count: 1}]\nexpect: [{check: no_lost}]\n"
     ).scenario
     assert scenario.app.name == "myproject" and scenario.app.settings == "myproject.settings"
-    assert (scenario.topology.workers, scenario.topology.pool) == (1, "solo")
+    topology = scenario.topology
+    assert (topology.workers, topology.pool, topology.queues) == (1, "prefork", None)
+    assert topology.mingle and topology.gossip and topology.heartbeat
     assert scenario.faults == [] and scenario.seed is None
 
 
