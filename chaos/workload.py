@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos.celery_compat import update_conf
+from chaos.item_templates import render
 from chaos.journal import ENV_RUN_DIR, JournalWriter, qualified_name
 
 VIEW_URLS = {"naive": "/orders/", "durable": "/orders/durable/"}
@@ -39,6 +40,16 @@ RELAY_INTERVAL = 0.25
 #: Under Celery's defaults a publish to a hung broker never returns (the TCP connect succeeds);
 #: the workload bounds it so that every loop here ends. The refusal is journaled as uncertain.
 PUBLISH_SOCKET_TIMEOUT = 5.0
+
+
+def publish_options(options: dict[str, Any]) -> dict[str, Any]:
+    """A stream's options as ``apply_async`` takes them: its ``eta`` counts from this send."""
+    resolved = dict(options)
+    if resolved.get("eta") is not None:
+        from datetime import datetime, timedelta, timezone
+
+        resolved["eta"] = datetime.now(timezone.utc) + timedelta(seconds=float(resolved["eta"]))
+    return resolved
 
 
 @dataclass
@@ -182,8 +193,9 @@ class Workload:
         path = stream["path"]
         if path == "task":
             self.producer.send(
-                stream["task"], stream["args"], stream["kwargs"],
+                stream["task"], render(stream["args"], number), render(stream["kwargs"], number),
                 key=f"{stream['task'].rsplit('.', 1)[-1]}#{stream['index']}.{number}",
+                **publish_options(stream.get("options") or {}),
             )  # fmt: skip
             return
         record = PublishRecord(path)

@@ -144,6 +144,14 @@ def stack_config(loaded: LoadedScenario, files: RunFiles, seed: int) -> StackCon
         workers=topology.workers,
         pool=topology.pool,
         concurrency=topology.concurrency,
+        queues=topology.queues,
+        mingle=topology.mingle,
+        gossip=topology.gossip,
+        heartbeat=topology.heartbeat,
+        per_worker={
+            name: shape.model_dump(exclude_none=True)
+            for name, shape in topology.per_worker.items()
+        },
         prefetch_multiplier=topology.prefetch_multiplier,
         persistence=topology.persistence,
         celery_settings=dict(topology.celery),

@@ -64,6 +64,7 @@ __all__ = [
     "TimeSpec",
     "Topology",
     "WorkerFault",
+    "WorkerOverrides",
     "WorkerScale",
     "WorkloadStream",
     "parse_after",
@@ -130,12 +131,41 @@ class AppSpec(_Strict):
     settings: str | None = Field("myproject.settings", description="DJANGO_SETTINGS_MODULE")
 
 
+PoolName = Literal["solo", "prefork", "threads"]
+QueueNames = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+
+
+class WorkerOverrides(_Strict):
+    """What one worker does differently from the topology's defaults: ``{queues: [other]}``."""
+
+    pool: PoolName | None = None
+    concurrency: int | None = Field(None, ge=1, le=16)
+    queues: QueueNames | None = Field(None, description="celery worker -Q")
+    mingle: bool | None = None
+    gossip: bool | None = None
+    heartbeat: bool | None = None
+
+
 class Topology(_Strict):
-    """Workers and broker settings the stack starts."""
+    """Workers and broker settings the stack starts.
+
+    Workers start lean by default (solo pool; mingle, gossip and heartbeat off: mingle alone
+    costs about 1 s at every start, and the library's verdicts were taken that way). A scenario
+    shaped like production says so: ``pool: prefork``, ``mingle: true``, ``gossip: true``,
+    ``heartbeat: true`` (``celery worker``'s own defaults), ``queues: [...]`` for ``-Q``; and
+    ``per_worker`` shapes one worker by name (``worker-2: {queues: [other], pool: solo}``).
+    """
 
     workers: int = Field(1, ge=1, le=8)
-    pool: Literal["solo", "prefork", "threads"] = "solo"
+    pool: PoolName = "solo"
     concurrency: int = Field(1, ge=1, le=16)
+    queues: QueueNames | None = Field(None, description="celery worker -Q, for every worker")
+    mingle: bool = Field(False, description="Celery's mingle step at start (celery worker: on)")
+    gossip: bool = Field(False, description="Celery's gossip step (celery worker: on)")
+    heartbeat: bool = Field(False, description="worker heartbeat events (celery worker: on)")
+    per_worker: dict[str, WorkerOverrides] = Field(
+        default_factory=dict, description="one worker's own shape, by name (worker-1, ...)"
+    )
     prefetch_multiplier: int | None = Field(None, ge=0)
     persistence: Literal["none", "everysec", "always"] = "none"
     celery: dict[str, Any] = Field(default_factory=dict, description="Celery settings overrides")
@@ -173,16 +203,31 @@ class WorkloadStream(_Strict):
     count: int = Field(ge=1, le=10_000)
     rate: Rate = Field(10.0, description="sends per second: 5/s")
     at: TimeSpec = Field(0.0, description="first send, from the run's start")
+    countdown: Duration | None = Field(None, description="apply_async(countdown=...)")
+    eta: Duration | None = Field(None, description="apply_async(eta=now + this), at each send")
+    queue: str | None = Field(None, min_length=1, description="apply_async(queue=...)")
+    routing_key: str | None = Field(None, min_length=1, description="apply_async(routing_key=...)")
 
     @model_validator(mode="after")
     def _task_for_task_path(self) -> WorkloadStream:
         if self.path == "task" and self.task is None:
             raise ValueError("path: task needs task: (module.task_name)")
-        if self.path != "task" and (self.task is not None or self.args):
+        publish_options = sorted(self.publish_options)
+        if self.path != "task" and (self.task is not None or self.args or publish_options):
+            given = ", ".join(["task:/args:", *(f"{name}:" for name in publish_options)])
             raise ValueError(
-                f"path: {self.path} goes through the app's view; task:/args: are for path: task"
+                f"path: {self.path} goes through the app's view; {given} are for path: task"
             )
+        if self.countdown is not None and self.eta is not None:
+            raise ValueError("give countdown: or eta: (both delay the task), not both")
         return self
+
+    @property
+    def publish_options(self) -> dict[str, Any]:
+        """What the producer passes on to ``apply_async`` for every message of the stream."""
+        options = {"countdown": self.countdown, "eta": self.eta, "queue": self.queue,
+                   "routing_key": self.routing_key}  # fmt: skip
+        return {name: value for name, value in options.items() if value is not None}
 
     @property
     def duration(self) -> float:

@@ -39,6 +39,17 @@ from chaos.stack.local.ports import LOOPBACK
 from chaos.stack.local.process import ChildProcess
 from chaos.stack.local.proxy_link import BrokerProxy
 from chaos.stack.local.reaping import reap_stale_runs, register_run, unregister_run
+from chaos.stack.shape import worker_shape
+
+
+def _parent_pid(pid: int) -> int | None:
+    """The parent of ``pid`` from /proc, None if it is gone (so a reused pid is never killed)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after its last ")".
+    return int(stat.rpartition(")")[2].split()[1])
 
 
 class LocalWorker(WorkerHandle):
@@ -64,8 +75,8 @@ class LocalWorker(WorkerHandle):
     def _argv(self) -> list[str]:
         config = self._stack.config
         return launcher_argv(
-            sys.executable, config.app, hostname=self.hostname, pool=config.pool,
-            concurrency=config.concurrency,
+            sys.executable, config.app, hostname=self.hostname,
+            shape=worker_shape(config, self.name),
         )  # fmt: skip
 
     def spawn(self) -> None:
@@ -123,6 +134,16 @@ class LocalWorker(WorkerHandle):
     def kill(self) -> None:
         if self._process is not None:
             self._process.kill()
+
+    def kill_pool_process(self, pid: int) -> None:
+        main = self.pid
+        if main is None or _parent_pid(pid) != main:
+            raise StackError(self.name, f"pid {pid} is not a pool process of this worker "
+                             f"(main process {main})")  # fmt: skip
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError as exc:
+            raise StackError(self.name, f"pool process {pid} exited before the kill") from exc
 
     def terminate(self, grace: float = 10.0) -> bool:
         process = self._process
