@@ -134,6 +134,20 @@ def _check_tasks(scenario: Scenario, document: SourceDocument) -> list[Problem]:
     return problems
 
 
+def _check_item_templates(scenario: Scenario, document: SourceDocument) -> list[Problem]:
+    """A stream's ``args``/``kwargs`` strings with ``{n}`` are filled per message: any other
+    placeholder, or one ``{n}`` cannot fill, is refused at its line before the run starts."""
+    from chaos.item_templates import template_problems
+
+    problems = []
+    for index, stream in enumerate(scenario.workload):
+        for field in ("args", "kwargs"):
+            for path, message in template_problems(getattr(stream, field)):
+                problems.append(document.problem(("workload", index, field, *path), message,
+                                                 expected='a string with at most "{n}"'))  # fmt: skip
+    return problems
+
+
 def _check_celery_settings(scenario: Scenario, document: SourceDocument) -> list[Problem]:
     from celery.app.defaults import DEFAULTS
 
@@ -491,6 +505,7 @@ def _parameters(function: Callable[..., Any]) -> list[str] | None:
 _RULES = (
     _check_app,
     _check_tasks,
+    _check_item_templates,
     _check_celery_settings,
     _check_fault_references,
     _check_fault_targets,
