@@ -40,6 +40,7 @@ from chaos.stack.local.process import ChildProcess
 from chaos.stack.local.proxy_link import BrokerProxy
 from chaos.stack.local.reaping import reap_stale_runs, register_run, unregister_run
 from chaos.stack.shape import worker_shape
+from chaos.stack.watchdog import Watchdog
 
 
 def _parent_pid(pid: int) -> int | None:
@@ -176,6 +177,7 @@ class LocalStack(Stack):
         self._tail = JournalTail(self.journal_path)
         self._db_path: Path | None = None
         self._registered = False
+        self._watchdog: Watchdog | None = None
         self.started_seconds: dict[str, float] = {}
         """How long each start-up step took (the benchmark reads it)."""
 
@@ -189,6 +191,7 @@ class LocalStack(Stack):
             self.run_dir.mkdir(parents=True, exist_ok=True)
             register_run(self.run_id, self.run_dir)
             self._registered = True
+            self._watchdog = Watchdog.start(self.run_id, self.run_dir)  # reaps if we are killed
             self._journal = JournalWriter.for_run_dir(self.run_dir, "stack")
         try:
             with map_exceptions("stack", "starting the local stack"):
@@ -263,15 +266,24 @@ class LocalStack(Stack):
         (self.run_dir / "stack.json").write_text(json.dumps(record, indent=2))
 
     def close(self) -> None:
-        """Stop everything this stack started (SIGKILL by group: teardown must be quick)."""
-        for worker in self._workers:
-            worker.kill()
-        if self._proxy is not None:
-            self._proxy.stop()
-        if self._broker is not None:
-            self._broker.kill()
-        if self._journal is not None:
-            self._journal.close()
+        """Stop everything this stack started (SIGKILL by group: teardown must be quick); the
+        watchdog is released once all is stopped, and reaps whatever a failed close left."""
+        watchdog, self._watchdog = self._watchdog, None
+        try:
+            for worker in self._workers:
+                worker.kill()
+            if self._proxy is not None:
+                self._proxy.stop()
+            if self._broker is not None:
+                self._broker.kill()
+            if self._journal is not None:
+                self._journal.close()
+        except BaseException:
+            if watchdog is not None:
+                watchdog.abandon()
+            raise
+        if watchdog is not None:
+            watchdog.release()
         if self._registered:
             unregister_run(self.run_id)
             self._registered = False
