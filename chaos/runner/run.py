@@ -25,12 +25,13 @@ import yaml
 
 from chaos import failpoints
 from chaos.errors import ConfigError, StackError
-from chaos.journal import JOURNAL_FILE, JournalWriter, journal_write_failures
+from chaos.journal import JOURNAL_FILE, JournalWriter, journal_write_failures, read_journal
 from chaos.runner.console import RunConsole
 from chaos.runner.endpoints import start_endpoints
 from chaos.runner.faults import FaultDriver
 from chaos.runner.follower import JournalFollower, RunProgress
 from chaos.runner.rundir import RunFiles, new_run_files
+from chaos.runner.workload_verdict import unexpected_verdict
 from chaos.runner.workload_process import WorkloadProcess, workload_env
 from chaos.scenario import LoadedScenario, Scenario, load_scenario, load_scenario_text
 from chaos.scenario.semantics import app_workdir
@@ -134,10 +135,14 @@ def proxy_log_in_run_dir(run_dir: Path) -> Iterator[None]:
 def stack_config(loaded: LoadedScenario, files: RunFiles, seed: int) -> StackConfig:
     scenario = loaded.scenario
     topology = scenario.topology
+    workdir = app_workdir(scenario, loaded.path)
     return StackConfig(
         app=scenario.app.name,
-        workdir=app_workdir(scenario, loaded.path),
-        settings_module=scenario.app.settings,
+        workdir=workdir,
+        settings_module=scenario.app.settings_for(workdir),
+        env=dict(scenario.app.env),
+        database_env=scenario.app.database.env,
+        setup=list(scenario.app.setup),
         workers=topology.workers,
         pool=topology.pool,
         concurrency=topology.concurrency,
@@ -182,9 +187,7 @@ def run_scenario(
         config.env = {**config.env, **start_endpoints(model, services)}
         workload = WorkloadProcess(
             files.run_dir, timeline, model.app.name, Path(config.workdir),
-            {**workload_env(files.run_dir, files.run_id, Path(config.workdir),
-                            config.settings_module, dict(config.celery_settings)),
-             **config.env},
+            workload_env(files.run_dir, files.run_id, config),
             deadline=model.timeout,
         )  # fmt: skip
         driver = _Run(model, timeline, files, backend, show)
@@ -479,6 +482,9 @@ class _Run:
             raise StackError("journal", f"the run's own journal cannot be read back: {exc}",
                              hint="an infrastructure error; no verdict") from None  # fmt: skip
         verdicts = run_checks(self.history, [e.as_entry() for e in self.scenario.expect])
+        refused = unexpected_verdict(read_journal(self.files.run_dir))
+        if refused is not None:
+            verdicts.append(refused)
         held = all(verdict.ok for verdict in verdicts)
         self.journal.write("run.finished", outcome="held" if held else "failed",
                            timed_out=self._timed_out, never_applied=self.never_applied)  # fmt: skip

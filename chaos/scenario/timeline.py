@@ -56,6 +56,8 @@ class ResolvedStream(_Frozen):
     count: int
     start: float
     interval: float
+    http: dict[str, Any] | None = None
+    """``path: http``: method, url, body, headers, expected statuses, host."""
 
     def send_times(self) -> list[float]:
         """Offsets from the run's start at which each message of this stream is sent."""
@@ -142,6 +144,7 @@ def resolve_timeline(scenario: Scenario, seed: int) -> ResolvedTimeline:
             count=stream.count,
             start=_draw_time(stream.at, seed, f"workload-{index}", "at"),
             interval=1.0 / stream.rate,
+            http=stream.http_request(),
         )
         for index, stream in enumerate(scenario.workload)
     ]
