@@ -26,7 +26,7 @@ import yaml
 from chaos import failpoints
 from chaos.errors import ConfigError, StackError
 from chaos.history.completeness import require_complete
-from chaos.journal import JOURNAL_FILE, JournalWriter, journal_write_failures
+from chaos.journal import JOURNAL_FILE, JournalWriter, journal_write_failures, read_journal
 from chaos.runner.console import RunConsole
 from chaos.runner.endpoints import start_endpoints
 from chaos.runner.faults import FaultDriver
@@ -34,6 +34,7 @@ from chaos.runner.follower import JournalFollower, RunProgress
 from chaos.runner.plan import expectations_of, run_plan
 from chaos.runner.results import snapshot_results
 from chaos.runner.rundir import RunFiles, new_run_files
+from chaos.runner.workload_verdict import unexpected_verdict
 from chaos.runner.workload_process import WorkloadProcess, workload_env
 from chaos.scenario import LoadedScenario, Scenario, load_scenario, load_scenario_text
 from chaos.scenario.semantics import app_workdir
@@ -137,10 +138,14 @@ def proxy_log_in_run_dir(run_dir: Path) -> Iterator[None]:
 def stack_config(loaded: LoadedScenario, files: RunFiles, seed: int) -> StackConfig:
     scenario = loaded.scenario
     topology = scenario.topology
+    workdir = app_workdir(scenario, loaded.path)
     return StackConfig(
         app=scenario.app.name,
-        workdir=app_workdir(scenario, loaded.path),
-        settings_module=scenario.app.settings,
+        workdir=workdir,
+        settings_module=scenario.app.settings_for(workdir),
+        env=dict(scenario.app.env),
+        database_env=scenario.app.database.env,
+        setup=list(scenario.app.setup),
         workers=topology.workers,
         pool=topology.pool,
         concurrency=topology.concurrency,
@@ -193,9 +198,7 @@ def run_scenario(
         config.env = {**config.env, **start_endpoints(model, services)}
         workload = WorkloadProcess(
             files.run_dir, timeline, model.app.name, Path(config.workdir),
-            {**workload_env(files.run_dir, files.run_id, Path(config.workdir),
-                            config.settings_module, dict(config.celery_settings)),
-             **config.env},
+            workload_env(files.run_dir, files.run_id, config),
             deadline=model.timeout,
         )  # fmt: skip
         driver = _Run(model, timeline, files, backend, show)
@@ -503,6 +506,9 @@ class _Run:
         verdicts = run_checks(self.history, expectations_of(self.scenario),
                               known_broken=self.scenario.known_broken,
                               invariants=True, relax=self.scenario.relax)  # fmt: skip
+        refused = unexpected_verdict(read_journal(self.files.run_dir))
+        if refused is not None:
+            verdicts.append(refused)
         held = all(verdict.ok for verdict in verdicts)
         self.journal.write("run.judged", outcome="held" if held else "failed")
         self.timings["check"] = time.monotonic() - checked

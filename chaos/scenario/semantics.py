@@ -28,6 +28,7 @@ from chaos.scenario.model import (
 from chaos.scenario.exception_path import exception_path_problem
 from chaos.scenario.source import SourceDocument
 from chaos.scenario.suggest import did_you_mean, one_of
+from chaos.scenario.workload_paths import check_workload_paths
 from chaos.scenario.timing import check_after_cycles, check_starts_before_timeout, static_spans
 
 
@@ -76,7 +77,7 @@ def _check_app(scenario: Scenario, document: SourceDocument) -> list[Problem]:
                 expected=f"a module or package under {workdir}",
             )
         )
-    settings = scenario.app.settings
+    settings = scenario.app.settings_for(workdir)
     if settings is not None and not app_source.module_exists(settings, workdir):
         problems.append(
             document.problem(
@@ -502,8 +503,13 @@ def _parameters(function: Callable[..., Any]) -> list[str] | None:
     return names
 
 
+def _check_workload_paths(scenario: Scenario, document: SourceDocument) -> list[Problem]:
+    return check_workload_paths(scenario, document, app_workdir(scenario, document.path))
+
+
 _RULES = (
     _check_app,
+    _check_workload_paths,
     _check_tasks,
     _check_item_templates,
     _check_celery_settings,

@@ -58,6 +58,8 @@ class ResolvedStream(_Frozen):
     interval: float
     options: dict[str, Any] = {}
     """``countdown`` / ``eta`` (seconds from each send) / ``queue`` / ``routing_key``."""
+    http: dict[str, Any] | None = None
+    """``path: http``: method, url, body, headers, expected statuses, host."""
 
     def send_times(self) -> list[float]:
         """Offsets from the run's start at which each message of this stream is sent."""
@@ -145,6 +147,7 @@ def resolve_timeline(scenario: Scenario, seed: int) -> ResolvedTimeline:
             start=_draw_time(stream.at, seed, f"workload-{index}", "at"),
             interval=1.0 / stream.rate,
             options=stream.publish_options,
+            http=stream.http_request(),
         )
         for index, stream in enumerate(scenario.workload)
     ]

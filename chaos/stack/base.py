@@ -57,7 +57,13 @@ class StackConfig:
     """Celery settings applied to the workers (and the producer) before the app is finalized,
     e.g. ``{"task_acks_late": True, "broker_transport_options": {"visibility_timeout": 5}}``."""
     env: Mapping[str, str] = field(default_factory=dict)
-    """Extra environment for the workers."""
+    """The app's environment: every app process gets it (workers, the producer, set-up)."""
+    database_env: str | None = None
+    """The variable the app's settings read the SQLite path from; None: the suite's settings
+    wrapper overrides ``DATABASES["default"]["NAME"]`` (the project's own database is never used)."""
+    setup: Sequence[str] = ()
+    """Commands run once after the run's database is migrated, before the workers start
+    (``python manage.py seed_customers``): a failing one is a StackError naming it."""
     run_dir: Path | None = None
     """Where journal, logs, pidfiles and Redis data go; a fresh one under ``.chaos/runs`` if None."""
     run_id: str | None = None

@@ -121,9 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     overrides = json.loads(os.environ.get(ENV_CELERY_SETTINGS) or "{}")
     if broker_url is not None:
         overrides["broker_url"] = broker_url
-    from chaos.celery_compat import update_conf
+    from chaos.celery_compat import stack_result_backend, update_conf
 
     update_conf(app, overrides)
+    stack_result_backend(app, str(app.conf.broker_url), overrides)
 
     from chaos import probe
 

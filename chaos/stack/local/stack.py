@@ -21,7 +21,8 @@ from chaos.errors import StackError, map_exceptions
 from chaos.journal import ENV_RUN_DIR, ENV_RUN_ID, JournalWriter
 from chaos.probe import ENV_WORKER_NAME
 from chaos.stack._config import new_run_id, run_dir_for, validate_config
-from chaos.stack._django_db import ENV_DB_PATH, database_for_run
+from chaos.stack._app_setup import run_setup
+from chaos.stack._django_db import database_env, database_for_run
 from chaos.stack._journal_tail import JournalTail
 from chaos.stack._ping import redis_ping
 from chaos.stack._waiting import poll_until
@@ -213,9 +214,15 @@ class LocalStack(Stack):
             mark = time.monotonic()
             self._db_path = database_for_run(
                 Path(self.config.workdir), self.config.settings_module, self.run_dir,
-                self._base_env(),
+                {**self._base_env(), **self.config.env}, via_env=self.config.database_env,
             )  # fmt: skip
             steps["django_db"] = time.monotonic() - mark
+        if self.config.setup:
+            mark = time.monotonic()
+            (self.run_dir / "logs").mkdir(exist_ok=True)
+            run_setup(self.config.setup, Path(self.config.workdir), self.app_env(),
+                      self.run_dir / "logs" / "setup.log")  # fmt: skip
+            steps["setup"] = time.monotonic() - mark
         self._workers = [self._new_worker(f"worker-{n}") for n in range(1, self.config.workers + 1)]
         for worker in self._workers:
             worker.spawn()
@@ -306,9 +313,17 @@ class LocalStack(Stack):
             env["DJANGO_SETTINGS_MODULE"] = self.config.settings_module
         return env
 
-    def worker_env(self, name: str) -> dict[str, str]:
+    def app_env(self) -> dict[str, str]:
+        """What every app process gets: the base, the app's own ``env``, the run's database."""
         env = self._base_env()
         env.update(self.config.env)
+        if self._db_path is not None and self.config.settings_module:
+            env.update(database_env(self.config.settings_module, self._db_path, env,
+                                    via_env=self.config.database_env))  # fmt: skip
+        return env
+
+    def worker_env(self, name: str) -> dict[str, str]:
+        env = self.app_env()
         env[ENV_WORKER_NAME] = name
         listening = self._proxy is not None and self._proxy.handle is not None
         env[ENV_CELERY_SETTINGS] = json.dumps(self.celery_settings(with_broker_url=listening))
@@ -317,8 +332,6 @@ class LocalStack(Stack):
             env["CELERY_BROKER_URL"] = self.worker_broker_url
         else:  # spawned at start, before the proxy listens: the launcher reads it later
             env[ENV_BROKER_URL_FILE] = str(self._broker_url_file)
-        if self._db_path is not None:
-            env[ENV_DB_PATH] = str(self._db_path)
         return env
 
     def saw_ready(self, pid: int | None) -> bool:
