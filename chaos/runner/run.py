@@ -34,8 +34,8 @@ from chaos.runner.follower import JournalFollower, RunProgress
 from chaos.runner.plan import expectations_of, run_plan
 from chaos.runner.results import snapshot_results
 from chaos.runner.rundir import RunFiles, new_run_files
-from chaos.runner.workload_verdict import unexpected_verdict
 from chaos.runner.workload_process import WorkloadProcess, workload_env
+from chaos.runner.workload_verdict import unexpected_verdict
 from chaos.scenario import LoadedScenario, Scenario, load_scenario, load_scenario_text
 from chaos.scenario.semantics import app_workdir
 from chaos.scenario.timeline import ResolvedFault, ResolvedTimeline, new_seed, resolve_timeline
