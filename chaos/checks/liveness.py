@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chaos.checks.capacity import disruptive_windows, free_time, last_heal
+from chaos.checks.held import restored_at
 from chaos.checks.registry import register_invariant
 from chaos.checks.verdict import Finding, Verdict, verdict_from_findings
 from chaos.history.model import RunHistory, TaskHistory, format_seconds
@@ -84,7 +85,9 @@ def dues(task: TaskHistory) -> list[Due]:
 
 
 def _stall(history: RunHistory, due: Due, heal: float, end: float) -> Finding | None:
-    since = max(due.at, heal)
+    # A worker that died holding the message: nobody can run it before kombu restores it.
+    restored = restored_at(history, due.task, due.attempt)
+    since = max(due.at, heal, restored if restored is not None else due.at)
     until = due.started if due.started is not None else end
     if until <= since:
         return None

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from chaos.checks import DEFAULT_EXPECTATIONS, INVARIANTS, render_verdicts, run_checks
-from chaos.errors import ConfigError, Problem
 from chaos.checks.judge import ALLOW_UNEXERCISED
+from chaos.checks.promises import KEY as KNOWN_BROKEN_KEY
+from chaos.errors import ConfigError, Problem
 from chaos.history import load_history
 from chaos.history.completeness import require_complete
 from chaos.inputs import MAX_SCENARIO_BYTES, read_json, read_yaml
@@ -85,6 +86,8 @@ def _entries_from_verdicts(verdicts: Any, report: Path) -> list[dict[str, Any]]:
     for index, verdict in enumerate(verdicts):
         if not isinstance(verdict, dict) or "name" not in verdict:
             continue
+        if str(verdict["name"]).startswith("invariant:"):
+            continue  # the always-on invariants: chaos check runs them anyway
         if str(verdict["name"]).startswith(INVARIANT_PREFIX):  # run on every check anyway
             continue
         params = verdict.get("params") or {}
@@ -144,6 +147,19 @@ def relax_for(run_dir: Path) -> dict[str, str]:
     return {}
 
 
+def scenario_known_broken(run_dir: Path) -> str | None:
+    """The run's scenario-wide ``known_broken`` reason (scenario.yaml), so that ``chaos check``
+    judges the run as the runner did; None when it has none."""
+    folder = run_dir if run_dir.is_dir() else run_dir.parent
+    for name in SCENARIO_FILES:
+        path = folder / name
+        if path.is_file():
+            document = _read_document(path)
+            reason = document.get(KNOWN_BROKEN_KEY) if isinstance(document, dict) else None
+            return reason if isinstance(reason, str) and reason.strip() else None
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
     if not run_dir.exists():
@@ -157,7 +173,9 @@ def run(args: argparse.Namespace) -> int:
                                    file=run_dir, expected="one JSON event a line")]) from None  # fmt: skip
     require_complete(history)  # exit 3, "incomplete journal: ...": no loss it cannot prove
     expectations, source = expectations_for(run_dir, args.expect)
-    verdicts = run_checks(history, expectations, invariants=True, relax=relax_for(run_dir))
+    known_broken = None if args.expect else scenario_known_broken(run_dir)
+    verdicts = run_checks(history, expectations, known_broken, invariants=True,
+                          relax=relax_for(run_dir))  # fmt: skip
     if args.json:
         print(json.dumps([v.to_dict() for v in verdicts], indent=2, default=str))
     else:

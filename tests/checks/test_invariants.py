@@ -346,3 +346,40 @@ def test_an_unknown_relaxed_invariant_is_a_validation_error_with_its_line(tmp_pa
         load_scenario(path)
     assert "unknown invariant" in str(caught.value)
     assert ":8:" in str(caught.value)
+
+
+# --- a message a dead worker held (chaos.checks.held) ----------------------------------------
+
+
+def held_retry_run(worker_dies: bool) -> SyntheticRun:
+    """A retry (countdown 5 s) received at once and held for its eta; with ``worker_dies`` the
+    worker is killed holding it and restarted, and kombu restores it visibility_timeout (12 s)
+    after its receipt; it runs then, 7 s past its countdown (more than liveness allows)."""
+    from chaos.testing import START_WALL, TASK
+
+    run = SyntheticRun()
+    run.worker_ready(0.5, visibility_timeout=12.0)
+    run.publish(1.0, "t1", "order=1")
+    run.execute(1.0, "t1", attempt=0, outcome="retry", countdown=5.0)
+    parent, _ = run.worker(1)
+    parent.emit(1.1, "task.received", "t1", TASK, attempt=1, eta=START_WALL + 6.055,
+                redelivered=False, hostname="worker-1")  # fmt: skip
+    if worker_dies:
+        run.fault("kill-1", "worker.kill", start=3.0, end=4.0, target="worker-1")
+        run.worker_ready(4.0, visibility_timeout=12.0)
+    run.execute(13.2, "t1", attempt=1, redelivered=worker_dies)
+    run.finish(18.0)
+    return run
+
+
+@pytest.mark.parametrize("name", ["retry_schedule", "liveness"])
+def test_a_retry_a_killed_worker_held_is_late_by_the_visibility_timeout_not_stalled(
+    name: str,
+) -> None:
+    assert invariant(held_retry_run(worker_dies=True), name).ok
+
+
+def test_the_same_lateness_with_the_worker_alive_fails() -> None:
+    verdict = invariant(held_retry_run(worker_dies=False), "retry_schedule")
+    assert not verdict.ok
+    assert "with a free pool slot" in verdict.message
