@@ -265,15 +265,17 @@ class _Run:
             waited = time.monotonic()
             workload.connect(stack.producer_broker_url, WORKLOAD_READY_SECONDS)
             self.timings["workload_wait"] = time.monotonic() - waited
-            self.journal.write(
+            started = self.journal.write(
                 "run.started", run_id=self.files.run_id, scenario=self.scenario.name,
                 seed=self.timeline.seed, backend=self.backend,
                 topology=self.scenario.topology.model_dump(mode="json"),
                 expected_tasks=self.timeline.expected_tasks,
             )  # fmt: skip
+            # The origin of every time shown (chaos.timebase): the fault offsets count from it too.
+            self.t0 = started.mono
+            self.console.start_clock(started.mono)
             self.journal.write("run.plan", **run_plan(self.timeline))
             self.phase("workload")
-            self.t0 = time.monotonic()
             workload.go(self.t0)
             self._timeline_loop(workload)
             self.phase("heal")
@@ -398,10 +400,9 @@ class _Run:
 
     def _apply(self, state: _FaultState) -> None:
         def apply() -> None:
-            self.faults.apply(state.fault)
-            state.applied_at = time.monotonic()
+            state.applied_at = self.faults.apply(state.fault).mono
             self.console.note(f"[red]applied[/red] {state.fault.fault_id} ({state.fault.type} "
-                              f"on {state.fault.target})")  # fmt: skip
+                              f"on {state.fault.target})", state.applied_at)  # fmt: skip
             if state.fault.end.kind == "instant":
                 state.healed_at = state.applied_at
 
@@ -421,9 +422,9 @@ class _Run:
 
     def _heal(self, state: _FaultState, how: str) -> None:
         def heal() -> None:
-            self.faults.heal(state.fault, how)
-            state.healed_at = time.monotonic()
-            self.console.note(f"[green]healed[/green] {state.fault.fault_id} ({how})")
+            state.healed_at = self.faults.heal(state.fault, how).mono
+            self.console.note(f"[green]healed[/green] {state.fault.fault_id} ({how})",
+                              state.healed_at)
 
         self._start_action(state, heal)
 
