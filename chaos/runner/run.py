@@ -163,9 +163,11 @@ def run_scenario(
     console: RunConsole | None = None,
     quiet: bool = False,
     picture: bool = False,
+    html: bool = False,
 ) -> RunResult:
     """Run a scenario on a fresh stack and judge it. ConfigError for bad input (nothing started),
-    StackError when the stack could not start or died (no verdict)."""
+    StackError when the stack could not start or died (no verdict). ``picture`` and ``html``:
+    also write timeline.png/.svg and report.html into the run directory."""
     began = time.monotonic()
     loaded = as_loaded(scenario)
     model = loaded.scenario
@@ -221,7 +223,7 @@ def run_scenario(
         backend=backend, verdicts=verdicts, timings=timings,
         never_applied=driver.never_applied,
     )  # fmt: skip
-    driver.write_reports(result, picture=picture)
+    driver.write_reports(result, picture=picture, html=html)
     result.timings["wall"] = time.monotonic() - began
     files.patch_report_timings(result.timings, result.overhead)
     return result
@@ -535,7 +537,7 @@ class _Run:
                              hint="free space where the run directories go (--out); "
                                   "no verdict from an incomplete journal") from also  # fmt: skip
 
-    def write_reports(self, result: RunResult, picture: bool) -> None:
+    def write_reports(self, result: RunResult, picture: bool, html: bool = False) -> None:
         written = time.monotonic()
         extra = {
             "timings": result.timings,
@@ -545,6 +547,6 @@ class _Run:
             "scenario_file": "scenario.yaml",
             "timeline_file": "timeline.json",
         }
-        self.files.write_report(result.verdicts, self.history, extra, picture=picture)
+        self.files.write_report(result.verdicts, self.history, extra, picture=picture, html=html)
         self.journal.close()
         result.timings["report"] = time.monotonic() - written
