@@ -127,7 +127,7 @@ def render_html(history: RunHistory, verdicts: Sequence[Verdict], run_dir: Path,
 <tbody>
 {_verdict_rows(verdicts, history)}
 </tbody></table>
-<h2>timeline ({len(history.tasks)} tasks, {format_seconds(run_end(history))})</h2>
+<h2 id="timeline">timeline ({len(history.tasks)} tasks, {format_seconds(run_end(history))})</h2>
 <section class="timeline">
 {timeline}
 </section>
