@@ -65,9 +65,26 @@ def _verdict_rows(verdicts: Sequence[Verdict], history: RunHistory) -> str:
             f"<td>{html.escape(verdict.message)}"
             + (f'<div class="why">known broken: {html.escape(why)}</div>' if why else "")
             + (f'<div class="faults">faults around it: {html.escape(faults)}</div>' if faults else "")
+            + _task_links(verdict, history)
             + "</td></tr>"
         )
     return "\n".join(rows)
+
+
+#: A verdict's tasks linked to their timeline rows, at most this many.
+LINKED_TASKS = 8
+
+
+def _task_links(verdict: Verdict, history: RunHistory) -> str:
+    """Links to the timeline rows of the tasks a verdict names (the row opens on a click)."""
+    links = [f'<a href="#t-{html.escape(task_id)}">{html.escape(history.tasks[task_id].label)}</a>'
+             for task_id in verdict.tasks[:LINKED_TASKS] if task_id in history.tasks]  # fmt: skip
+    if not links:
+        return ""
+    more = len(verdict.tasks) - LINKED_TASKS
+    return ('<div class="note">tasks: ' + ", ".join(links)
+            + (f" and {more} more (filter: only tasks a verdict names)" if more > 0 else "")
+            + "</div>")  # fmt: skip
 
 
 def _facts(history: RunHistory, source: str) -> str:

@@ -61,9 +61,13 @@ def test_links_to_the_run_files_are_relative_and_present(page_dir: Path) -> None
     assert {"journal.jsonl", "scenario.yaml", "report.json", "logs/", "logs/worker-1.log"} <= set(
         hrefs
     )
+    page = _page(page_dir)
     for href in hrefs:
         assert "://" not in href and not href.startswith("/"), href
-        assert (page_dir / href).exists(), href
+        if href.startswith("#"):  # a task named by a verdict: its row in the timeline
+            assert f'id="{href[1:]}"' in page
+        else:
+            assert (page_dir / href).exists(), href
 
 
 def test_the_page_names_no_network_address_and_has_no_script(page_dir: Path) -> None:
@@ -155,3 +159,9 @@ def test_the_picture_ends_a_killed_attempt_at_the_kill_too() -> None:
                                               for (a, b), (c, d) in marks.bars[None]]
     # k2's worker was never killed: still drawn as never finished, to the run's end.
     assert (10.0, float(tasks.index(history.tasks["k2"]))) in marks.unfinished
+
+
+def test_a_failed_verdict_links_its_tasks_to_their_rows(reported_hundred) -> None:
+    page = (reported_hundred.run_dir / "report.html").read_text()
+    assert '<a href="#t-task-031">send_invoice_email[order=31]</a>' in page
+    assert 'id="t-task-031"' in page
