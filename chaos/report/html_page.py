@@ -105,7 +105,8 @@ def _facts(history: RunHistory, source: str) -> str:
         ("tasks", f"{len(history.tasks)} ("
                   + ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())) + ")"),
         ("publishes refused", str(sum(1 for e in history.producer_events
-                                      if e.kind == "enqueue.refused"))),  # fmt: skip
+                                      if e.kind == "enqueue.refused"))
+         + " in all (a check counts only those inside its windows: see its expected)"),  # fmt: skip
         ("faults", "; ".join(w.describe() for w in history.fault_windows) or "none"),
         ("verdicts from", source),
     ]
