@@ -20,6 +20,7 @@ RUN_FILES = (
     ("timeline.png", "the timeline picture"),
     ("timeline.svg", "the picture as SVG"),
     ("timeline.json", "the resolved timeline (seed, fault times)"),
+    ("workload.log", "the workload process's log"),
 )
 MAX_LOGS = 40
 
