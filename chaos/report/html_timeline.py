@@ -53,6 +53,7 @@ input.tl-toggle { position: absolute; opacity: 0; pointer-events: none; }
 .fault .lab { font-family: inherit; font-weight: 700; }
 .trk > span { position: absolute; top: 4px; height: 8px; min-width: 2px; box-sizing: border-box; }
 .m-q { top: 7px !important; height: 2px !important; background: #bdbdbd; }
+.m-pub { top: 7px !important; height: 2px !important; background: #424242; }
 .m-w { top: 7px !important; height: 0 !important; border-top: 2px dotted #9e9e9e; }
 .m-nx { top: 7px !important; height: 0 !important; border-top: 2px dashed #b71c1c; opacity: .6; }
 .m-a.success { background: #2e7d32; } .m-a.retry { background: #ef8c00; }
@@ -125,9 +126,10 @@ def _publish_marks(task: TaskHistory, end: float) -> list[str]:
         if event.kind not in ("enqueue.accepted", "enqueue.refused", "outbox.saved",
                               "outbox.relayed"):  # fmt: skip
             continue
-        outcome = event.outcome
-        tip = f"{_publish_text(event)}"
-        marks.append(_span(f"m-p {outcome}", event.at, event.at, end, tip))
+        tip = _publish_text(event)
+        if event.seconds is not None and event.seconds > 0.01 * end:  # a publish that hung
+            marks.append(_span("m-pub", event.at - event.seconds, event.at, end, tip))
+        marks.append(_span(f"m-p {event.outcome}", event.at, event.at, end, tip))
     return marks
 
 

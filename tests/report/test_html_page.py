@@ -165,3 +165,12 @@ def test_a_failed_verdict_links_its_tasks_to_their_rows(reported_hundred) -> Non
     page = (reported_hundred.run_dir / "report.html").read_text()
     assert '<a href="#t-task-031">send_invoice_email[order=31]</a>' in page
     assert 'id="t-task-031"' in page
+
+
+def test_a_publish_that_hung_is_drawn_for_as_long_as_it_took(tmp_path: Path) -> None:
+    run = SyntheticRun()
+    run.publish(2.0, "slow", "order=1", outcome="refused", seconds=1.5)
+    run.finish(10.0)
+    run.write(tmp_path)
+    page = write_html(tmp_path).read_text()
+    assert '<span class="m-pub" style="left:20.000%;width:15.000%"' in page
