@@ -176,9 +176,11 @@ def run_scenario(
     console: RunConsole | None = None,
     quiet: bool = False,
     picture: bool = False,
+    html: bool = False,
 ) -> RunResult:
     """Run a scenario on a fresh stack and judge it. ConfigError for bad input (nothing started),
-    StackError when the stack could not start or died (no verdict)."""
+    StackError when the stack could not start or died (no verdict). ``picture`` and ``html``:
+    also write timeline.png/.svg and report.html into the run directory."""
     began = time.monotonic()
     loaded = as_loaded(scenario)
     model = loaded.scenario
@@ -232,7 +234,7 @@ def run_scenario(
         backend=backend, verdicts=verdicts, timings=timings,
         never_applied=driver.never_applied,
     )  # fmt: skip
-    driver.write_reports(result, picture=picture)
+    driver.write_reports(result, picture=picture, html=html)
     result.timings["wall"] = time.monotonic() - began
     files.patch_report_timings(result.timings, result.overhead)
     return result
@@ -276,15 +278,17 @@ class _Run:
             waited = time.monotonic()
             workload.connect(stack.producer_broker_url, WORKLOAD_READY_SECONDS)
             self.timings["workload_wait"] = time.monotonic() - waited
-            self.journal.write(
+            started = self.journal.write(
                 "run.started", run_id=self.files.run_id, scenario=self.scenario.name,
                 seed=self.timeline.seed, backend=self.backend,
                 topology=self.scenario.topology.model_dump(mode="json"),
                 expected_tasks=self.timeline.expected_tasks,
             )  # fmt: skip
+            # The origin of every time shown (chaos.timebase): the fault offsets count from it too.
+            self.t0 = started.mono
+            self.console.start_clock(started.mono)
             self.journal.write("run.plan", **run_plan(self.timeline))
             self.phase("workload")
-            self.t0 = time.monotonic()
             workload.go(self.t0)
             self._timeline_loop(workload)
             self.phase("heal")
@@ -409,10 +413,9 @@ class _Run:
 
     def _apply(self, state: _FaultState) -> None:
         def apply() -> None:
-            self.faults.apply(state.fault)
-            state.applied_at = time.monotonic()
+            state.applied_at = self.faults.apply(state.fault).mono
             self.console.note(f"[red]applied[/red] {state.fault.fault_id} ({state.fault.type} "
-                              f"on {state.fault.target})")  # fmt: skip
+                              f"on {state.fault.target})", state.applied_at)  # fmt: skip
             if state.fault.end.kind == "instant":
                 state.healed_at = state.applied_at
 
@@ -432,9 +435,9 @@ class _Run:
 
     def _heal(self, state: _FaultState, how: str) -> None:
         def heal() -> None:
-            self.faults.heal(state.fault, how)
-            state.healed_at = time.monotonic()
-            self.console.note(f"[green]healed[/green] {state.fault.fault_id} ({how})")
+            state.healed_at = self.faults.heal(state.fault, how).mono
+            self.console.note(f"[green]healed[/green] {state.fault.fault_id} ({how})",
+                              state.healed_at)
 
         self._start_action(state, heal)
 
@@ -548,7 +551,7 @@ class _Run:
                              hint="free space where the run directories go (--out); "
                                   "no verdict from an incomplete journal") from also  # fmt: skip
 
-    def write_reports(self, result: RunResult, picture: bool) -> None:
+    def write_reports(self, result: RunResult, picture: bool, html: bool = False) -> None:
         written = time.monotonic()
         extra = {
             "timings": result.timings,
@@ -558,6 +561,6 @@ class _Run:
             "scenario_file": "scenario.yaml",
             "timeline_file": "timeline.json",
         }
-        self.files.write_report(result.verdicts, self.history, extra, picture=picture)
+        self.files.write_report(result.verdicts, self.history, extra, picture=picture, html=html)
         self.journal.close()
         result.timings["report"] = time.monotonic() - written
