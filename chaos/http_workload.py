@@ -4,7 +4,7 @@ The workload process sends them in the app's own settings, as a browser or an AP
 method, URL path, a JSON or form body, headers, and the Host the app allows (``host:``, else the
 first of ``ALLOWED_HOSTS``: Django answers 400 for a host it does not allow, a classic false green
 when nobody looks at the status). ``{n}`` in the URL, body and headers is the send's number in its
-stream (1, 2, ...); a value that is exactly ``"{n}"`` becomes the number itself.
+stream (1, 2, ...), as ``chaos.item_templates`` fills it for every path.
 
 A status outside ``expect_status`` (any 2xx by default) is journaled as ``workload.unexpected``;
 the runner (``chaos.runner.workload_verdict``) turns those into a failed ``workload`` verdict, so a run whose requests
@@ -16,19 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from chaos.item_templates import render
+
 UNEXPECTED_KIND = "workload.unexpected"
-NUMBER = "{n}"
-
-
-def render(value: Any, number: int) -> Any:
-    """``value`` with ``{n}`` replaced by ``number`` in every string, keys and nested values."""
-    if isinstance(value, str):
-        return number if value == NUMBER else value.replace(NUMBER, str(number))
-    if isinstance(value, Mapping):
-        return {render(str(key), number): render(item, number) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [render(item, number) for item in value]
-    return value
 
 
 def expected(status: int, expect_status: Iterable[int] | None) -> bool:

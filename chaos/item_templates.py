@@ -1,7 +1,8 @@
-"""Per-message arguments of a workload stream: ``args: ["{n}"]`` sends 0, 1, 2, ...
+"""Per-message values of a workload stream: ``args: ["{n}"]`` sends 1, 2, 3, ...
 
-A stream's ``args``/``kwargs`` may hold strings with ``{n}``, the message's index within its stream,
-so that each message carries its own order id and a check can tell the messages apart. A string
+A stream's ``args``/``kwargs`` (and a ``path: http`` stream's url, json, form and headers) may hold
+strings with ``{n}``, the message's number within its stream counted from 1 (as a database's ids
+are), so that each message carries its own order id and a check can tell them apart. A string
 that is exactly ``{n}`` becomes the integer itself; any other string is formatted
 (``"order-{n:03d}"`` gives ``"order-007"``; ``{{`` and ``}}`` are literal braces). Only ``n`` may
 be named: the scenario's validation reports anything else at its line, before a run starts.
@@ -48,7 +49,7 @@ def template_problems(value: Any, path: FieldPath = ()) -> list[tuple[FieldPath,
 
 
 def render(value: Any, number: int) -> Any:
-    """``value`` with every template filled in for message ``number`` (0-based)."""
+    """``value`` with every template filled in for message ``number`` (1-based)."""
     if isinstance(value, str):
         if value == "{" + ITEM_FIELD + "}":
             return number

@@ -203,7 +203,8 @@ class Workload:
         path = stream["path"]
         if path == "task":
             self.producer.send(
-                stream["task"], render(stream["args"], number), render(stream["kwargs"], number),
+                stream["task"], render(stream["args"], number + 1),
+                render(stream["kwargs"], number + 1),
                 key=f"{stream['task'].rsplit('.', 1)[-1]}#{stream['index']}.{number}",
                 **publish_options(stream.get("options") or {}),
             )  # fmt: skip

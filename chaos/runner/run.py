@@ -505,11 +505,14 @@ class _Run:
         except ConfigError as exc:  # the run wrote it: unreadable is a failed disk, not input
             raise StackError("journal", f"the run's own journal cannot be read back: {exc}",
                              hint="an infrastructure error; no verdict") from None  # fmt: skip
-        require_complete(self.history)
+        # The app refusing the workload's requests (a 400 for its Host, a 404) explains publishes
+        # that were never tried: a failed "workload" verdict, not an incomplete journal.
+        refused = unexpected_verdict(read_journal(self.files.run_dir))
+        if refused is None:
+            require_complete(self.history)
         verdicts = run_checks(self.history, expectations_of(self.scenario),
                               known_broken=self.scenario.known_broken,
                               invariants=True, relax=self.scenario.relax)  # fmt: skip
-        refused = unexpected_verdict(read_journal(self.files.run_dir))
         if refused is not None:
             verdicts.append(refused)
         held = all(verdict.ok for verdict in verdicts)

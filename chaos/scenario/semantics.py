@@ -140,11 +140,13 @@ def _check_item_templates(scenario: Scenario, document: SourceDocument) -> list[
     placeholder, or one ``{n}`` cannot fill, is refused at its line before the run starts."""
     from chaos.item_templates import template_problems
 
+    fields = {"args": "args", "kwargs": "kwargs", "url": "url", "json_body": "json",
+              "form": "form", "headers": "headers"}  # fmt: skip
     problems = []
     for index, stream in enumerate(scenario.workload):
-        for field in ("args", "kwargs"):
-            for path, message in template_problems(getattr(stream, field)):
-                problems.append(document.problem(("workload", index, field, *path), message,
+        for attribute, key in fields.items():
+            for path, message in template_problems(getattr(stream, attribute)):
+                problems.append(document.problem(("workload", index, key, *path), message,
                                                  expected='a string with at most "{n}"'))  # fmt: skip
     return problems
 
