@@ -51,3 +51,30 @@ def update_conf(app: Any, settings: Mapping[str, Any]) -> None:
         if prefix:
             changes[_prefixed(prefix, key)] = value
     conf.update(changes)
+
+
+#: The Redis database the stack gives a Redis result backend (the broker uses 0).
+RESULT_BACKEND_DB = 1
+
+
+def stack_result_backend(app: Any, broker_url: str, overrides: Mapping[str, Any]) -> str | None:
+    """Point an app whose result backend is Redis at the stack's Redis, through the same proxy as
+    the broker (``broker_url`` with db 1), so that its faults apply to results too and nothing
+    dials the project's own Redis. Not when ``overrides`` name a ``result_backend`` (the scenario
+    decided) or the backend is not Redis. Returns the URL applied, if any."""
+    if "result_backend" in overrides:
+        return None
+    current = str(app.conf.result_backend or "")
+    if not current.startswith(("redis://", "rediss://")):
+        return None
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(broker_url)
+    url = urlunsplit((parts.scheme, parts.netloc, f"/{RESULT_BACKEND_DB}", "", ""))
+    update_conf(app, {"result_backend": url})
+    # The backend object is made once per thread from the configuration (app._local): a stale one
+    # would keep the old URL.
+    local = getattr(app, "_local", None)
+    if local is not None:
+        vars(local).pop("backend", None)
+    return url

@@ -8,7 +8,9 @@ production and the test process's own Django settings never leak in. Three paths
   when the broker is down;
 - ``durable``: POST /orders/durable/: order and pending task in one transaction, then the relay
   (``shop.outbox.relay_pending``) publishes; this process keeps relaying until the outbox is empty;
-- ``task``: publish a task by name with its args through ``chaos.producer`` (any Celery app).
+- ``task``: publish a task by name with its args through ``chaos.producer`` (any Celery app);
+- ``http``: any request to any view of the app (``chaos.http_workload``); a status the scenario
+  does not expect is journaled (``workload.unexpected``) and fails the run.
 
 Every publish is journaled (``enqueue.tried`` / ``accepted`` / ``refused``) from Celery's publish
 signals, with the task id Celery put in the message. Protocol with the runner, which spawns this
@@ -31,7 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chaos.celery_compat import update_conf
+from chaos.celery_compat import stack_result_backend, update_conf
+from chaos.item_templates import render
 from chaos.journal import ENV_RUN_DIR, JournalWriter, qualified_name
 
 VIEW_URLS = {"naive": "/orders/", "durable": "/orders/durable/"}
@@ -39,6 +42,16 @@ RELAY_INTERVAL = 0.25
 #: Under Celery's defaults a publish to a hung broker never returns (the TCP connect succeeds);
 #: the workload bounds it so that every loop here ends. The refusal is journaled as uncertain.
 PUBLISH_SOCKET_TIMEOUT = 5.0
+
+
+def publish_options(options: dict[str, Any]) -> dict[str, Any]:
+    """A stream's options as ``apply_async`` takes them: its ``eta`` counts from this send."""
+    resolved = dict(options)
+    if resolved.get("eta") is not None:
+        from datetime import datetime, timedelta, timezone
+
+        resolved["eta"] = datetime.now(timezone.utc) + timedelta(seconds=float(resolved["eta"]))
+    return resolved
 
 
 @dataclass
@@ -73,7 +86,9 @@ class Workload:
         self.current = threading.local()
         self.stop = threading.Event()
         self.client: Any = None
+        self.http: Any = None
         self.producer: Any = None
+        self.overrides: dict[str, Any] = {}
         self.app: Any = None
 
     # --- set-up --------------------------------------------------------------------------
@@ -85,6 +100,7 @@ class Workload:
         sys.path.insert(0, os.getcwd())
         self.app = find_app(self.spec.app)
         overrides = json.loads(os.environ.get("CHAOS_CELERY_SETTINGS") or "{}")
+        self.overrides = dict(overrides)
         options = dict(overrides.get("broker_transport_options") or {})
         options.setdefault("socket_timeout", PUBLISH_SOCKET_TIMEOUT)
         overrides["broker_transport_options"] = options
@@ -107,6 +123,10 @@ class Workload:
                         f"chaos workload: the app has no view at {VIEW_URLS[path]}: path: {path} "
                         "drives the reference app's order views; use path: task for another app"
                     )
+        if "http" in paths:
+            from chaos.http_workload import HttpSender
+
+            self.http = HttpSender()
         # Also before the clock: the app's task modules and the redis transport, which the
         # first publish would otherwise import. (Not the producer pool: it would keep the
         # broker URL of the app's settings, and the stack's is only known later.)
@@ -120,7 +140,8 @@ class Workload:
     def connect(self, broker_url: str) -> None:
         """Point the app at the stack's broker (through the proxy) and warm its connections."""
         update_conf(self.app, {"broker_url": broker_url})
-        if self.client is not None:
+        stack_result_backend(self.app, broker_url, self.overrides)
+        if self.client is not None or self.http is not None:
             from django.db import connection
 
             connection.ensure_connection()  # the run's database exists once the stack started
@@ -182,9 +203,14 @@ class Workload:
         path = stream["path"]
         if path == "task":
             self.producer.send(
-                stream["task"], stream["args"], stream["kwargs"],
+                stream["task"], render(stream["args"], number + 1),
+                render(stream["kwargs"], number + 1),
                 key=f"{stream['task'].rsplit('.', 1)[-1]}#{stream['index']}.{number}",
+                **publish_options(stream.get("options") or {}),
             )  # fmt: skip
+            return
+        if path == "http":
+            self.send_http(stream, number)
             return
         record = PublishRecord(path)
         self.current.record = record
@@ -200,6 +226,35 @@ class Workload:
             if path == "durable":
                 self._journal_outbox_saved(record)
             self.current.record = None
+
+    def send_http(self, stream: dict[str, Any], number: int) -> None:
+        """One request of a ``path: http`` stream; an unexpected answer is journaled. A view that
+        raised or answered while its publish was refused is a refusal (the broker's doing)."""
+        from chaos.http_workload import UNEXPECTED_KIND, expected
+
+        request = stream["http"]
+        record = PublishRecord("http")
+        self.current.record = record
+        status: int | None = None
+        detail = ""
+        try:
+            status = self.http.send(request, number + 1)
+        except Exception as exc:  # noqa: BLE001 - whatever the view raised is what it answered
+            detail = f"{qualified_name(exc)}: {str(exc)[:300]}"
+            self._refused(record, qualified_name(exc), str(exc))
+        finally:
+            self.current.record = None
+        if record.began > 0 and not record.accepted:
+            # The view's publish was refused: the broker's doing, which the checks judge.
+            self._refused(record, "http.HTTPStatus", f"HTTP {status}")
+            return
+        if status is not None and expected(status, request["expect_status"]):
+            return
+        self.journal.write(UNEXPECTED_KIND, stream=stream["index"], number=number + 1,
+                           method=request["method"], url=request["url"],
+                           host=self.http.host_for(request),
+                           status=status if status is not None else "exception",
+                           detail=detail, expected=request["expect_status"] or "2xx")  # fmt: skip
 
     def _journal_outbox_saved(self, record: PublishRecord) -> None:
         """The durable view committed the order and its pending task. Its publish after the

@@ -58,24 +58,24 @@ def run(args: argparse.Namespace) -> int:
 
 
 def reap_docker_leftovers(args: argparse.Namespace, named: set[str]) -> None:
-    """Remove the labelled docker objects of stale runs (or of the named ones, or all)."""
-    if args.dry_run:
-        print("docker: not looked at in a dry run")
-        return
+    """Remove the labelled docker objects of stale runs (or of the named ones, or all); in a dry
+    run, list them."""
     try:
         from chaos.stack.docker import reap_docker  # StackError without the docker extra
         from chaos.stack.docker.engine import connect_engine
 
         client = connect_engine()  # the engine DOCKER_HOST names now, not a cached one
+        dry = bool(args.dry_run)
         removed = (
-            [name for run_id in sorted(named) for name in reap_docker(run_id, client=client)]
+            [name for run_id in sorted(named)
+             for name in reap_docker(run_id, client=client, dry_run=dry)]
             if named
-            else reap_docker(include_live=args.all, client=client)
-        )
+            else reap_docker(include_live=args.all, client=client, dry_run=dry)
+        )  # fmt: skip
     except StackError as exc:
         print(f"docker: nothing reaped ({exc.failure.reason})")
         return
     for name in removed:
-        print(f"removed {name}")
+        print(f"would remove {name}" if args.dry_run else f"removed {name}")
     if not removed:
         print("docker: nothing labelled was left")

@@ -1,7 +1,8 @@
 """``chaos report RUN_DIR``: write a run's self-contained HTML page and print its path.
 
 The page holds the verdict table (from the run's report.json, else the default checks on the
-journal) and the timeline picture inline; timeline.png and timeline.svg are rewritten beside it.
+journal), links to the run's files and an explorable timeline; timeline.png and timeline.svg are
+rewritten beside it when matplotlib (the ``reports`` extra) is installed.
 """
 
 from __future__ import annotations
@@ -38,5 +39,12 @@ def run(args: argparse.Namespace) -> int:
             [Problem("no such run directory", file=run_dir,
                      expected="a directory written by chaos run (holding journal.jsonl)")]
         )
-    print(write_html(run_dir).resolve())
+    print(write_html(run_dir, picture=_can_draw()).resolve())
     return 0
+
+
+def _can_draw() -> bool:
+    """matplotlib is there: the page links the picture; without it the page alone is written."""
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None

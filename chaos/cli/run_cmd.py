@@ -19,7 +19,8 @@ EXAMPLE = f"""example:
   chaos run scenarios/ --seed 7 --out /tmp/runs --junit results.xml
 
 Each scenario gets its own run directory under --out (default {DEFAULT_OUT_DIR}): the scenario,
-seed and resolved timeline (for 'chaos replay'), the journal, report.json and a timeline picture.
+seed and resolved timeline (for 'chaos replay'), the journal, report.json, report.html (a page
+to explore: open it in a browser) and the timeline picture; every file written is printed.
 Exit codes: 0 every expectation held, 1 an expectation failed, 2 bad input, 3 an infrastructure
 error (the stack could not start or died, the disk filled; never reported as a verdict), 130
 interrupted by SIGINT, 143 by SIGTERM."""
@@ -61,7 +62,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--no-picture",
         action="store_true",
-        help="skip the timeline picture (saves the plotting time)",
+        help="skip the timeline picture (saves the plotting time; report.html is still written)",
+    )
+    parser.add_argument(
+        "--no-report",
+        action="store_true",
+        help="write only report.json (no report.html, no picture)",
     )
     parser.set_defaults(func=run)
 
@@ -80,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
     results: list[RunResult] = []
     for path in files:
         result = run_scenario(path, backend=args.backend, seed=args.seed, out_dir=args.out,
-                              picture=not args.no_picture)  # fmt: skip
+                              picture=not (args.no_picture or args.no_report),
+                              html=not args.no_report)  # fmt: skip
         results.append(result)
         print_result(result, console)
     if args.junit is not None:
@@ -113,5 +120,22 @@ def print_result(result: RunResult, console: Console) -> None:
                    "hold did not hold (exit 0)")
     else:
         outcome = "[green]all expectations held[/green]"
-    console.print(f"{outcome}; report: {result.report_path}")
-    console.print(f"replay: chaos replay {result.run_dir}", highlight=False)
+    console.print(outcome)
+    for path in written_reports(result.run_dir):
+        label, note = REPORT_LABELS[path.name]
+        console.print(f"{label}: {path}{note}", highlight=False, soft_wrap=True)
+    console.print(f"replay: chaos replay {result.run_dir}", highlight=False, soft_wrap=True)
+
+
+#: What ``chaos run`` prints before each file it wrote, in this order.
+REPORT_LABELS = {
+    "report.html": ("report", "  (open it in a browser)"),
+    "report.json": ("report.json", ""),
+    "timeline.png": ("picture", ""),
+    "timeline.svg": ("picture (SVG)", ""),
+}
+
+
+def written_reports(run_dir: Path) -> list[Path]:
+    """The report files present in the run directory, in ``REPORT_LABELS``' order."""
+    return [run_dir / name for name in REPORT_LABELS if (run_dir / name).is_file()]

@@ -224,9 +224,12 @@ def chaos_celery_app(chaos_app: StackConfig) -> Any:
 
     from celery.app.utils import find_app
 
+    from chaos.celery_compat import update_conf
+
     workdir = str(Path(chaos_app.workdir).resolve())
     if workdir not in sys.path:
         sys.path.insert(0, workdir)
+    os.environ.update(chaos_app.env)  # the app's settings read it at import, as its workers do
     if chaos_app.settings_module:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", chaos_app.settings_module)
         import django
@@ -234,15 +237,22 @@ def chaos_celery_app(chaos_app: StackConfig) -> Any:
 
         if not apps.ready:
             django.setup()
-    return find_app(chaos_app.app)
+    app = find_app(chaos_app.app)
+    update_conf(app, chaos_app.celery_settings)
+    return app
 
 
 @pytest.fixture
 def chaos_producer(chaos_celery_app: Any, chaos_stack: Stack) -> Iterator[Any]:
     """Journaled, time-bounded publishes through the proxy: ``chaos_producer.send(name, args,
     key="order=1")`` never hangs on a hung broker and records what happened in the journal."""
+    from chaos.celery_compat import stack_result_backend
     from chaos.producer import Producer
 
+    # A Redis result backend subscribes for the result at send time: the stack's Redis, through
+    # the proxy, never the project's own.
+    stack_result_backend(chaos_celery_app, chaos_stack.producer_broker_url,
+                         chaos_stack.config.celery_settings)  # fmt: skip
     producer = Producer.for_stack(chaos_celery_app, chaos_stack)
     yield producer
     producer.close()

@@ -97,6 +97,7 @@ def run_for_pytest(
     options.setdefault("quiet", config.getoption("capture", "fd") != "no")
     # Drawing costs seconds: every run's picture when every run is kept, else failures' only.
     options.setdefault("picture", chaos_options.keep)
+    options.setdefault("html", True)  # report.html costs milliseconds: always beside the journal
     with _database_allowed(config):
         result = run_scenario(
             scenario, seed=seed if seed is not None else chaos_options.seed, **options
@@ -167,7 +168,8 @@ def failure_text(result: Any, title: str) -> str:
         run_dir = Path(run_dir)
         lines.append(f"timeline:      {run_dir / 'timeline.png'} (and timeline.svg beside it)")
         lines.append(f"run directory: {run_dir}")
-        lines.append(f"html report:   chaos report {run_dir}")
+        page = run_dir / "report.html"
+        lines.append(f"html report:   {page if page.is_file() else f'chaos report {run_dir}'}")
         lines.append(f"replay:        chaos replay {run_dir}")
     return "\n".join(lines)
 

@@ -2,7 +2,8 @@
 
 One row per task, time since the run started across. Fault windows are shaded bands, each attempt
 a bar from its start to its end coloured by outcome, a retry a dotted link to the next attempt
-(with a tick where its countdown fell due), failures a cross, publishes the broker refused an
+(with a tick where its countdown fell due), failures a cross, an attempt whose worker was killed
+a black cross at the kill (never a bar to the run's end), publishes the broker refused an
 ``x`` at the left. Tasks a failed verdict names are highlighted; the time execution resumed after
 each healed fault is annotated over the bands.
 
@@ -186,10 +187,14 @@ class _Marks:
     accepted: list = field(default_factory=list)
     refused: list = field(default_factory=list)
     unfinished: list = field(default_factory=list)
+    killed: list = field(default_factory=list)
     never_ran_ends: list = field(default_factory=list)
 
 
-def _gather(tasks: Sequence[TaskHistory], first_row: float, end: float) -> _Marks:
+def _gather(tasks: Sequence[TaskHistory], first_row: float, end: float,
+            history: RunHistory) -> _Marks:  # fmt: skip
+    from chaos.report.attempt_ends import attempt_end
+
     marks = _Marks()
     noticeable = 0.015 * end  # shorter spans would only smudge the row
     for index, task in enumerate(tasks):
@@ -214,10 +219,12 @@ def _gather(tasks: Sequence[TaskHistory], first_row: float, end: float) -> _Mark
             if attempt.started_at is None:
                 continue
             outcome = attempt.outcome if attempt.outcome in OUTCOME_COLOURS else None
-            ended = attempt.ended_at
-            if ended is None:
+            stop = attempt_end(attempt, history, end)  # a killed worker's attempt ends there
+            ended = stop.at
+            if stop.how == "unfinished":
                 marks.unfinished.append((end, row))
-                ended = end
+            elif stop.how == "killed":
+                marks.killed.append((ended, row))
             marks.bars[outcome].append([(attempt.started_at, row), (max(ended, attempt.started_at), row)])
             marks.starts[outcome].append((attempt.started_at, row))
             if outcome == "failure":
@@ -272,6 +279,8 @@ def _draw_tasks(axes, marks: _Marks, rows: int) -> None:
              edgecolors=DUPLICATE_COLOUR, marker="D", linewidths=1.2, zorder=4)
     _scatter(axes, marks.unfinished, s=size * 1.4, color=OUTCOME_COLOURS[None], marker=">",
              zorder=3, linewidths=0)
+    _scatter(axes, marks.killed, s=size * 2.2, color="#000000", marker="X", linewidths=0.4,
+             edgecolors="white", zorder=4)
     _scatter(axes, marks.never_ran_ends, s=size * 2, facecolors="none",
              edgecolors=REFUSED_COLOUR, marker="o", linewidths=1.1, zorder=3)
 
@@ -316,6 +325,8 @@ def _legend_handles(history: RunHistory, marks: _Marks) -> list:
         attempt("retry", "o", "attempt: retry"),
         attempt("failure", "X", "attempt: failure"),
         attempt(None, ">", "never finished"),
+        (bool(marks.killed), Line2D([], [], color="#000000", lw=0, marker="X",
+                                    label="worker killed under it")),
         (bool(marks.accepted), Line2D([], [], color="#424242", lw=1, marker="|", markersize=8,
                                       label="publish, accepted")),
         (bool(marks.refused), Line2D([], [], color=REFUSED_COLOUR, lw=0, marker="x",
@@ -406,7 +417,7 @@ def draw_timeline(
         if task.task_id in failed_ids:
             axes.axhspan(first_task_row + index - 0.5, first_task_row + index + 0.5,
                          color=HIGHLIGHT_COLOUR, lw=0, zorder=-0.1)
-    marks = _gather(tasks, first_task_row, end)
+    marks = _gather(tasks, first_task_row, end, history)
     _draw_tasks(axes, marks, len(tasks))
     if faults:
         axes.axhline(first_task_row - 0.5, color="#e0e0e0", lw=0.8, zorder=0.5)

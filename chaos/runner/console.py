@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from chaos.timebase import run_seconds
+
 
 class RunConsole:
     """Shows one run's progress; a context manager around the run."""
@@ -27,6 +29,8 @@ class RunConsole:
         self.active_faults: list[str] = []
         self.tasks_done = 0
         self.began = time.monotonic()
+        #: The ``mono`` of the run's ``run.started`` event: 0 s for every time printed once known.
+        self.origin: float | None = None
         self._live: Live | None = None
         self._last_line: tuple[str, tuple[str, ...]] | None = None
 
@@ -61,23 +65,38 @@ class RunConsole:
             self._last_line = line
             self.console.print(self._line(), highlight=False)
 
-    def note(self, text: str) -> None:
-        """A one-off line (a fault applied or healed) above the live panel."""
+    def start_clock(self, origin_mono: float) -> None:
+        """From now on times count from the run's start, as the history and the reports do."""
+        self.origin = origin_mono
+
+    def note(self, text: str, at_mono: float | None = None) -> None:
+        """A one-off line (a fault applied or healed) above the live panel, stamped with the
+        run time of ``at_mono`` (the journaled event's own reading), else of now."""
         if not self.quiet:
-            self.console.print(f"[dim]{self._elapsed():7.2f}s[/dim] {text}", highlight=False)
+            self.console.print(f"[dim]{self._stamp(at_mono)}[/dim] {text}", highlight=False)
+
+    def _stamp(self, at_mono: float | None = None) -> str:
+        """`` 12.03 s`` since the run started, or ``setup +4.1 s`` before it has."""
+        if self.origin is None:
+            return f"setup +{time.monotonic() - self.began:.1f} s"
+        at = run_seconds(time.monotonic() if at_mono is None else at_mono, self.origin)
+        return f"{at:7.2f} s"
 
     def _elapsed(self) -> float:
-        return time.monotonic() - self.began
+        if self.origin is None:
+            return time.monotonic() - self.began
+        return run_seconds(time.monotonic(), self.origin)
 
     def _line(self) -> str:
         faults = ", ".join(self.active_faults) or "none"
-        return (f"[bold]{self.scenario}[/bold] {self._elapsed():6.1f}s phase={self.phase} "
+        return (f"[bold]{self.scenario}[/bold] {self._stamp()} phase={self.phase} "
                 f"faults={faults} tasks={self.tasks_done}/{self.expected_tasks}")  # fmt: skip
 
     def _panel(self) -> Table:
         table = Table.grid(padding=(0, 2))
         table.add_row("scenario", self.scenario)
-        table.add_row("elapsed", f"{self._elapsed():.1f} s")
+        table.add_row("run time" if self.origin is not None else "setting up",
+                      f"{self._elapsed():.1f} s")
         table.add_row("phase", self.phase)
         table.add_row("active faults", ", ".join(self.active_faults) or "none")
         table.add_row("tasks done", f"{self.tasks_done} of {self.expected_tasks}")

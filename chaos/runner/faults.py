@@ -14,7 +14,7 @@ from typing import Any
 from chaos.errors import ChaosError, StackError
 from chaos.faults import FaultContext, FaultType, fault_type
 from chaos.faults.failpoint import armed_plans
-from chaos.journal import JournalWriter
+from chaos.journal import Event, JournalWriter
 from chaos.scenario.timeline import ResolvedFault
 from chaos.stack.base import Stack
 
@@ -35,7 +35,8 @@ class FaultDriver:
         """The failpoint plans armed now, by failpoint name."""
         return armed_plans(self.context)
 
-    def apply(self, fault: ResolvedFault) -> None:
+    def apply(self, fault: ResolvedFault) -> Event:
+        """Apply the fault; its ``fault.applied`` event (whose time every output shows)."""
         registered = _registered(fault)
         try:
             registered.apply(self.context, fault)
@@ -46,13 +47,15 @@ class FaultDriver:
         params = dict(fault.params)
         if registered.records_persistence:
             params["persistence"] = self.persistence
-        self.journal.write("fault.applied", fault_id=fault.fault_id, type=fault.type,
-                           target=fault.target, params=params)  # fmt: skip
+        applied = self.journal.write("fault.applied", fault_id=fault.fault_id, type=fault.type,
+                                     target=fault.target, params=params)  # fmt: skip
         if fault.end.kind == "instant":
             self.journal.write("fault.healed", fault_id=fault.fault_id, type=fault.type,
                                target=fault.target, how="instant")  # fmt: skip
+        return applied
 
-    def heal(self, fault: ResolvedFault, how: str) -> None:
+    def heal(self, fault: ResolvedFault, how: str) -> Event:
+        """Undo the fault; its ``fault.healed`` event."""
         registered = _registered(fault)
         try:
             registered.heal(self.context, fault)
@@ -60,8 +63,8 @@ class FaultDriver:
             raise StackError(
                 fault.target, f"could not heal {fault.type} ({fault.fault_id}): {exc}"
             ) from exc
-        self.journal.write("fault.healed", fault_id=fault.fault_id, type=fault.type,
-                           target=fault.target, how=how)  # fmt: skip
+        return self.journal.write("fault.healed", fault_id=fault.fault_id, type=fault.type,
+                                  target=fault.target, how=how)  # fmt: skip
 
 
 def _registered(fault: ResolvedFault) -> FaultType:

@@ -26,7 +26,7 @@ import yaml
 from chaos import failpoints
 from chaos.errors import ConfigError, StackError
 from chaos.history.completeness import require_complete
-from chaos.journal import JOURNAL_FILE, JournalWriter, journal_write_failures
+from chaos.journal import JOURNAL_FILE, JournalWriter, journal_write_failures, read_journal
 from chaos.runner.console import RunConsole
 from chaos.runner.endpoints import start_endpoints
 from chaos.runner.faults import FaultDriver
@@ -35,6 +35,7 @@ from chaos.runner.plan import expectations_of, run_plan
 from chaos.runner.results import snapshot_results
 from chaos.runner.rundir import RunFiles, new_run_files
 from chaos.runner.workload_process import WorkloadProcess, workload_env
+from chaos.runner.workload_verdict import unexpected_verdict
 from chaos.scenario import LoadedScenario, Scenario, load_scenario, load_scenario_text
 from chaos.scenario.semantics import app_workdir
 from chaos.scenario.timeline import ResolvedFault, ResolvedTimeline, new_seed, resolve_timeline
@@ -137,13 +138,25 @@ def proxy_log_in_run_dir(run_dir: Path) -> Iterator[None]:
 def stack_config(loaded: LoadedScenario, files: RunFiles, seed: int) -> StackConfig:
     scenario = loaded.scenario
     topology = scenario.topology
+    workdir = app_workdir(scenario, loaded.path)
     return StackConfig(
         app=scenario.app.name,
-        workdir=app_workdir(scenario, loaded.path),
-        settings_module=scenario.app.settings,
+        workdir=workdir,
+        settings_module=scenario.app.settings_for(workdir),
+        env=dict(scenario.app.env),
+        database_env=scenario.app.database.env,
+        setup=list(scenario.app.setup),
         workers=topology.workers,
         pool=topology.pool,
         concurrency=topology.concurrency,
+        queues=topology.queues,
+        mingle=topology.mingle,
+        gossip=topology.gossip,
+        heartbeat=topology.heartbeat,
+        per_worker={
+            name: shape.model_dump(exclude_none=True)
+            for name, shape in topology.per_worker.items()
+        },
         prefetch_multiplier=topology.prefetch_multiplier,
         persistence=topology.persistence,
         celery_settings=dict(topology.celery),
@@ -163,9 +176,11 @@ def run_scenario(
     console: RunConsole | None = None,
     quiet: bool = False,
     picture: bool = False,
+    html: bool = False,
 ) -> RunResult:
     """Run a scenario on a fresh stack and judge it. ConfigError for bad input (nothing started),
-    StackError when the stack could not start or died (no verdict)."""
+    StackError when the stack could not start or died (no verdict). ``picture`` and ``html``:
+    also write timeline.png/.svg and report.html into the run directory."""
     began = time.monotonic()
     loaded = as_loaded(scenario)
     model = loaded.scenario
@@ -185,9 +200,7 @@ def run_scenario(
         config.env = {**config.env, **start_endpoints(model, services)}
         workload = WorkloadProcess(
             files.run_dir, timeline, model.app.name, Path(config.workdir),
-            {**workload_env(files.run_dir, files.run_id, Path(config.workdir),
-                            config.settings_module, dict(config.celery_settings)),
-             **config.env},
+            workload_env(files.run_dir, files.run_id, config),
             deadline=model.timeout,
         )  # fmt: skip
         driver = _Run(model, timeline, files, backend, show)
@@ -221,7 +234,7 @@ def run_scenario(
         backend=backend, verdicts=verdicts, timings=timings,
         never_applied=driver.never_applied,
     )  # fmt: skip
-    driver.write_reports(result, picture=picture)
+    driver.write_reports(result, picture=picture, html=html)
     result.timings["wall"] = time.monotonic() - began
     files.patch_report_timings(result.timings, result.overhead)
     return result
@@ -265,15 +278,17 @@ class _Run:
             waited = time.monotonic()
             workload.connect(stack.producer_broker_url, WORKLOAD_READY_SECONDS)
             self.timings["workload_wait"] = time.monotonic() - waited
-            self.journal.write(
+            started = self.journal.write(
                 "run.started", run_id=self.files.run_id, scenario=self.scenario.name,
                 seed=self.timeline.seed, backend=self.backend,
                 topology=self.scenario.topology.model_dump(mode="json"),
                 expected_tasks=self.timeline.expected_tasks,
             )  # fmt: skip
+            # The origin of every time shown (chaos.timebase): the fault offsets count from it too.
+            self.t0 = started.mono
+            self.console.start_clock(started.mono)
             self.journal.write("run.plan", **run_plan(self.timeline))
             self.phase("workload")
-            self.t0 = time.monotonic()
             workload.go(self.t0)
             self._timeline_loop(workload)
             self.phase("heal")
@@ -398,10 +413,9 @@ class _Run:
 
     def _apply(self, state: _FaultState) -> None:
         def apply() -> None:
-            self.faults.apply(state.fault)
-            state.applied_at = time.monotonic()
+            state.applied_at = self.faults.apply(state.fault).mono
             self.console.note(f"[red]applied[/red] {state.fault.fault_id} ({state.fault.type} "
-                              f"on {state.fault.target})")  # fmt: skip
+                              f"on {state.fault.target})", state.applied_at)  # fmt: skip
             if state.fault.end.kind == "instant":
                 state.healed_at = state.applied_at
 
@@ -421,9 +435,9 @@ class _Run:
 
     def _heal(self, state: _FaultState, how: str) -> None:
         def heal() -> None:
-            self.faults.heal(state.fault, how)
-            state.healed_at = time.monotonic()
-            self.console.note(f"[green]healed[/green] {state.fault.fault_id} ({how})")
+            state.healed_at = self.faults.heal(state.fault, how).mono
+            self.console.note(f"[green]healed[/green] {state.fault.fault_id} ({how})",
+                              state.healed_at)
 
         self._start_action(state, heal)
 
@@ -491,10 +505,16 @@ class _Run:
         except ConfigError as exc:  # the run wrote it: unreadable is a failed disk, not input
             raise StackError("journal", f"the run's own journal cannot be read back: {exc}",
                              hint="an infrastructure error; no verdict") from None  # fmt: skip
-        require_complete(self.history)
+        # The app refusing the workload's requests (a 400 for its Host, a 404) explains publishes
+        # that were never tried: a failed "workload" verdict, not an incomplete journal.
+        refused = unexpected_verdict(read_journal(self.files.run_dir))
+        if refused is None:
+            require_complete(self.history)
         verdicts = run_checks(self.history, expectations_of(self.scenario),
                               known_broken=self.scenario.known_broken,
                               invariants=True, relax=self.scenario.relax)  # fmt: skip
+        if refused is not None:
+            verdicts.append(refused)
         held = all(verdict.ok for verdict in verdicts)
         self.journal.write("run.judged", outcome="held" if held else "failed")
         self.timings["check"] = time.monotonic() - checked
@@ -534,7 +554,7 @@ class _Run:
                              hint="free space where the run directories go (--out); "
                                   "no verdict from an incomplete journal") from also  # fmt: skip
 
-    def write_reports(self, result: RunResult, picture: bool) -> None:
+    def write_reports(self, result: RunResult, picture: bool, html: bool = False) -> None:
         written = time.monotonic()
         extra = {
             "timings": result.timings,
@@ -544,6 +564,6 @@ class _Run:
             "scenario_file": "scenario.yaml",
             "timeline_file": "timeline.json",
         }
-        self.files.write_report(result.verdicts, self.history, extra, picture=picture)
+        self.files.write_report(result.verdicts, self.history, extra, picture=picture, html=html)
         self.journal.close()
         result.timings["report"] = time.monotonic() - written

@@ -8,6 +8,8 @@ Layout::
     RUN_DIR/run.json         run id, scenario name, seed, backend, source path
     RUN_DIR/journal.jsonl    every event (chaos.journal)
     RUN_DIR/report.json      verdicts and timings (chaos.report.json_report)
+    RUN_DIR/report.html      the page to explore (chaos.report.html_page), unless --no-report
+    RUN_DIR/timeline.png     the picture (and timeline.svg), unless --no-report or --no-picture
 """
 
 from __future__ import annotations
@@ -67,20 +69,26 @@ class RunFiles:
         return blocks * stats.f_frsize
 
     def write_report(self, verdicts: list[Any], history: Any, extra: dict[str, Any],
-                     picture: bool = False) -> Path:  # fmt: skip
-        """report.json through the report package, and the timeline picture if asked (plotting
-        costs seconds, mostly importing matplotlib)."""
+                     picture: bool = False, html: bool = False) -> Path:  # fmt: skip
+        """report.json through the report package, the timeline picture and the HTML page if
+        asked (plotting costs seconds, mostly importing matplotlib; the page a few ms)."""
         try:
-            from chaos.report import write_json, write_timeline
+            from chaos.report import write_html, write_json, write_timeline
         except ImportError:
             return self._write_minimal_report(verdicts, extra)
+        # The picture and the page are niceties: never lose the verdicts over them.
         try:
             if picture:
                 write_timeline(self.run_dir, history, verdicts)
-        # A picture is a nicety: never lose the verdicts over it.
         except Exception as exc:  # noqa: BLE001
             extra = {**extra, "timeline_error": repr(exc)}
-        return write_json(self.run_dir, verdicts, history, extra=extra)
+        path = write_json(self.run_dir, verdicts, history, extra=extra)
+        try:
+            if html:
+                write_html(self.run_dir, history, verdicts)
+        except Exception as exc:  # noqa: BLE001
+            write_json(self.run_dir, verdicts, history, extra={**extra, "html_error": repr(exc)})
+        return path
 
     def _write_minimal_report(self, verdicts: list[Any], extra: dict[str, Any]) -> Path:
         report = {

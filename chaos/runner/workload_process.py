@@ -20,6 +20,8 @@ from typing import Any
 from chaos.errors import StackError
 from chaos.journal import ENV_RUN_DIR, ENV_RUN_ID
 from chaos.scenario.timeline import ResolvedTimeline
+from chaos.stack._django_db import database_env
+from chaos.stack.base import StackConfig
 
 WORKLOAD_SPEC_FILE = "workload.json"
 WORKLOAD_LOG_FILE = "workload.log"
@@ -27,22 +29,25 @@ WORKLOAD_LOG_FILE = "workload.log"
 RUN_DATABASE_FILE = "db.sqlite3"
 #: Variables of an enclosing run that must not leak into this one.
 _RUN_VARIABLES = ("CHAOS_WORKER_NAME", "CHAOS_CELERY_SETTINGS", "CHAOS_BROKER_WAIT",
-                  "DJANGO_SETTINGS_MODULE", "DJANGO_DB_PATH", "CELERY_BROKER_URL")  # fmt: skip
+                  "DJANGO_SETTINGS_MODULE", "DJANGO_DB_PATH", "CELERY_BROKER_URL",
+                  "CHAOS_RUN_DATABASE", "CHAOS_RUN_DATABASE_ALIAS")  # fmt: skip
 
 
-def workload_env(run_dir: Path, run_id: str, workdir: Path, settings_module: str | None,
-                 celery_settings: dict[str, Any]) -> dict[str, str]:  # fmt: skip
-    """The app's environment as the workers get it, for the producer side."""
+def workload_env(run_dir: Path, run_id: str, config: StackConfig) -> dict[str, str]:
+    """The app's environment as the workers get it (its ``env``, the run's database), for the
+    producer side."""
     env = {
         k: v for k, v in os.environ.items() if k not in (*_RUN_VARIABLES, ENV_RUN_DIR, ENV_RUN_ID)
     }
     env[ENV_RUN_DIR] = str(run_dir)
     env[ENV_RUN_ID] = run_id
-    env["PYTHONPATH"] = os.pathsep.join([str(workdir), *filter(None, [env.get("PYTHONPATH")])])
-    env["CHAOS_CELERY_SETTINGS"] = json.dumps(celery_settings)
-    if settings_module:
-        env["DJANGO_SETTINGS_MODULE"] = settings_module
-        env["DJANGO_DB_PATH"] = str(run_dir / RUN_DATABASE_FILE)
+    workdir = str(Path(config.workdir).resolve())
+    env["PYTHONPATH"] = os.pathsep.join([workdir, *filter(None, [env.get("PYTHONPATH")])])
+    env["CHAOS_CELERY_SETTINGS"] = json.dumps(dict(config.celery_settings))
+    env.update(config.env)
+    if config.settings_module:
+        env.update(database_env(config.settings_module, run_dir / RUN_DATABASE_FILE, env,
+                                via_env=config.database_env))  # fmt: skip
     return env
 
 

@@ -19,6 +19,7 @@ from chaos.scenario.model import (
     FAULT_MODELS,
     FAULT_TYPES,
     AppSpec,
+    DatabaseSpec,
     HitRange,
     RandomRange,
     Scenario,
@@ -132,6 +133,8 @@ def _model_for(path: FieldPath, values: Any) -> type[BaseModel] | None:
     head = path[0]
     if path == ("app",):
         return AppSpec
+    if path == ("app", "database"):
+        return DatabaseSpec
     if path == ("topology",):
         return Topology
     if head == "workload" and len(path) == 2:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
@@ -48,6 +49,7 @@ __all__ = [
     "TOXIC_ATTRIBUTES",
     "UNTIL_CONDITIONS",
     "AppSpec",
+    "DatabaseSpec",
     "BrokerFault",
     "BrokerRestart",
     "Duration",
@@ -64,6 +66,7 @@ __all__ = [
     "TimeSpec",
     "Topology",
     "WorkerFault",
+    "WorkerOverrides",
     "WorkerScale",
     "WorkloadStream",
     "parse_after",
@@ -122,20 +125,120 @@ Fault = _fault_union()
 """A fault entry of the scenario: any registered fault type's model."""
 
 
+def _env_value(value: Any) -> Any:
+    """YAML reads ``FAILURES: 2`` as a number; an environment holds its text."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value) if isinstance(value, (int, float)) else value
+
+
+EnvValue = Annotated[str, BeforeValidator(_env_value)]
+
+
+class DatabaseSpec(_Strict):
+    """How the run's own SQLite database reaches the app: the variable its settings read, or
+    (without ``env``) a settings wrapper that overrides ``DATABASES[alias]["NAME"]``."""
+
+    env: str | None = Field(None, description="environment variable the settings read the path from")
+    alias: str = Field("default", description="which entry of DATABASES is the run's")
+
+    @field_validator("env")
+    @classmethod
+    def _variable_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError(f"{value!r} is not an environment variable name")
+        return value
+
+
 class AppSpec(_Strict):
     """The Celery app under test; the reference app (``app/``) by default."""
 
     name: str = Field("myproject", description="what celery -A takes")
     workdir: str | None = Field(None, description="directory the app lives in; app/ if absent")
-    settings: str | None = Field("myproject.settings", description="DJANGO_SETTINGS_MODULE")
+    settings: str | None = Field(
+        None, description="DJANGO_SETTINGS_MODULE; found in manage.py if absent, null: no Django"
+    )
+    env: dict[str, EnvValue] = Field(
+        default_factory=dict, description="environment of every app process (workers, producer)"
+    )
+    database: DatabaseSpec = Field(default_factory=DatabaseSpec)
+    setup: list[str] = Field(
+        default_factory=list, description="commands run after migrations, before the workers"
+    )
+
+    @field_validator("env")
+    @classmethod
+    def _variable_names(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [name for name in value if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name)]
+        if bad:
+            raise ValueError(f"not environment variable names: {', '.join(map(repr, bad))}")
+        return value
+
+    @field_validator("setup")
+    @classmethod
+    def _commands(cls, value: list[str]) -> list[str]:
+        if any(not command.strip() for command in value):
+            raise ValueError("an empty setup command")
+        return value
+
+    def settings_for(self, workdir: Path) -> str | None:
+        """The settings module: the one given, else manage.py's ``DJANGO_SETTINGS_MODULE``
+        default; None for a plain Celery app (or ``settings: null``)."""
+        if self.settings is not None or "settings" in self.model_fields_set:
+            return self.settings
+        return settings_from_manage_py(workdir)
+
+
+_MANAGE_PY_SETTINGS = re.compile(
+    r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([A-Za-z_][\w.]*)['"]"""
+)
+
+
+def settings_from_manage_py(workdir: Path) -> str | None:
+    """``os.environ.setdefault("DJANGO_SETTINGS_MODULE", "x.settings")`` as manage.py writes it."""
+    manage = workdir / "manage.py"
+    try:
+        match = _MANAGE_PY_SETTINGS.search(manage.read_text(errors="replace"))
+    except OSError:
+        return None
+    return match[1] if match else None
+
+
+PoolName = Literal["solo", "prefork", "threads"]
+QueueNames = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+
+
+class WorkerOverrides(_Strict):
+    """What one worker does differently from the topology's defaults: ``{queues: [other]}``."""
+
+    pool: PoolName | None = None
+    concurrency: int | None = Field(None, ge=1, le=16)
+    queues: QueueNames | None = Field(None, description="celery worker -Q")
+    mingle: bool | None = None
+    gossip: bool | None = None
+    heartbeat: bool | None = None
 
 
 class Topology(_Strict):
-    """Workers and broker settings the stack starts."""
+    """Workers and broker settings the stack starts.
+
+    Workers start lean by default (solo pool; mingle, gossip and heartbeat off: mingle alone
+    costs about 1 s at every start, and the library's verdicts were taken that way). A scenario
+    shaped like production says so: ``pool: prefork``, ``mingle: true``, ``gossip: true``,
+    ``heartbeat: true`` (``celery worker``'s own defaults), ``queues: [...]`` for ``-Q``; and
+    ``per_worker`` shapes one worker by name (``worker-2: {queues: [other], pool: solo}``).
+    """
 
     workers: int = Field(1, ge=1, le=8)
-    pool: Literal["solo", "prefork", "threads"] = "solo"
+    pool: PoolName = "solo"
     concurrency: int = Field(1, ge=1, le=16)
+    queues: QueueNames | None = Field(None, description="celery worker -Q, for every worker")
+    mingle: bool = Field(False, description="Celery's mingle step at start (celery worker: on)")
+    gossip: bool = Field(False, description="Celery's gossip step (celery worker: on)")
+    heartbeat: bool = Field(False, description="worker heartbeat events (celery worker: on)")
+    per_worker: dict[str, WorkerOverrides] = Field(
+        default_factory=dict, description="one worker's own shape, by name (worker-1, ...)"
+    )
     prefetch_multiplier: int | None = Field(None, ge=0)
     persistence: Literal["none", "everysec", "always"] = "none"
     celery: dict[str, Any] = Field(default_factory=dict, description="Celery settings overrides")
@@ -163,26 +266,75 @@ Rate = Annotated[
 ]
 
 
-class WorkloadStream(_Strict):
-    """Messages a producer sends: through the seed's view, the durable outbox view, or a task."""
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_HTTP_FIELDS = ("method", "url", "json_body", "form", "headers", "expect_status", "host")
 
-    path: Literal["naive", "durable", "task"] = "naive"
+
+class WorkloadStream(_Strict):
+    """Messages a producer sends: through the seed's view, the durable outbox view, a task, or any
+    view of the app over HTTP (``path: http``, Django's test client; ``{n}`` is the send number)."""
+
+    path: Literal["naive", "durable", "task", "http"] = "naive"
     task: str | None = Field(None, description="module.task_name, for path: task")
     args: list[Any] = Field(default_factory=list)
     kwargs: dict[str, Any] = Field(default_factory=dict)
     count: int = Field(ge=1, le=10_000)
     rate: Rate = Field(10.0, description="sends per second: 5/s")
     at: TimeSpec = Field(0.0, description="first send, from the run's start")
+    countdown: Duration | None = Field(None, description="apply_async(countdown=...)")
+    eta: Duration | None = Field(None, description="apply_async(eta=now + this), at each send")
+    queue: str | None = Field(None, min_length=1, description="apply_async(queue=...)")
+    routing_key: str | None = Field(None, min_length=1, description="apply_async(routing_key=...)")
+    method: Literal[HTTP_METHODS] | None = Field(None, description="path: http; POST if absent")  # type: ignore[valid-type]
+    url: str | None = Field(None, description="path: http, the URL path: /api/invoices/")
+    json_body: Any = Field(None, alias="json", description="path: http, a JSON body")
+    form: dict[str, Any] | None = Field(None, description="path: http, a form-encoded body")
+    headers: dict[str, EnvValue] = Field(default_factory=dict, description="path: http")
+    expect_status: list[Annotated[int, Field(ge=100, le=599)]] | None = Field(
+        None, min_length=1, description="path: http, the statuses that mean accepted (any 2xx)"
+    )
+    host: str | None = Field(None, description="path: http, the Host header; ALLOWED_HOSTS[0]")
 
     @model_validator(mode="after")
     def _task_for_task_path(self) -> WorkloadStream:
         if self.path == "task" and self.task is None:
             raise ValueError("path: task needs task: (module.task_name)")
-        if self.path != "task" and (self.task is not None or self.args):
-            raise ValueError(
-                f"path: {self.path} goes through the app's view; task:/args: are for path: task"
-            )
+        publish_options = sorted(self.publish_options)
+        if self.path != "task" and (self.task is not None or self.args or self.kwargs
+                                    or publish_options):  # fmt: skip
+            given = ", ".join(["task:/args:/kwargs:", *(f"{name}:" for name in publish_options)])
+            raise ValueError(f"path: {self.path} sends no task itself; {given} are for path: task")
+        if self.countdown is not None and self.eta is not None:
+            raise ValueError("give countdown: or eta: (both delay the task), not both")
+        given_http = [name for name in _HTTP_FIELDS
+                      if name in self.model_fields_set and name != "headers" or
+                      (name == "headers" and self.headers)]  # fmt: skip
+        if self.path != "http" and given_http:
+            names = ", ".join("json" if n == "json_body" else n for n in given_http)
+            raise ValueError(f"{names}: for path: http only (this stream is path: {self.path})")
+        if self.path == "http":
+            if not self.url or not self.url.startswith("/"):
+                raise ValueError("path: http needs url: a path on the app such as /api/orders/")
+            if self.json_body is not None and self.form is not None:
+                raise ValueError("give json: or form:, not both")
         return self
+
+    def http_request(self) -> dict[str, Any] | None:
+        """The request a ``path: http`` stream sends, as the workload process reads it."""
+        if self.path != "http":
+            return None
+        return {
+            "method": self.method or "POST", "url": self.url, "json": self.json_body,
+            "form": self.form, "headers": dict(self.headers),
+            "expect_status": self.expect_status, "host": self.host,
+        }  # fmt: skip
+
+    @property
+    def publish_options(self) -> dict[str, Any]:
+        """What the producer passes on to ``apply_async`` for every message of the stream."""
+        options = {"countdown": self.countdown, "eta": self.eta, "queue": self.queue,
+                   "routing_key": self.routing_key}  # fmt: skip
+        return {name: value for name, value in options.items() if value is not None}
 
     @property
     def duration(self) -> float:

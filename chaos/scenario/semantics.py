@@ -28,6 +28,7 @@ from chaos.scenario.model import (
 from chaos.scenario.exception_path import exception_path_problem
 from chaos.scenario.source import SourceDocument
 from chaos.scenario.suggest import did_you_mean, one_of
+from chaos.scenario.workload_paths import check_workload_paths
 from chaos.scenario.timing import check_after_cycles, check_starts_before_timeout, static_spans
 
 
@@ -76,7 +77,7 @@ def _check_app(scenario: Scenario, document: SourceDocument) -> list[Problem]:
                 expected=f"a module or package under {workdir}",
             )
         )
-    settings = scenario.app.settings
+    settings = scenario.app.settings_for(workdir)
     if settings is not None and not app_source.module_exists(settings, workdir):
         problems.append(
             document.problem(
@@ -131,6 +132,22 @@ def _check_tasks(scenario: Scenario, document: SourceDocument) -> list[Problem]:
             warnings.warn_explicit(str(where), app_source.TaskNameWarning,
                                    str(document.path or "<scenario>"), note.line or 0,
                                    module="chaos.scenario", registry={})  # fmt: skip
+    return problems
+
+
+def _check_item_templates(scenario: Scenario, document: SourceDocument) -> list[Problem]:
+    """A stream's ``args``/``kwargs`` strings with ``{n}`` are filled per message: any other
+    placeholder, or one ``{n}`` cannot fill, is refused at its line before the run starts."""
+    from chaos.item_templates import template_problems
+
+    fields = {"args": "args", "kwargs": "kwargs", "url": "url", "json_body": "json",
+              "form": "form", "headers": "headers"}  # fmt: skip
+    problems = []
+    for index, stream in enumerate(scenario.workload):
+        for attribute, key in fields.items():
+            for path, message in template_problems(getattr(stream, attribute)):
+                problems.append(document.problem(("workload", index, key, *path), message,
+                                                 expected='a string with at most "{n}"'))  # fmt: skip
     return problems
 
 
@@ -488,9 +505,15 @@ def _parameters(function: Callable[..., Any]) -> list[str] | None:
     return names
 
 
+def _check_workload_paths(scenario: Scenario, document: SourceDocument) -> list[Problem]:
+    return check_workload_paths(scenario, document, app_workdir(scenario, document.path))
+
+
 _RULES = (
     _check_app,
+    _check_workload_paths,
     _check_tasks,
+    _check_item_templates,
     _check_celery_settings,
     _check_fault_references,
     _check_fault_targets,

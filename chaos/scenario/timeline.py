@@ -56,6 +56,10 @@ class ResolvedStream(_Frozen):
     count: int
     start: float
     interval: float
+    options: dict[str, Any] = {}
+    """``countdown`` / ``eta`` (seconds from each send) / ``queue`` / ``routing_key``."""
+    http: dict[str, Any] | None = None
+    """``path: http``: method, url, body, headers, expected statuses, host."""
 
     def send_times(self) -> list[float]:
         """Offsets from the run's start at which each message of this stream is sent."""
@@ -142,6 +146,8 @@ def resolve_timeline(scenario: Scenario, seed: int) -> ResolvedTimeline:
             count=stream.count,
             start=_draw_time(stream.at, seed, f"workload-{index}", "at"),
             interval=1.0 / stream.rate,
+            options=stream.publish_options,
+            http=stream.http_request(),
         )
         for index, stream in enumerate(scenario.workload)
     ]

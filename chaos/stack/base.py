@@ -41,12 +41,29 @@ class StackConfig:
     pool: Pool = "solo"
     concurrency: int = 1
     prefetch_multiplier: int | None = None
+    queues: Sequence[str] | None = None
+    """``celery worker -Q``; None: what Celery selects by default (``task_default_queue``)."""
+    mingle: bool = False
+    gossip: bool = False
+    heartbeat: bool = False
+    """Celery's mingle, gossip and heartbeat steps: off by default here for fast fixtures (mingle
+    alone costs about 1 s at start); a scenario's topology turns them on, as ``celery worker``
+    does. ``chaos.stack.shape`` resolves a worker's shape from these and ``per_worker``."""
+    per_worker: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """What one worker (by name, ``worker-2``) does differently: any of ``pool``, ``concurrency``,
+    ``queues``, ``mingle``, ``gossip``, ``heartbeat``."""
     persistence: Persistence = "none"
     celery_settings: Mapping[str, Any] = field(default_factory=dict)
     """Celery settings applied to the workers (and the producer) before the app is finalized,
     e.g. ``{"task_acks_late": True, "broker_transport_options": {"visibility_timeout": 5}}``."""
     env: Mapping[str, str] = field(default_factory=dict)
-    """Extra environment for the workers."""
+    """The app's environment: every app process gets it (workers, the producer, set-up)."""
+    database_env: str | None = None
+    """The variable the app's settings read the SQLite path from; None: the suite's settings
+    wrapper overrides ``DATABASES["default"]["NAME"]`` (the project's own database is never used)."""
+    setup: Sequence[str] = ()
+    """Commands run once after the run's database is migrated, before the workers start
+    (``python manage.py seed_customers``): a failing one is a StackError naming it."""
     run_dir: Path | None = None
     """Where journal, logs, pidfiles and Redis data go; a fresh one under ``.chaos/runs`` if None."""
     run_id: str | None = None
@@ -90,6 +107,15 @@ class BrokerHandle(abc.ABC):
 
     @abc.abstractmethod
     def is_running(self) -> bool: ...
+
+    def disconnect_clients(
+        self, *, name: str | None = None, addr: str | None = None
+    ) -> list[dict[str, str]]:
+        """``CLIENT KILL`` of Redis's normal clients (all, or those with this name or address),
+        on Redis's own port: connections reset by the server. Returns the clients it killed."""
+        from chaos.stack._redis_clients import disconnect_clients
+
+        return disconnect_clients(self.direct_url, name=name, addr=addr)
 
     @abc.abstractmethod
     def reconfigure(self, settings: Mapping[str, str]) -> dict[str, str]:
@@ -181,6 +207,13 @@ class WorkerHandle(abc.ABC):
     def terminate(self, grace: float = 10.0) -> bool:
         """SIGTERM to the main process (Celery's warm shutdown), escalating to SIGKILL after
         ``grace`` seconds. Returns True if it exited by itself, False if it had to be killed."""
+
+    def kill_pool_process(self, pid: int) -> None:
+        """SIGKILL one pool process (``pid`` as the probe journals it); the main process lives
+        and its pool starts a new one. StackError when ``pid`` is not this worker's child."""
+        from chaos.errors import StackError
+
+        raise StackError(self.name, "this backend cannot kill one pool process")
 
     @abc.abstractmethod
     def spawn(self) -> None:

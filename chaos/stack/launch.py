@@ -1,4 +1,4 @@
-"""The worker launcher: ``python -m chaos.stack.launch APP [--hostname H --pool P --concurrency N]``.
+"""The worker launcher: ``python -m chaos.stack.launch APP [--hostname H --pool P -Q A,B ...]``.
 
 Runs ``celery worker`` for any Celery app without editing it: imports the app (as ``celery -A``
 finds it), applies the stack's Celery settings (JSON in ``$CHAOS_CELERY_SETTINGS``) before the app
@@ -15,7 +15,8 @@ file, then sets ``CELERY_BROKER_URL`` before the app (whose settings read it at 
 It builds the worker with ``app.Worker(...)`` as ``celery worker`` does after parsing its options,
 without importing Celery's command line: ``celery.bin.celery`` pulls in click-repl and
 prompt_toolkit, measured at 0.3 s idle and over 1 s on a loaded machine, a third of a cold start.
-Gossip, mingle and heartbeat are off (mingle alone costs about 1 s at start).
+Mingle, gossip and heartbeat are on unless ``--without-<step>`` says otherwise, as with
+``celery worker`` (mingle alone costs about 1 s at start).
 
 Exit codes: 2 when the app cannot be found or imported, 3 when the broker never answered,
 otherwise the worker's own exit code.
@@ -30,7 +31,11 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from chaos.stack.shape import WorkerShape
 
 ENV_CELERY_SETTINGS = "CHAOS_CELERY_SETTINGS"
 ENV_BROKER_WAIT = "CHAOS_BROKER_WAIT"
@@ -51,15 +56,14 @@ def _since_spawn() -> float | None:
 
 
 def launcher_argv(
-    python: str, app: str, *, hostname: str, pool: str, concurrency: int, loglevel: str = "INFO"
+    python: str, app: str, *, hostname: str, shape: WorkerShape, loglevel: str = "INFO"
 ) -> list[str]:
     """The command line that runs this launcher: the one both backends use, kept beside the
     parser that reads it so the two cannot drift apart."""
     return [
         python, "-m", "chaos.stack.launch", app,
         "--hostname", hostname,
-        "--pool", pool,
-        "--concurrency", str(concurrency),
+        *shape.launcher_options(),
         "--loglevel", loglevel,
     ]  # fmt: skip
 
@@ -68,8 +72,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m chaos.stack.launch")
     parser.add_argument("app", help="the Celery app, as celery -A takes it")
     parser.add_argument("--hostname", default=None)
-    parser.add_argument("--pool", default="solo")
+    parser.add_argument("--pool", default="prefork")
     parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--queues", "-Q", default=None, help="comma-separated, as celery -Q")
+    for step in ("mingle", "gossip", "heartbeat"):
+        parser.add_argument(f"--without-{step}", action="store_true")
     parser.add_argument("--loglevel", default="INFO")
     return parser.parse_args(argv)
 
@@ -114,9 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     overrides = json.loads(os.environ.get(ENV_CELERY_SETTINGS) or "{}")
     if broker_url is not None:
         overrides["broker_url"] = broker_url
-    from chaos.celery_compat import update_conf
+    from chaos.celery_compat import stack_result_backend, update_conf
 
     update_conf(app, overrides)
+    stack_result_backend(app, str(app.conf.broker_url), overrides)
 
     from chaos import probe
 
@@ -148,9 +156,10 @@ def main(argv: list[str] | None = None) -> int:
         concurrency=options.concurrency,
         loglevel=options.loglevel,
         logfile=None,
-        without_gossip=True,
-        without_mingle=True,
-        without_heartbeat=True,
+        queues=options.queues.split(",") if options.queues else None,
+        without_gossip=options.without_gossip,
+        without_mingle=options.without_mingle,
+        without_heartbeat=options.without_heartbeat,
         no_color=True,
     )
     worker.start()

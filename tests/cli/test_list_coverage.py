@@ -6,6 +6,9 @@ import subprocess
 import textwrap
 from pathlib import Path
 
+import pytest
+
+from chaos.errors import ConfigError
 from chaos.scenario import load_scenario_text
 from chaos.scenario.coverage import coverage, tasks_run_by
 from tests.cli.conftest import CHAOS
@@ -104,16 +107,15 @@ def test_coverage_without_require_all_reports_but_exits_0(tmp_path: Path) -> Non
     assert "tasks no scenario runs: shop.tasks.refund" in result.stdout
 
 
-def test_a_view_path_with_no_route_is_said_not_guessed(tmp_path: Path) -> None:
+def test_a_view_path_the_app_lacks_is_refused_before_coverage_guesses(tmp_path: Path) -> None:
+    # Validation refuses path: durable for an app without the reference app's outbox view, so
+    # coverage never meets a view path it cannot resolve (chaos.scenario.workload_paths).
     app = _fixture_app(tmp_path)
-    loaded = load_scenario_text(
-        SCENARIO.format(name="durable", workdir=app, stream="{path: durable, count: 1}"), "d.yaml"
-    )
-    found = tasks_run_by(loaded.scenario, app)
-    assert found.tasks == set()
-    assert found.unreadable == [
-        "path: durable (/orders/durable/): no view routed there in the app's sources"
-    ]
+    with pytest.raises(ConfigError, match="path: durable drives the reference app's shop"):
+        load_scenario_text(
+            SCENARIO.format(name="durable", workdir=app, stream="{path: durable, count: 1}"),
+            "d.yaml",
+        )
 
 
 def test_the_reference_app_has_every_task_run_by_the_library() -> None:

@@ -55,7 +55,12 @@ def test_kill_9_of_the_owner_then_reap_leaves_nothing(docker_images, tmp_path):
         assert run_id, "the owner process did not start its stack"
         os.kill(owner.pid, signal.SIGKILL)
         owner.wait(timeout=10)
-        assert labelled_leftovers(run_id), "a killed owner leaves its containers (nothing reaped yet)"
+        left = labelled_leftovers(run_id)
+        assert left, "a killed owner leaves its containers (nothing reaped yet)"
+        # A dry run names every object of the dead run and removes none of them.
+        would = [entry for entry in reap_docker(dry_run=True) if run_id in entry]
+        assert sorted(would) == sorted(left)
+        assert sorted(labelled_leftovers(run_id)) == sorted(left)
         removed = reap_docker()  # no run id: what belongs to dead owners
         assert any(run_id in entry for entry in removed)
         assert labelled_leftovers(run_id) == []

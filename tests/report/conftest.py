@@ -108,7 +108,7 @@ def reported_hundred(tmp_path_factory: pytest.TempPathFactory) -> Reported:
     history = load_history(run_dir)
     verdicts = run_checks(history, HUNDRED_EXPECTATIONS)
     write_json(run_dir, verdicts, history, extra={"runner": {"wall": 1.5}})
-    write_html(run_dir, history, verdicts)
+    write_html(run_dir, history, verdicts, picture=True)
     return Reported(run_dir, history, verdicts)
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from chaos.stack.base import REFERENCE_APP_DIR
+
 from chaos.errors import ConfigError
 from chaos.scenario import load_scenario_text, parse_duration
 from chaos.scenario.model import BrokerFault, FailpointFault, ProxyToxic, RandomRange
@@ -72,7 +74,9 @@ def test_defaults_are_the_reference_app_with_one_solo_worker() -> None:
     scenario = load_scenario_text(
         "name: d\nworkload: [{count: 1}]\nexpect: [{check: no_lost}]\n"
     ).scenario
-    assert scenario.app.name == "myproject" and scenario.app.settings == "myproject.settings"
+    assert scenario.app.name == "myproject" and scenario.app.settings is None
+    # settings absent: read from the reference app's manage.py
+    assert scenario.app.settings_for(REFERENCE_APP_DIR) == "myproject.settings"
     assert (scenario.topology.workers, scenario.topology.pool) == (1, "solo")
     assert scenario.faults == [] and scenario.seed is None
 

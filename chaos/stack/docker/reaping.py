@@ -14,12 +14,14 @@ def reap_docker(
     *,
     include_live: bool = False,
     client: docker.DockerClient | None = None,
+    dry_run: bool = False,
 ) -> list[str]:
     """Remove labelled containers, then networks, then volumes; return what was removed.
 
     With ``run_id``: everything of that run, owned or not. Without: what belongs to runs whose
     owner process is dead (a runner killed with ``kill -9``), or everything labelled with
-    ``include_live``. Raises StackError when no engine answers.
+    ``include_live``. ``dry_run``: remove nothing, return what would go. Raises StackError when no
+    engine answers.
     """
     client = client or engine_client()
     label_filter = [f"{LABEL_MANAGED}=true"]
@@ -33,14 +35,18 @@ def reap_docker(
     # The low-level listing: the high-level one inspects each container, which fails on one
     # that another stack removes meanwhile.
     for container in client.api.containers(all=True, filters={"label": label_filter}):
-        if wanted(container.get("Labels")):
+        if wanted(container.get("Labels")) and dry_run:
+            removed.append(f"container {_container_name(container)}")
+        elif wanted(container.get("Labels")):
             try:
                 client.api.remove_container(container["Id"], force=True, v=True)
                 removed.append(f"container {_container_name(container)}")
             except NotFound:
                 pass  # gone meanwhile: what we wanted
     for network in client.networks.list(filters={"label": label_filter}):
-        if wanted(network.attrs.get("Labels")):
+        if wanted(network.attrs.get("Labels")) and dry_run:
+            removed.append(f"network {network.name}")
+        elif wanted(network.attrs.get("Labels")):
             try:
                 network.remove()
                 removed.append(f"network {network.name}")
@@ -50,7 +56,9 @@ def reap_docker(
                 # Still in use by a container that is not ours to remove: leave it, say why.
                 removed.append(f"network {network.name} NOT removed: {exc.explanation}")
     for volume in client.volumes.list(filters={"label": label_filter}):
-        if wanted(volume.attrs.get("Labels")):
+        if wanted(volume.attrs.get("Labels")) and dry_run:
+            removed.append(f"volume {volume.name}")
+        elif wanted(volume.attrs.get("Labels")):
             try:
                 volume.remove(force=True)
                 removed.append(f"volume {volume.name}")

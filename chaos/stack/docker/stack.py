@@ -56,6 +56,7 @@ from chaos.stack.docker.redis_container import (
 from chaos.stack.docker.toxiproxy_container import FIRST_PROXY_PORT, ToxiproxyContainer
 from chaos.stack.docker.worker_container import RUN_DIR_IN_CONTAINER, CeleryWorkerContainer
 from chaos.stack.launch import ENV_BROKER_WAIT
+from chaos.stack.shape import worker_shape
 
 #: auto | toxiproxy | own, for stacks opened without saying (``chaos run --backend docker``).
 ENV_PROXY_IMAGE = "CHAOS_DOCKER_PROXY_IMAGE"
@@ -173,6 +174,23 @@ class DockerWorker(WorkerHandle):
     def kill(self) -> None:
         if self._created:
             self.container.kill()
+
+    def kill_pool_process(self, pid: int) -> None:
+        """``pid`` is in the container's namespace, as the probe journals it from inside."""
+        if not self.is_alive():
+            raise StackError(self.name, "the worker container is not running")
+        # Only a child of the launcher (docker-init's child) is a pool process: checked inside.
+        script = (
+            "import os, signal, sys\n"
+            f"pid = {int(pid)}\n"
+            "stat = open(f'/proc/{pid}/stat').read().rpartition(')')[2].split()\n"
+            "parent = open(f'/proc/{stat[1]}/stat').read().rpartition(')')[2].split()\n"
+            "sys.exit(3) if parent[1] != '1' else os.kill(pid, signal.SIGKILL)\n"
+        )
+        code, output = self.container.get_wrapped_container().exec_run(["python", "-c", script])
+        if code != 0:
+            raise StackError(self.name, f"could not kill pool process {pid} (exit {code}): "
+                             f"{output.decode(errors='replace')[-300:]}")  # fmt: skip
 
     def terminate(self, grace: float = 10.0) -> bool:
         if not self.is_alive():
@@ -429,7 +447,7 @@ class DockerStack(Stack):
         container = (
             CeleryWorkerContainer(self._worker_image, app=self.config.app, hostname=hostname)
             .with_run_dir(self.run_dir, self.run_id)
-            .with_pool(self.config.pool, self.config.concurrency)
+            .with_shape(worker_shape(self.config, name))
             .with_celery_settings(self.celery_settings())
             .with_name(f"chaos-{self.run_id}-{name}")
         )

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from chaos.journal import ENV_RUN_DIR, ENV_RUN_ID
 from chaos.stack.docker.container import ChaosContainer
+from chaos.stack.shape import WorkerShape
 
 RUN_DIR_IN_CONTAINER = "/chaos-run"
 APP_DIR_IN_CONTAINER = "/app"
@@ -30,8 +32,7 @@ class CeleryWorkerContainer(ChaosContainer):
         super().__init__(image, **kwargs)
         self.app = app
         self.hostname = hostname
-        self.pool = "solo"
-        self.concurrency = 1
+        self.shape = WorkerShape(pool="solo", mingle=False, gossip=False, heartbeat=False)
         # docker-init (tini) as PID 1 forwards SIGTERM to the worker and reaps prefork children.
         self._kwargs["init"] = True
         self._kwargs["working_dir"] = APP_DIR_IN_CONTAINER
@@ -46,8 +47,12 @@ class CeleryWorkerContainer(ChaosContainer):
         return self
 
     def with_pool(self, pool: str, concurrency: int = 1) -> CeleryWorkerContainer:
-        self.pool = pool
-        self.concurrency = concurrency
+        self.shape = replace(self.shape, pool=pool, concurrency=concurrency)
+        return self
+
+    def with_shape(self, shape: WorkerShape) -> CeleryWorkerContainer:
+        """Pool, concurrency, queues and Celery's optional steps, as ``chaos.stack.shape`` says."""
+        self.shape = shape
         return self
 
     def with_celery_settings(self, settings: Mapping[str, Any]) -> CeleryWorkerContainer:
@@ -61,8 +66,5 @@ class CeleryWorkerContainer(ChaosContainer):
         from chaos.stack.launch import launcher_argv
 
         self.with_command(
-            launcher_argv(
-                "python", self.app, hostname=self.hostname, pool=self.pool,
-                concurrency=self.concurrency,
-            )  # fmt: skip
+            launcher_argv("python", self.app, hostname=self.hostname, shape=self.shape)
         )

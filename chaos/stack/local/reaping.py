@@ -109,15 +109,32 @@ def _environment_processes(run_id: str) -> list[psutil.Process]:
     return found
 
 
-def reap_run(record: RunRecord) -> list[int]:
-    """SIGKILL every process of the run, group by group; returns the pids that were killed."""
+def run_processes(record: RunRecord) -> list[psutil.Process]:
+    """The run's live processes (by pidfile and start time, and by run id in their environment),
+    this process excepted: what ``reap_run`` kills and ``chaos clean --dry-run`` lists."""
     me = os.getpid()
-    victims = {
+    found = {
         process.pid: process
         for process in _pidfile_processes(Path(record.run_dir)) + _environment_processes(record.run_id)
-        if process.pid != me
+        if process.pid != me and _running(process)
     }
-    for process in victims.values():
+    return [found[pid] for pid in sorted(found)]
+
+
+def _running(process: psutil.Process) -> bool:
+    """Alive and not a zombie (a killed process whose parent died waits for init to reap it;
+    it holds no port and no memory)."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def reap_run(record: RunRecord, wait: float = 5.0) -> list[int]:
+    """SIGKILL every process of the run, group by group; returns the pids that were killed."""
+    me = os.getpid()
+    victims = run_processes(record)
+    for process in victims:
         try:
             pgid = os.getpgid(process.pid)
             if pgid != os.getpgid(me):
@@ -125,11 +142,13 @@ def reap_run(record: RunRecord) -> list[int]:
             process.kill()
         except (ProcessLookupError, psutil.Error):
             continue
-    psutil.wait_procs(list(victims.values()), timeout=5.0)
+    deadline = time.monotonic() + wait
+    while any(_running(process) for process in victims) and time.monotonic() < deadline:
+        time.sleep(0.01)  # SIGKILL takes effect within milliseconds; this waits for that
     for pidfile in (Path(record.run_dir) / PIDS_DIR).glob("*.pid"):
         pidfile.unlink(missing_ok=True)
     unregister_run(record.run_id)
-    return sorted(victims)
+    return [process.pid for process in victims]
 
 
 def reap_stale_runs() -> list[tuple[RunRecord, list[int]]]:

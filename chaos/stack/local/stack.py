@@ -21,7 +21,8 @@ from chaos.errors import StackError, map_exceptions
 from chaos.journal import ENV_RUN_DIR, ENV_RUN_ID, JournalWriter
 from chaos.probe import ENV_WORKER_NAME
 from chaos.stack._config import new_run_id, run_dir_for, validate_config
-from chaos.stack._django_db import ENV_DB_PATH, database_for_run
+from chaos.stack._app_setup import run_setup
+from chaos.stack._django_db import database_env, database_for_run
 from chaos.stack._journal_tail import JournalTail
 from chaos.stack._ping import redis_ping
 from chaos.stack._waiting import poll_until
@@ -39,6 +40,18 @@ from chaos.stack.local.ports import LOOPBACK
 from chaos.stack.local.process import ChildProcess
 from chaos.stack.local.proxy_link import BrokerProxy
 from chaos.stack.local.reaping import reap_stale_runs, register_run, unregister_run
+from chaos.stack.shape import worker_shape
+from chaos.stack.watchdog import Watchdog
+
+
+def _parent_pid(pid: int) -> int | None:
+    """The parent of ``pid`` from /proc, None if it is gone (so a reused pid is never killed)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after its last ")".
+    return int(stat.rpartition(")")[2].split()[1])
 
 
 class LocalWorker(WorkerHandle):
@@ -64,8 +77,8 @@ class LocalWorker(WorkerHandle):
     def _argv(self) -> list[str]:
         config = self._stack.config
         return launcher_argv(
-            sys.executable, config.app, hostname=self.hostname, pool=config.pool,
-            concurrency=config.concurrency,
+            sys.executable, config.app, hostname=self.hostname,
+            shape=worker_shape(config, self.name),
         )  # fmt: skip
 
     def spawn(self) -> None:
@@ -124,6 +137,16 @@ class LocalWorker(WorkerHandle):
         if self._process is not None:
             self._process.kill()
 
+    def kill_pool_process(self, pid: int) -> None:
+        main = self.pid
+        if main is None or _parent_pid(pid) != main:
+            raise StackError(self.name, f"pid {pid} is not a pool process of this worker "
+                             f"(main process {main})")  # fmt: skip
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError as exc:
+            raise StackError(self.name, f"pool process {pid} exited before the kill") from exc
+
     def terminate(self, grace: float = 10.0) -> bool:
         process = self._process
         if process is None or not process.is_alive():
@@ -155,6 +178,7 @@ class LocalStack(Stack):
         self._tail = JournalTail(self.journal_path)
         self._db_path: Path | None = None
         self._registered = False
+        self._watchdog: Watchdog | None = None
         self.started_seconds: dict[str, float] = {}
         """How long each start-up step took (the benchmark reads it)."""
 
@@ -168,6 +192,7 @@ class LocalStack(Stack):
             self.run_dir.mkdir(parents=True, exist_ok=True)
             register_run(self.run_id, self.run_dir)
             self._registered = True
+            self._watchdog = Watchdog.start(self.run_id, self.run_dir)  # reaps if we are killed
             self._journal = JournalWriter.for_run_dir(self.run_dir, "stack")
         try:
             with map_exceptions("stack", "starting the local stack"):
@@ -189,9 +214,15 @@ class LocalStack(Stack):
             mark = time.monotonic()
             self._db_path = database_for_run(
                 Path(self.config.workdir), self.config.settings_module, self.run_dir,
-                self._base_env(),
+                {**self._base_env(), **self.config.env}, via_env=self.config.database_env,
             )  # fmt: skip
             steps["django_db"] = time.monotonic() - mark
+        if self.config.setup:
+            mark = time.monotonic()
+            (self.run_dir / "logs").mkdir(exist_ok=True)
+            run_setup(self.config.setup, Path(self.config.workdir), self.app_env(),
+                      self.run_dir / "logs" / "setup.log")  # fmt: skip
+            steps["setup"] = time.monotonic() - mark
         self._workers = [self._new_worker(f"worker-{n}") for n in range(1, self.config.workers + 1)]
         for worker in self._workers:
             worker.spawn()
@@ -242,15 +273,24 @@ class LocalStack(Stack):
         (self.run_dir / "stack.json").write_text(json.dumps(record, indent=2))
 
     def close(self) -> None:
-        """Stop everything this stack started (SIGKILL by group: teardown must be quick)."""
-        for worker in self._workers:
-            worker.kill()
-        if self._proxy is not None:
-            self._proxy.stop()
-        if self._broker is not None:
-            self._broker.kill()
-        if self._journal is not None:
-            self._journal.close()
+        """Stop everything this stack started (SIGKILL by group: teardown must be quick); the
+        watchdog is released once all is stopped, and reaps whatever a failed close left."""
+        watchdog, self._watchdog = self._watchdog, None
+        try:
+            for worker in self._workers:
+                worker.kill()
+            if self._proxy is not None:
+                self._proxy.stop()
+            if self._broker is not None:
+                self._broker.kill()
+            if self._journal is not None:
+                self._journal.close()
+        except BaseException:
+            if watchdog is not None:
+                watchdog.abandon()
+            raise
+        if watchdog is not None:
+            watchdog.release()
         if self._registered:
             unregister_run(self.run_id)
             self._registered = False
@@ -273,9 +313,17 @@ class LocalStack(Stack):
             env["DJANGO_SETTINGS_MODULE"] = self.config.settings_module
         return env
 
-    def worker_env(self, name: str) -> dict[str, str]:
+    def app_env(self) -> dict[str, str]:
+        """What every app process gets: the base, the app's own ``env``, the run's database."""
         env = self._base_env()
         env.update(self.config.env)
+        if self._db_path is not None and self.config.settings_module:
+            env.update(database_env(self.config.settings_module, self._db_path, env,
+                                    via_env=self.config.database_env))  # fmt: skip
+        return env
+
+    def worker_env(self, name: str) -> dict[str, str]:
+        env = self.app_env()
         env[ENV_WORKER_NAME] = name
         listening = self._proxy is not None and self._proxy.handle is not None
         env[ENV_CELERY_SETTINGS] = json.dumps(self.celery_settings(with_broker_url=listening))
@@ -284,8 +332,6 @@ class LocalStack(Stack):
             env["CELERY_BROKER_URL"] = self.worker_broker_url
         else:  # spawned at start, before the proxy listens: the launcher reads it later
             env[ENV_BROKER_URL_FILE] = str(self._broker_url_file)
-        if self._db_path is not None:
-            env[ENV_DB_PATH] = str(self._db_path)
         return env
 
     def saw_ready(self, pid: int | None) -> bool:

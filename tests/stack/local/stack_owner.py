@@ -26,6 +26,7 @@ def main() -> None:
         "run_id": stack.run_id,
         "pids": [stack.broker.process.pid] + [w.pid for w in stack.workers],
         "ports": [stack.broker.port, stack.proxy.listen_port],
+        "watchdog": stack._watchdog.pid if stack._watchdog is not None else None,
     }), flush=True)  # fmt: skip
     sys.stdin.read()
     stack.close()
