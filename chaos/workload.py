@@ -218,6 +218,8 @@ class Workload:
             response = self.client.post(VIEW_URLS[path], {"item": f"stream{stream['index']}"})
             if response.status_code >= 400:
                 self._refused(record, "http.HTTPStatus", f"HTTP {response.status_code}")
+            elif path == "naive" and record.began == 0:
+                self._sent_nothing(stream, number, response.status_code)
         # The seed's view lets the broker's error escape (that is the point): any type it raises
         # is the refusal the journal records.
         except Exception as exc:  # noqa: BLE001
@@ -226,6 +228,17 @@ class Workload:
             if path == "durable":
                 self._journal_outbox_saved(record)
             self.current.record = None
+
+    def _sent_nothing(self, stream: dict[str, Any], number: int, status: int) -> None:
+        """The naive view answered without publishing: the order's task was never sent. Not a
+        refusal (the broker said nothing) and not an incomplete journal: the app's own doing,
+        which the runner's ``workload`` verdict reports."""
+        from chaos.http_workload import UNEXPECTED_KIND
+
+        self.journal.write(UNEXPECTED_KIND, stream=stream["index"], number=number + 1,
+                           method="POST", url=VIEW_URLS["naive"], host="testserver",
+                           status=status, detail="the view answered and sent no task",
+                           expected="a publish of the order's task")  # fmt: skip
 
     def send_http(self, stream: dict[str, Any], number: int) -> None:
         """One request of a ``path: http`` stream; an unexpected answer is journaled. A view that

@@ -1,4 +1,5 @@
-"""The workload's own verdict: requests the app answered with a status the scenario did not expect.
+"""The workload's own verdict: requests the app answered with a status the scenario did not expect,
+or (the naive path) answered without sending the order's task.
 
 A run whose workload the app refused (a 400 for a Host it does not allow, a 404 for a wrong URL)
 sent nothing to judge; without this verdict it would pass as "all 0 accepted tasks executed".
@@ -29,7 +30,8 @@ def unexpected_verdict(events: Iterable[Any]) -> Verdict | None:
             f"{len(unexpected)} request(s) got an unexpected answer, first {first.get('method')} "
             f"{first.get('url')} (host {first.get('host')}): {first.get('status')} "
             f"{first.get('detail', '')}".rstrip()
-            + "; the app refused the workload, so nothing it did not send can be judged"
+            + "; the app did not take the workload as the scenario expects, so what it did not "
+            "send cannot be judged"
         ),
         details={"unexpected": [dict(e.data) for e in unexpected[:20]]},
     )
