@@ -61,7 +61,8 @@ def _chosen(args: argparse.Namespace) -> list:
                                    expected="the app directory (where manage.py is)")])  # fmt: skip
     mutants = find_mutants(args.app)
     if args.task:
-        mutants = [m for m in mutants if m.task in args.task]
+        # a view's mutants are "view place_order" in the table, view-place_order in their ids
+        mutants = [m for m in mutants if {m.task, m.task.replace(" ", "-")} & set(args.task)]
     if args.operator:
         mutants = [m for m in mutants if m.operator in args.operator]
     known = {m.id for m in mutants}
