@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from chaos.clock import MAX_DILATION
 from chaos.faults import fault_type, fault_types
 from chaos.faults.broker import BrokerFault, BrokerRestart
 from chaos.faults.entry import (
@@ -224,6 +225,14 @@ class EndpointStub(_Strict):
         return value
 
 
+class ClockSpec(_Strict):
+    """The app's clock: ``dilation: N`` runs every app process N times faster than real time
+    (local backend; the times in the file stay the app's)."""
+
+    dilation: float = Field(1.0, ge=1.0, le=MAX_DILATION,
+                            description="app seconds per real second (1: real time)")
+
+
 class Scenario(_Strict):
     """A whole scenario file."""
 
@@ -242,6 +251,7 @@ class Scenario(_Strict):
         30.0, description="deadline for the queues to empty after healing"
     )
     timeout: PositiveDuration = Field(300.0, description="deadline for the whole run")
+    clock: ClockSpec = Field(default_factory=ClockSpec)
 
     def to_document(self) -> dict[str, Any]:
         """The scenario as a file would hold it (durations with units): loads back equal."""

@@ -75,7 +75,10 @@ class LocalWorker(WorkerHandle):
         config = self._stack.config
         argv = self._argv()
         child_class: type[ChildProcess] = ChildProcess
-        if config.worker_start == "forkserver":
+        # A fork of the warm fork server would not have libfaketime preloaded (LD_PRELOAD is
+        # read at exec): a dilated run spawns every worker.
+        dilated = config.clock is not None and config.clock.dilated
+        if config.worker_start == "forkserver" and not dilated:
             child_class, argv = ForkedChild, argv[3:]  # the launcher's own arguments
         self._process = child_class(
             self.name,
@@ -168,7 +171,7 @@ class LocalStack(Stack):
             self.run_dir.mkdir(parents=True, exist_ok=True)
             register_run(self.run_id, self.run_dir)
             self._registered = True
-            self._journal = JournalWriter.for_run_dir(self.run_dir, "stack")
+            self._journal = JournalWriter.for_run_dir(self.run_dir, "stack", self.config.clock)
         try:
             with map_exceptions("stack", "starting the local stack"):
                 self._start_parts(began)
