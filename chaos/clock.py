@@ -43,6 +43,27 @@ _CLOCKS = (time.CLOCK_REALTIME, time.CLOCK_MONOTONIC, time.CLOCK_MONOTONIC_RAW, 
 _SHARED_LAYOUT = struct.Struct("=QQ" + "qq" * len(_CLOCKS))
 
 
+_TAG = "chaos_clock_"
+_SHM = Path("/dev/shm")
+
+
+def reap_stale_origins() -> list[str]:
+    """Remove the start records of runs whose runner is gone (killed before it could clean up):
+    each name carries its runner's pid. Returns the names removed."""
+    removed = []
+    try:
+        names = [p.name for p in _SHM.iterdir() if _TAG in p.name]
+    except OSError:
+        return removed
+    for name in names:
+        pid_text = name.split(_TAG, 1)[1].split("_", 1)[0]
+        if not pid_text.isdigit() or Path(f"/proc/{pid_text}").exists():
+            continue
+        (_SHM / name).unlink(missing_ok=True)
+        removed.append(name)
+    return removed
+
+
 class ClockError(RuntimeError):
     """The dilated clock cannot be set up on this machine (no libfaketime, no POSIX semaphores)."""
 
@@ -127,7 +148,8 @@ class AppClock:
         """Create the shared start record every preloaded process reads (no-op in real time)."""
         if not self.dilated or self._names is not None:
             return self
-        tag = f"chaos_clock_{os.getpid()}_{secrets.token_hex(4)}"
+        reap_stale_origins()
+        tag = f"{_TAG}{os.getpid()}_{secrets.token_hex(4)}"
         sem_name, shm_name = f"/{tag}_sem", f"/{tag}_shm"
         libc = _libc()
         sem = libc.sem_open(sem_name.encode(), os.O_CREAT | os.O_EXCL, 0o600, 1)

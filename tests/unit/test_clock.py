@@ -150,3 +150,21 @@ def test_the_shared_origin_is_removed_on_close() -> None:
 def test_a_dilation_out_of_range_is_refused(dilation: float) -> None:
     with pytest.raises(ValueError, match="between 1 and 20"):
         AppClock(dilation)
+
+
+def test_a_dead_runners_origin_is_reaped_and_a_live_ones_kept() -> None:
+    from chaos.clock import reap_stale_origins
+
+    dead = "/dev/shm/chaos_clock_4194304999_test_shm"  # above any pid_max: never a live process
+    live = f"/dev/shm/chaos_clock_{os.getpid()}_test_shm"
+    for path in (dead, live):
+        with open(path, "w"):
+            pass
+    try:
+        removed = reap_stale_origins()
+        assert "chaos_clock_4194304999_test_shm" in removed
+        assert not os.path.exists(dead) and os.path.exists(live)
+    finally:
+        for path in (dead, live):
+            if os.path.exists(path):
+                os.unlink(path)

@@ -86,7 +86,9 @@ class LocalWorker(WorkerHandle):
             run_dir=self._stack.run_dir,
             run_id=self._stack.run_id,
             cwd=Path(self._stack.config.workdir),
-            env={**self._stack.worker_env(self.name), ENV_SPAWN_WALL: repr(time.time())},
+            # The launcher reads it on its own clock: the app's, under a dilated one.
+            env={**self._stack.worker_env(self.name),
+                 ENV_SPAWN_WALL: repr(config.clock.wall() if dilated else time.time())},
         )
         self._process.start()
 
