@@ -67,6 +67,7 @@ def _facts(history: RunHistory, source: str) -> str:
         ("scenario", meta.scenario or "?"),
         ("seed", "?" if meta.seed is None else str(meta.seed)),
         ("backend", meta.backend or "?"),
+        ("clock", meta.clock_label or "real time"),
         ("duration", format_seconds(meta.finished_at or history.end_at)),
         ("tasks", f"{len(history.tasks)} ("
                   + ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())) + ")"),
