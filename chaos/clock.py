@@ -26,6 +26,7 @@ import secrets
 import struct
 import time
 from pathlib import Path
+from typing import Any
 
 #: The highest dilation a scenario may ask for: beyond it a worker's own CPU time (imports,
 #: serialisation, a Redis round trip) is a large share of the app's seconds.
@@ -120,6 +121,8 @@ class AppClock:
         self.origin_real, self.origin_mono = origin[0], origin[1]
         self._origin = origin
         self._names: tuple[str, str] | None = None
+        self.capped: str | None = None
+        """Why a scenario's dilation was capped to this clock's (None: it was not)."""
 
     @property
     def dilated(self) -> bool:
@@ -199,6 +202,9 @@ class AppClock:
             "FAKETIME_SHARED": " ".join(self._names),
         }
 
-    def describe(self) -> dict[str, float]:
+    def describe(self) -> dict[str, Any]:
         """What the journal's run.started records about the clock."""
-        return {"dilation": self.dilation, "real_start": self.origin_real}
+        described: dict[str, Any] = {"dilation": self.dilation, "real_start": self.origin_real}
+        if self.capped:
+            described["capped"] = self.capped
+        return described

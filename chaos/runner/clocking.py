@@ -39,8 +39,19 @@ def dilation_problems(loaded: LoadedScenario, backend: str, dilation: float) -> 
 
 
 def app_clock(loaded: LoadedScenario, backend: str, dilation: float | None = None) -> AppClock:
-    """The run's clock (not yet opened); ConfigError naming the line where it cannot hold."""
+    """The run's clock (not yet opened); ConfigError naming the line where it cannot hold.
+
+    A dilation the caller asked for (``--dilation``) is refused where it cannot hold. The file's
+    own ``clock:`` on a backend that cannot dilate is capped to real time instead, and the clock
+    says why (the journal and the console repeat it): the same library then runs on every
+    backend, dilated where it can be.
+    """
     chosen = loaded.scenario.clock.dilation if dilation is None else float(dilation)
+    if dilation is None and chosen != 1.0 and backend not in DILATABLE_BACKENDS:
+        clock = AppClock(1.0)
+        clock.capped = (f"the scenario's dilation x{chosen:g} is capped to real time on the "
+                        f"{backend} backend (its workers carry no libfaketime)")  # fmt: skip
+        return clock
     problems = dilation_problems(loaded, backend, chosen)
     if problems:
         raise ConfigError(problems)

@@ -200,6 +200,8 @@ def run_scenario(
             deadline=model.timeout,
         )  # fmt: skip
         driver = _Run(model, timeline, files, backend, show, clock)
+        if clock.capped:
+            show.note(f"[yellow]clock[/yellow] {clock.capped}")
         workload.spawn()  # its imports overlap the stack's start
         driver.timings["prepare"] = time.monotonic() - began
         try:
