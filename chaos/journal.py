@@ -37,14 +37,22 @@ runner
   ``fault.applied``     fault_id, type, target, params (broker faults add persistence)
   ``fault.healed``      fault_id, type, target, how ("removed", "restarted", "escalated", ...)
   ``run.drain_deadline`` what was left when the drain ran out of time
-  ``run.finished``      outcome ("stack_error" for an infrastructure failure), timed_out,
-                        never_applied
+  ``run.plan``          what the run means to do, before the workload starts (``chaos.runner.plan``):
+                        messages per stream and path, faults and failpoints with their ids
+  ``run.finished``      after the drain and before the checks: outcome ("drained",
+                        "drain_deadline", "stack_error" for an infrastructure failure),
+                        timed_out, never_applied
+  ``run.judged``        after the checks: outcome ("held" | "failed")
 failpoint
   ``failpoint.fired``   name, action ("raise" | "delay"), hit (1-based), exc_type, delay, arming
 
 ``policy`` is the task's declared retry policy as the code declares it: bind, max_retries,
 default_retry_delay, autoretry_for (qualified names), retry_backoff, retry_backoff_max,
 retry_jitter, acks_late, reject_on_worker_lost.
+
+Every writer stamps ``seq`` (0, 1, 2 ... per writer and process) on each event, so that a reader
+can tell an event lost in between (``chaos.history.completeness``); journals written before it
+load with ``seq`` -1 (not stamped).
 
 Exception types are written as qualified names (``builtins.ValueError``,
 ``kombu.exceptions.OperationalError``). The producer assigns task ids itself before publishing,
@@ -68,6 +76,8 @@ from typing import Any
 
 JOURNAL_FILE = "journal.jsonl"
 SCHEMA_VERSION = 1
+#: ``seq`` of an event from a journal written before writers stamped one.
+UNSTAMPED = -1
 
 #: Environment variables through which a stack hands the run to its child processes.
 ENV_RUN_DIR = "CHAOS_RUN_DIR"
@@ -113,7 +123,7 @@ class Event:
             mono=float(record["mono"]),
             writer=record["writer"],
             pid=int(record["pid"]),
-            seq=int(record["seq"]),
+            seq=int(record.get("seq", UNSTAMPED)),
             task_id=record.get("task_id"),
             task=record.get("task"),
             data=record.get("data") or {},
@@ -271,11 +281,14 @@ def default_writer_name(role: str) -> str:
     return f"{role}@{socket.gethostname()}"
 
 
-def read_journal(path: Path | str) -> Iterator[Event]:
+def read_journal(path: Path | str, *, cut_lines: list[int] | None = None) -> Iterator[Event]:
     """Yield the events of a journal file in file order.
 
     A last line without its newline is a writer that crashed mid-write: it is skipped, not an
-    error. A malformed line elsewhere is an error naming the file and line.
+    error. A malformed line elsewhere is an error naming the file and line, unless ``cut_lines``
+    is given and the line is an event cut short by a short write with the next writer's whole
+    event appended after it (a disk that filled up): then the whole event is kept, the cut one is
+    lost, and the line's number goes into ``cut_lines`` (the journal is incomplete).
     """
     from chaos.errors import ConfigError, Problem
 
@@ -290,7 +303,33 @@ def read_journal(path: Path | str) -> Iterator[Event]:
                 continue
             try:
                 yield Event.from_dict(json.loads(raw))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ConfigError(
-                    [Problem(f"not a journal event: {exc}", file=path, line=number)]
-                ) from exc
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                rest = _after_a_cut(raw) if cut_lines is not None else None
+                if rest is None:
+                    raise ConfigError(
+                        [Problem(f"not a journal event: {exc}", file=path, line=number)]
+                    ) from exc
+                cut_lines.append(number)  # type: ignore[union-attr]
+                yield rest
+
+
+_EVENT_START = b'{"kind":'
+
+
+def _after_a_cut(raw: bytes) -> Event | None:
+    """The whole event a line ends with, when the line starts with an event cut short."""
+    if not raw.startswith(_EVENT_START):
+        return None
+    start = raw.rfind(_EVENT_START)
+    if start <= 0:
+        return None
+    try:
+        json.loads(raw[:start].rstrip(b", \t"))
+    except ValueError:
+        pass  # the first event is cut: what a short write leaves
+    else:
+        return None  # two whole events on one line: not a cut, a broken writer
+    try:
+        return Event.from_dict(json.loads(raw[start:]))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None

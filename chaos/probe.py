@@ -60,6 +60,7 @@ def declared_policy(task: Any) -> dict[str, Any]:
         "retry_jitter": getattr(task, "retry_jitter", None),
         "acks_late": bool(getattr(task, "acks_late", False)),
         "reject_on_worker_lost": getattr(task, "reject_on_worker_lost", None),
+        "retry_kwargs": _plain(getattr(task, "retry_kwargs", None) or {}),
     }
     if name is not None:
         _policies[name] = policy
@@ -97,6 +98,28 @@ def _eta_wall(eta: Any) -> float | None:
         return None
 
 
+def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A declaration's mapping as the journal can hold it (numbers and strings kept, else repr)."""
+    return {
+        str(k): v if isinstance(v, (int, float, str, bool)) or v is None else repr(v)
+        for k, v in dict(values).items()
+    }
+
+
+def _routing(delivery_info: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Where the broker delivered the message from: the routing invariant's evidence."""
+    info = delivery_info or {}
+    return {"routing_key": info.get("routing_key"), "exchange": info.get("exchange")}
+
+
+def _consumed_queues(consumer: Any) -> list[dict[str, Any]]:
+    """The queues the worker's task consumer reads at ready (name and routing key each)."""
+    task_consumer = getattr(consumer, "task_consumer", None)
+    queues = getattr(task_consumer, "queues", None) or ()
+    return [{"name": getattr(q, "name", None), "routing_key": getattr(q, "routing_key", None)}
+            for q in queues]  # fmt: skip
+
+
 def _redelivered(delivery_info: Mapping[str, Any] | None) -> bool:
     return bool((delivery_info or {}).get("redelivered"))
 
@@ -120,6 +143,7 @@ def on_task_received(sender: Any = None, request: Any = None, **_: Any) -> None:
         eta=_eta_wall(request.eta),
         redelivered=_redelivered(request.delivery_info),
         hostname=request.hostname,
+        **_routing(request.delivery_info),
     )
 
 
@@ -139,6 +163,7 @@ def on_task_prerun(
         hostname=request.hostname,
         args_digest=args_digest(args, kwargs),
         policy=declared_policy(task),
+        **_routing(request.delivery_info),
     )
 
 
@@ -262,7 +287,32 @@ def on_worker_ready(sender: Any = None, **_: Any) -> None:
         pool=pool.rsplit(".", 1)[-1] if pool else None,
         concurrency=getattr(controller, "concurrency", None),
         boot=boot,
+        queues=_consumed_queues(sender),
+        visibility_timeout=_visibility_timeout(getattr(sender, "app", None)),
+        **_result_backend_fields(getattr(sender, "app", None)),
     )
+
+
+def _result_backend_fields(app: Any) -> dict[str, Any]:
+    """The result backend the app declares (its URL's password masked), for the runner's
+    ``results.snapshot``; nothing when the app cannot be asked."""
+    conf = getattr(app, "conf", None)
+    if conf is None:
+        return {}
+    backend = conf.get("result_backend")
+    if isinstance(backend, str) and "://" in backend:
+        from kombu.utils.url import maybe_sanitize_url
+
+        backend = maybe_sanitize_url(backend)
+    return {"result_backend": None if backend is None else str(backend),
+            "task_ignore_result": bool(conf.get("task_ignore_result"))}  # fmt: skip
+
+
+def _visibility_timeout(app: Any) -> float | None:
+    """The Redis transport's visibility_timeout (kombu's default 3600 s when unset)."""
+    options = getattr(getattr(app, "conf", None), "broker_transport_options", None) or {}
+    value = options.get("visibility_timeout", 3600)
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def on_worker_shutting_down(sender: Any = None, sig: Any = None, how: Any = None, **_: Any) -> None:

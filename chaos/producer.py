@@ -33,6 +33,18 @@ PUBLISH_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
 )
 
+#: The publish options the journal records as asked (the routing and ETA invariants read them).
+ASKED_OPTIONS = ("queue", "routing_key", "exchange", "countdown", "eta")
+
+
+def _plain_option(value: Any) -> Any:
+    """An option as JSON holds it: an eta datetime as wall seconds, a Queue by its name."""
+    if hasattr(value, "timestamp"):
+        return value.timestamp()
+    if isinstance(value, (int, float, str)):
+        return value
+    return getattr(value, "name", None) or repr(value)
+
 
 @dataclass(frozen=True)
 class EnqueueOutcome:
@@ -139,8 +151,9 @@ class Producer:
     ) -> EnqueueOutcome:
         """Publish ``task_name`` once; never raises for a broker failure, returns the outcome."""
         task_id = task_id or str(uuid.uuid4())
+        asked = {k: _plain_option(options[k]) for k in ASKED_OPTIONS if options.get(k) is not None}
         self._write("enqueue.tried", task_id, task_name, path=self.path, key=key,
-                    args_digest=args_digest(args, kwargs))  # fmt: skip
+                    args_digest=args_digest(args, kwargs), **asked)  # fmt: skip
         failed_attempts: list[BaseException] = []
         retry_policy = {**self._retry_policy, "errback": lambda exc, _: failed_attempts.append(exc)}
         began = time.monotonic()

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -158,10 +158,12 @@ class SyntheticRun:
         task: str = TASK,
         seconds: float = 0.002,
         exc_type: str = "kombu.exceptions.OperationalError",
+        **asked: Any,
     ) -> None:
         """The producer's tried event and its answer (``accepted``, ``refused``, ``uncertain``,
-        or ``none`` for a publish that never returned)."""
-        self.producer.emit(at, "enqueue.tried", task_id, task, path=path, key=key)
+        or ``none`` for a publish that never returned); ``asked``: the options the caller gave
+        (``queue=``, ``countdown=``)."""
+        self.producer.emit(at, "enqueue.tried", task_id, task, path=path, key=key, **asked)
         done = at + seconds
         if outcome == "accepted":
             self.producer.emit(
@@ -196,6 +198,7 @@ class SyntheticRun:
         redelivered: bool = False,
         eta: float | None = None,
         received: bool = True,
+        routing_key: str | None = None,
     ) -> None:
         """One attempt: received by the main process, started, and ended as ``outcome``
         (``success``, ``retry``, ``failure``, or ``none`` for an attempt that never ended)."""
@@ -212,6 +215,7 @@ class SyntheticRun:
                 eta=eta_wall,
                 redelivered=redelivered,
                 hostname=host,
+                routing_key=routing_key,
             )
         child.emit(
             at + 0.005,
@@ -224,6 +228,7 @@ class SyntheticRun:
             hostname=host,
             args_digest="d",
             policy=dict(policy if policy is not None else RETRYING_POLICY),
+            routing_key=routing_key,
         )
         end = at + 0.005 + duration
         if outcome == "success":
@@ -254,6 +259,26 @@ class SyntheticRun:
                 exc_message="boom",
             )
             child.emit(end, "task.finished", task_id, task, attempt=attempt, state="FAILURE")
+
+    def worker_ready(
+        self,
+        at: float,
+        worker: int = 1,
+        concurrency: int = 1,
+        queues: tuple[str, ...] = ("celery",),
+        pool: str = "prefork",
+        visibility_timeout: float = 3600.0,
+    ) -> None:
+        """The probe's ``worker.ready``: pool, slots and the queues its consumer reads."""
+        parent, _ = self.worker(worker)
+        parent.emit(at, "worker.ready", hostname=f"worker-{worker}", pool=pool,
+                    concurrency=concurrency, visibility_timeout=visibility_timeout,
+                    queues=[{"name": q, "routing_key": q} for q in queues])  # fmt: skip
+
+    def connection(self, at: float, event: str, worker: int = 1) -> None:
+        """The probe's ``worker.connection_lost`` or ``worker.connection_restored``."""
+        parent, _ = self.worker(worker)
+        parent.emit(at, f"worker.connection_{event}", hostname=f"worker-{worker}")
 
     def retried_task(
         self,
@@ -292,8 +317,15 @@ class SyntheticRun:
         self.runner.emit(at, "run.finished", outcome="done")
 
     def write(self, run_dir: Path, shuffle_seed: int | None = None, partial_tail: str = "") -> Path:
-        """Write the journal (lines shuffled when asked, as concurrent writers would leave them)."""
-        lines = [e.to_json() + "\n" for e in self.events]
+        """Write the journal (lines shuffled when asked, as concurrent writers would leave them).
+
+        Each writer's ``seq`` is renumbered 0, 1, 2 ... over the events as they now stand, as
+        the writers would have stamped them: a test that drops events plants no journal gap."""
+        seqs: dict[tuple[str, int], int] = {}
+        lines = []
+        for event in self.events:
+            seq = seqs[event.writer, event.pid] = seqs.get((event.writer, event.pid), -1) + 1
+            lines.append(replace(event, seq=seq).to_json() + "\n")
         if shuffle_seed is not None:
             random.Random(shuffle_seed).shuffle(lines)
         path = Path(run_dir) / JOURNAL_FILE

@@ -7,16 +7,22 @@ Bad parameters are a ConfigError naming the expectation and the parameter.
 
 - ``registry``: ``CHECKS``, ``register``, ``resolve``, ``run_checks``;
 - ``verdict``: the Verdict, and the one way a check's findings become one;
-- ``delivery``, ``enqueue``, ``resume``, ``retries``, ``sanity``: the checks, each a few named
-  rules; ``faults``: what a fault window means for the broker;
+- ``promises``: known breakage (``known_broken:``), KNOWN BROKEN verdicts and "now holds";
+- ``delivery``, ``enqueue``, ``eventual``, ``resume``, ``results``, ``retries``, ``sanity``: the
+  checks, each a few named rules; ``faults``: what a fault window means for the broker;
+- ``routing``, ``schedule``, ``explained``, ``liveness``, ``lost``: the always-on invariants
+  (``INVARIANTS``, run by ``run_checks(..., invariants=True)``); ``capacity``: workers' free
+  pool slots over time, which liveness and the retry schedule judge lateness by;
 - ``table``: the verdict table for the console.
 """
 
-# The modules that define checks register them on import.
-from chaos.checks import delivery, enqueue, resume, retries, sanity  # noqa: F401
+# The modules that define checks register them on import; so do the always-on invariants.
+from chaos.checks import delivery, enqueue, eventual, resume, results, retries, sanity  # noqa: F401
+from chaos.checks import explained, liveness, lost, routing, schedule  # noqa: F401
 from chaos.checks.registry import (
     CHECKS,
     DEFAULT_EXPECTATIONS,
+    INVARIANTS,
     Check,
     register,
     resolve,
@@ -28,6 +34,7 @@ from chaos.checks.verdict import Verdict
 __all__ = [
     "CHECKS",
     "DEFAULT_EXPECTATIONS",
+    "INVARIANTS",
     "Check",
     "Verdict",
     "register",

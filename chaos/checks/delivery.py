@@ -311,21 +311,29 @@ def check_no_lost(history: RunHistory, delayed_allowed: bool = True) -> Verdict:
 
 @register("duplicates")
 def check_duplicates(
-    history: RunHistory, allowed: bool = False, at_most: int | None = None
+    history: RunHistory,
+    allowed: bool = False,
+    at_most: int | None = None,
+    at_least: int | None = None,
 ) -> Verdict:
-    """Duplicates counted; allowed only where the scenario says at-least-once may duplicate."""
+    """Duplicates counted; allowed only where the scenario says at-least-once may duplicate;
+    ``at_least``: a surprise the scenario asserts (at least that many extra executions)."""
     delivery = classify(history)
     tasks = delivery.by_category["duplicated"]
     extra_runs = sum(count - 1 for t in tasks for count in t.duplicated_attempts().values())
-    limit = at_most if at_most is not None else (None if allowed else 0)
-    ok = limit is None or extra_runs <= limit
+    limit = at_most if at_most is not None else (None if allowed or at_least else 0)
+    ok = (limit is None or extra_runs <= limit) and (at_least is None or extra_runs >= at_least)
     line, ids, windows = _summary(delivery, ("duplicated",))
     expected = "any" if limit is None else f"at most {limit} extra executions"
+    if at_least is not None:
+        expected = f"at least {at_least}" + ("" if limit is None else f", {expected}")
     observed = f"{len(tasks)} tasks duplicated, {extra_runs} extra executions"
     if tasks:
         message = line if not ok else f"duplicates allowed (at-least-once): {line}"
     else:
         message = "no attempt executed twice"
+    if at_least is not None and extra_runs < at_least:
+        message = f"expected at least {at_least} extra executions, saw {extra_runs}: {message}"
     return Verdict(
         name="duplicates",
         ok=ok,

@@ -14,6 +14,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from chaos.checks.judge import ALLOW_UNEXERCISED, judge
+from chaos.checks.promises import KEY as KNOWN_BROKEN_KEY
+from chaos.checks.promises import (
+    apply_known_broken,
+    apply_scenario_known_broken,
+    known_broken_problems,
+    split_known_broken,
+)
 from chaos.checks.verdict import Verdict
 from chaos.errors import ConfigError, Problem
 from chaos.history.model import RunHistory
@@ -88,10 +96,19 @@ def resolve(expectations: Sequence[Any]) -> list[tuple[Check, str, dict[str, Any
             )
             continue
         function = CHECKS[name]
+        if KNOWN_BROKEN_KEY in expectation:  # any expectation may say its promise is broken
+            for problem in known_broken_problems(expectation[KNOWN_BROKEN_KEY]):
+                problems.append(replace(problem, field_path=f"{where}.{problem.field_path}"))
+        expectation, _ = split_known_broken(expectation)
         accepted = [
             p.name for p in inspect.signature(function).parameters.values() if p.name != "history"
         ]
         for key in expectation:
+            if key == ALLOW_UNEXERCISED:
+                if not isinstance(expectation[key], bool):
+                    problems.append(Problem(f"{key} is true or false", field_path=f"{where}.{key}",
+                                            given=repr(expectation[key])))  # fmt: skip
+                continue
             if key not in accepted:
                 problems.append(
                     Problem(
@@ -108,13 +125,66 @@ def resolve(expectations: Sequence[Any]) -> list[tuple[Check, str, dict[str, Any
     return resolved
 
 
-def run_checks(history: RunHistory, expectations: Sequence[Any]) -> list[Verdict]:
-    """One verdict per expectation, in the scenario's order."""
+#: The always-on invariants by name (``relax:`` keys): checked on every run when asked, on top
+#: of the scenario's expectations; filled by ``chaos.checks.invariants`` as it is imported.
+INVARIANTS: dict[str, Check] = {}
+
+
+def register_invariant(name: str) -> Callable[[Check], Check]:
+    """Name an invariant in INVARIANTS; its verdict is reported as ``invariant:<name>``."""
+
+    def add(function: Check) -> Check:
+        INVARIANTS[name] = function
+        return function
+
+    return add
+
+
+def run_checks(
+    history: RunHistory,
+    expectations: Sequence[Any],
+    known_broken: str | None = None,
+    *,
+    invariants: bool = False,
+    relax: Mapping[str, str] | None = None,
+) -> list[Verdict]:
+    """One verdict per expectation, in the scenario's order. A held verdict the run did not
+    exercise is "not exercised" unless its expectation allows it (``chaos.checks.judge``); then an
+    expectation's ``known_broken`` (or the scenario's, given here) turns its failure into KNOWN
+    BROKEN and its success into a failure (``chaos.checks.promises``). With ``invariants``, one
+    verdict per always-on invariant follows (a relaxed one reported with its reason, never
+    dropped); known breakage never covers an invariant."""
     verdicts = []
+    reasons = [split_known_broken(_as_mapping(raw))[1] for raw in expectations]
     for function, name, params in resolve(expectations):
+        allowed = params.pop(ALLOW_UNEXERCISED, False)
         verdict = function(history, **params)
         verdict.name = name
-        verdict.params = dict(params)
+        verdict.params = {**params, **({ALLOW_UNEXERCISED: True} if allowed else {})}
+        verdicts.append(verdict)
+    judged = judge(history, verdicts)
+    marked = [apply_known_broken(v, r) for v, r in zip(judged, reasons, strict=True)]
+    verdicts = apply_scenario_known_broken(marked, known_broken)
+    if invariants:
+        verdicts.extend(invariant_verdicts(history, relax or {}))
+    return verdicts
+
+
+def invariant_verdicts(history: RunHistory, relax: Mapping[str, str]) -> list[Verdict]:
+    """Every invariant's verdict; a relaxed one holds and says why, its own finding kept."""
+    verdicts = []
+    for name, function in INVARIANTS.items():
+        verdict = function(history)
+        verdict.name = f"invariant:{name}"
+        reason = relax.get(name)
+        if reason is not None:
+            verdict.details = {**verdict.details, "relaxed": reason, "held_unrelaxed": verdict.ok}
+            verdict.params = {"relax": reason}
+            verdict.expected = f"relaxed ({reason})"
+            verdict.message = f"relaxed: {reason}; " + ("" if verdict.ok else "would fail: ") + (
+                verdict.message
+            )
+            verdict.ok = True
         verdicts.append(verdict)
     return verdicts
 

@@ -46,10 +46,22 @@ def output_console(file: TextIO | None = None) -> Console:
     return OutputConsole(file=file, width=max(PIPED_WIDTH, asked))
 
 
+#: How the table colours each verdict status.
+STATUS_STYLES = {
+    "held": "green",
+    "FAILED": "bold red",
+    "KNOWN BROKEN": "bold yellow",
+    "not exercised": "bold yellow",
+}
+
+
 def verdict_table(verdicts: Sequence[Verdict], title: str | None = None) -> Table:
     """One row per verdict: check, held/FAILED, expected, observed, and the message to act on."""
-    held = sum(1 for v in verdicts if v.ok)
+    known = sum(1 for v in verdicts if v.status == "KNOWN BROKEN")
+    held = sum(1 for v in verdicts if v.ok) - known
     caption = f"{held} of {len(verdicts)} expectations held"
+    if known:
+        caption += f", {known} known broken (as the scenario says)"
     table = Table(title=title, caption=caption, show_lines=True, expand=True)
     longest_name = max((len(v.name) for v in verdicts), default=5)
     table.add_column("check", style="bold", min_width=min(longest_name, 24), overflow="fold")
@@ -58,9 +70,11 @@ def verdict_table(verdicts: Sequence[Verdict], title: str | None = None) -> Tabl
     table.add_column("observed", ratio=1, min_width=10, overflow="fold")
     table.add_column("message", ratio=3, min_width=16, overflow="fold")
     for verdict in verdicts:
-        status = Text("held", style="green") if verdict.ok else Text("FAILED", style="bold red")
+        status = Text(verdict.status, style=STATUS_STYLES.get(verdict.status, "bold red"))
         message = verdict.message
-        if not verdict.ok and verdict.fault_windows:
+        if verdict.status == "KNOWN BROKEN":
+            message += f"\nknown broken: {verdict.known_broken}"
+        if verdict.status != "held" and verdict.fault_windows:
             around = "; ".join(w.describe() for w in verdict.fault_windows[:3])
             message += f"\nfaults around it: {around}"
         # Text, not markup: task labels such as "send_invoice_email[order=17]" look like tags.

@@ -24,13 +24,23 @@ class Verdict:
     fault_windows: list[FaultWindow] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    known_broken: str | None = None
+    """Why the scenario expects this promise not to hold, and the fix (``chaos.checks.promises``):
+    then ``ok`` with it is KNOWN BROKEN, and not ``ok`` means it holds now."""
+    unexercised: list[str] = field(default_factory=list)
+    """Why the run did not test what this verdict promises (``chaos.checks.judge``): with ``ok``
+    False the status is "not exercised"; with ``ok`` the scenario allowed it."""
 
     @property
     def status(self) -> str:
-        return "held" if self.ok else "FAILED"
+        if self.known_broken is not None and self.ok:
+            return "KNOWN BROKEN"
+        if self.ok:
+            return "held"
+        return "not exercised" if self.unexercised else "FAILED"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        record = {
             "name": self.name,
             "ok": self.ok,
             "expected": self.expected,
@@ -41,6 +51,12 @@ class Verdict:
             "details": self.details,
             "params": self.params,
         }
+        if self.known_broken is not None:  # only then: older reports and digests stay as they were
+            record["known_broken"] = self.known_broken
+            record["status"] = self.status
+        if self.unexercised:
+            record["unexercised"] = list(self.unexercised)
+        return record
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> Verdict:
@@ -67,6 +83,8 @@ class Verdict:
             fault_windows=windows,
             details=dict(record.get("details", {})),
             params=dict(record.get("params", {})),
+            known_broken=record.get("known_broken"),
+            unexercised=list(record.get("unexercised") or []),
         )
 
 

@@ -2,7 +2,8 @@
 
 Expectations come from ``--expect FILE`` if given, else from the run directory (the verdicts in
 ``report.json``, else the ``expect:`` list of the scenario file the runner copied there), else the
-default checks (delivery, retries as declared, sanity).
+default checks (delivery, retries as declared, sanity). The always-on invariants run too, relaxed
+as the run directory's scenario.yaml says (``relax:``).
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from chaos.checks import DEFAULT_EXPECTATIONS, render_verdicts, run_checks
+from chaos.checks import DEFAULT_EXPECTATIONS, INVARIANTS, render_verdicts, run_checks
 from chaos.errors import ConfigError, Problem
+from chaos.checks.judge import ALLOW_UNEXERCISED
 from chaos.history import load_history
+from chaos.history.completeness import require_complete
 from chaos.inputs import MAX_SCENARIO_BYTES, read_json, read_yaml
 
 REPORT_FILE = "report.json"
+INVARIANT_PREFIX = "invariant:"
 SCENARIO_FILES = ("scenario.yaml", "scenario.yml", "scenario.json")
 
 EXAMPLE = """example:
@@ -45,6 +49,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _expect_list(document: Any, source: Path) -> list[Any]:
+    allow_all = isinstance(document, dict) and document.get(ALLOW_UNEXERCISED) is True
     if isinstance(document, dict):
         document = document.get("expect", document.get("expectations"))
     if not isinstance(document, list) or not document:
@@ -58,6 +63,8 @@ def _expect_list(document: Any, source: Path) -> list[Any]:
                 )
             ]
         )
+    if allow_all:  # a scenario's own allow_unexercised, as the runner passes it on
+        document = [{ALLOW_UNEXERCISED: True, **e} if isinstance(e, dict) else e for e in document]
     return document
 
 
@@ -77,6 +84,8 @@ def _entries_from_verdicts(verdicts: Any, report: Path) -> list[dict[str, Any]]:
     entries = []
     for index, verdict in enumerate(verdicts):
         if not isinstance(verdict, dict) or "name" not in verdict:
+            continue
+        if str(verdict["name"]).startswith(INVARIANT_PREFIX):  # run on every check anyway
             continue
         params = verdict.get("params") or {}
         if not isinstance(params, dict):
@@ -110,6 +119,31 @@ def expectations_for(run_dir: Path, expect_file: str | None) -> tuple[list[Any],
     return list(DEFAULT_EXPECTATIONS), "the default checks"
 
 
+def relax_for(run_dir: Path) -> dict[str, str]:
+    """The invariants the run's own scenario relaxed (``relax:`` in its scenario.yaml), each
+    with its reason; an unknown name is bad input, as ``chaos validate`` says."""
+    folder = run_dir if run_dir.is_dir() else run_dir.parent
+    for name in SCENARIO_FILES:
+        path = folder / name
+        if not path.is_file():
+            continue
+        document = _read_document(path)
+        relax = document.get("relax") if isinstance(document, dict) else None
+        if relax is None:
+            return {}
+        problems = [Problem("unknown invariant", file=path, field_path=f"relax.{key}",
+                            given=repr(key), expected=", ".join(sorted(INVARIANTS)))
+                    for key in (relax if isinstance(relax, dict) else {})
+                    if key not in INVARIANTS]  # fmt: skip
+        if not isinstance(relax, dict):
+            problems.append(Problem("relax is not a mapping", file=path, field_path="relax",
+                                    expected="{invariant: reason}"))  # fmt: skip
+        if problems:
+            raise ConfigError(problems)
+        return {str(k): str(v) for k, v in relax.items()}
+    return {}
+
+
 def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
     if not run_dir.exists():
@@ -121,8 +155,9 @@ def run(args: argparse.Namespace) -> int:
     except RecursionError:  # json's own bound on nesting, met in a line of the journal
         raise ConfigError([Problem("a journal line nests too deeply to be an event",
                                    file=run_dir, expected="one JSON event a line")]) from None  # fmt: skip
+    require_complete(history)  # exit 3, "incomplete journal: ...": no loss it cannot prove
     expectations, source = expectations_for(run_dir, args.expect)
-    verdicts = run_checks(history, expectations)
+    verdicts = run_checks(history, expectations, invariants=True, relax=relax_for(run_dir))
     if args.json:
         print(json.dumps([v.to_dict() for v in verdicts], indent=2, default=str))
     else:

@@ -17,6 +17,8 @@ from chaos.scenario import Scenario, load_scenario, resolve_timeline, scenario_f
 EXAMPLE = """example:
   chaos list                 # the scenarios/ directory
   chaos list path/to/dir
+  chaos list --coverage      # and which of the app's tasks no scenario runs
+  chaos list --require-all   # the same, exit 1 when some task is run by no scenario
 
 The estimated time is the scenario's timeline plus its drain: the later of the last workload send
 and the last fault end known in advance (at: + for:, with at: ranges drawn from the scenario's
@@ -39,6 +41,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("directory", nargs="?", default=DEFAULT_DIR, metavar="DIR")
+    parser.add_argument("--coverage", action="store_true",
+                        help="also list the app's tasks and the scenarios that run each")
+    parser.add_argument("--require-all", action="store_true",
+                        help="--coverage, and exit 1 when some task is run by no scenario")
     parser.set_defaults(func=run)
 
 
@@ -73,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     table.add_column("est. time", justify="right", no_wrap=True)
     problems = []
     total = 0.0
+    loaded: list[tuple[Path, Scenario]] = []
     for path in paths:
         try:
             scenario = load_scenario(path).scenario
@@ -80,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
             problems.extend(exc.problems)
             table.add_row(path.name, Text("invalid", style="red"), "", "", "", "")
             continue
+        loaded.append((path, scenario))
         fault_counts = Counter(fault.type for fault in scenario.faults)
         seconds = estimated_seconds(scenario)
         total += seconds
@@ -97,4 +105,33 @@ def run(args: argparse.Namespace) -> int:
     output_console().print(table)
     if problems:
         raise ConfigError(problems)
+    if args.coverage or args.require_all:
+        uncovered = print_coverage(loaded)
+        if uncovered and args.require_all:
+            return 1
     return 0
+
+
+def print_coverage(loaded: list[tuple[Path, Scenario]]) -> int:
+    """Each app's tasks and the scenarios that run them; how many tasks no scenario runs."""
+    from chaos.scenario.coverage import coverage
+    from chaos.scenario.semantics import app_workdir
+
+    by_app: dict[Path, list[Scenario]] = {}
+    for path, scenario in loaded:
+        by_app.setdefault(app_workdir(scenario, path).resolve(), []).append(scenario)
+    console = output_console()
+    uncovered = 0
+    for workdir, scenarios in by_app.items():
+        found = coverage(scenarios, workdir)
+        console.print(Text(f"tasks of the app in {workdir} ({len(found.app_tasks)}):"))
+        for task in sorted(found.app_tasks):
+            names = found.run_by.get(task, [])
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            console.print(Text(f"  {task}: " + (f"{len(names)} scenario(s): {shown}" if names
+                                                 else "run by no scenario")))  # fmt: skip
+        for note in found.unreadable:
+            console.print(Text(f"  not read: {note}"))
+        console.print(Text("tasks no scenario runs: " + (", ".join(found.not_run) or "none")))
+        uncovered += len(found.not_run)
+    return uncovered

@@ -114,6 +114,13 @@ def print_result(result: RunResult, console: Console) -> None:
     if result.never_applied:
         console.print(f"[yellow]faults never applied[/yellow] (their start event did not "
                       f"happen): {', '.join(result.never_applied)}")  # fmt: skip
-    outcome = "[green]all expectations held[/green]" if result.ok else "[red]FAILED[/red]"
+    known = sum(1 for v in result.verdicts if v.status == "KNOWN BROKEN")
+    if not result.ok:
+        outcome = "[red]FAILED[/red]"
+    elif known:
+        outcome = (f"[yellow]KNOWN BROKEN[/yellow]: {known} promise(s) the scenario says do not "
+                   "hold did not hold (exit 0)")
+    else:
+        outcome = "[green]all expectations held[/green]"
     console.print(f"{outcome}; report: {result.report_path}")
     console.print(f"replay: chaos replay {result.run_dir}", highlight=False)

@@ -9,7 +9,7 @@ building. Change it with the benchmark at hand.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import compress, count, repeat
 from operator import attrgetter
@@ -68,6 +68,15 @@ def _as_int(value: Any) -> int | None:
         return None
 
 
+def _asked_countdown(data: Mapping[str, Any], wall: float) -> float | None:
+    """The caller's countdown, or its eta (wall seconds) as seconds after this event."""
+    countdown = _as_float(data.get("countdown"))
+    if countdown is None:
+        eta = _as_float(data.get("eta"))
+        countdown = None if eta is None else eta - wall
+    return countdown
+
+
 def _as_float(value: Any) -> float | None:
     try:
         return None if value is None else float(value)
@@ -114,7 +123,9 @@ class HistoryBuilder:
             **dict.fromkeys(WORKER_KINDS, self.add_worker_event),
             **dict.fromkeys(("fault.applied", "fault.healed"), self.add_fault),
             "failpoint.fired": self.add_failpoint,
-            **dict.fromkeys(("run.started", "run.finished", "phase"), self.add_run),
+            **dict.fromkeys(("run.started", "run.finished", "phase", "run.plan", "run.judged"),
+                            self.add_run),
+            "results.snapshot": self.add_results_snapshot,
         }
 
     def fold(self, timeline: Timeline) -> None:
@@ -184,6 +195,7 @@ class HistoryBuilder:
                     None if eta is None else self.wall_to_at(eta, index),  # eta_at
                     bool(data.get("redelivered", False)),  # redelivered
                     pids[index],  # pid
+                    data.get("routing_key"),  # routing_key
                 )
                 task.receipts.append(receipt)
                 unused = unused_receipts.get(task_id)
@@ -230,6 +242,7 @@ class HistoryBuilder:
                         data.get("policy") or {},  # policy: shared, read-only, not copied
                         None,  # runtime
                         writers[index],  # writer
+                        data.get("routing_key") or (receipt.routing_key if receipt else None),
                     )
                 )
             elif kind != "task.unknown":  # any other task.* kind ends an attempt
@@ -263,6 +276,8 @@ class HistoryBuilder:
                 data.get("exc_type"),
                 data.get("exc_message"),
                 bool(data.get("uncertain", False)),
+                data.get("queue") or data.get("routing_key"),  # queue the caller asked for
+                _asked_countdown(data, walls[index]),
             )
             records.append(record)
             task_id, key = record.task_id, record.key
@@ -337,6 +352,13 @@ class HistoryBuilder:
             self.meta.finished_at = at
         elif kind == "phase":
             self.meta.phases.append((str(data.get("name")), at))
+        elif kind == "run.plan":
+            self.meta.plan = dict(data)
+        elif kind == "run.judged":
+            self.meta.judged = data.get("outcome")
+
+    def add_results_snapshot(self, index: int, at: float) -> None:
+        self.meta.results_snapshot = dict(self.datas[index])
 
     def attach_enqueue(self, record: EnqueueEvent, position: int) -> None:
         """Give a producer record to its task; ``position``: where in timeline order it is
@@ -511,7 +533,24 @@ def build_from_columns(columns: EventColumns) -> RunHistory:
         clock_skews=timeline.skews,
         end_at=timeline.times[-1] if timeline.times else 0.0,
         event_count=len(columns),
+        writer_seqs=writer_sequences(columns),
     )
+
+
+def writer_sequences(columns: EventColumns) -> dict[str, list[int]]:
+    """Each writer's stamped ``seq`` numbers by ``writer/pid``, sorted (where gaps are looked for)."""
+    by_writer: dict[str, list[int]] = {}
+    for writer, pid, seq in zip(columns.writers, columns.pids, columns.seqs):
+        if seq >= 0:
+            key = f"{writer}/{pid}"
+            seqs = by_writer.get(key)
+            if seqs is None:
+                by_writer[key] = [seq]
+            else:
+                seqs.append(seq)
+    for seqs in by_writer.values():
+        seqs.sort()
+    return by_writer
 
 
 @contextmanager

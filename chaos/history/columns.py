@@ -12,7 +12,7 @@ from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 
-from chaos.journal import Event, read_journal
+from chaos.journal import UNSTAMPED, Event, read_journal
 
 try:  # orjson parses a large journal about three times faster; json is the fallback
     from orjson import loads as _loads
@@ -30,6 +30,7 @@ class EventColumns:
     at 100,000 events the per-line objects cost more than the parse itself."""
 
     __slots__ = (
+        "cut_lines",
         "datas",
         "kinds",
         "monos",
@@ -51,6 +52,8 @@ class EventColumns:
         self.task_ids: list[str | None] = []
         self.task_names: list[str | None] = []
         self.datas: list[Mapping[str, Any]] = []
+        #: Lines holding an event cut short by a short write (see ``read_journal``).
+        self.cut_lines: list[int] = []
 
     def __len__(self) -> int:
         return len(self.kinds)
@@ -77,7 +80,7 @@ class EventColumns:
         self.monos += map(float, map(itemgetter("mono"), records))
         self.writers += map(itemgetter("writer"), records)
         self.pids += map(int, map(itemgetter("pid"), records))
-        self.seqs += map(int, map(itemgetter("seq"), records))
+        self.seqs += map(int, map(dict.get, records, repeat("seq"), repeat(UNSTAMPED)))
         self.task_ids += map(dict.get, records, repeat("task_id"))
         self.task_names += map(dict.get, records, repeat("task"))
         self.datas += [record.get("data") or {} for record in records]
@@ -107,5 +110,8 @@ def read_columns(path: Path) -> tuple[EventColumns, bool]:
                     raise ValueError("a line holding other than one event")
                 columns.extend_records(records)
     except (ValueError, KeyError, TypeError):
-        return EventColumns.of_events(list(read_journal(path))), tail != b""
+        cut_lines: list[int] = []
+        columns = EventColumns.of_events(list(read_journal(path, cut_lines=cut_lines)))
+        columns.cut_lines = cut_lines
+        return columns, tail != b""
     return columns, tail != b""

@@ -8,7 +8,7 @@ from pathlib import Path
 from chaos.history.builder import build_from_columns, no_cyclic_gc
 from chaos.history.columns import read_columns
 from chaos.history.model import RunHistory
-from chaos.journal import JOURNAL_FILE
+from chaos.journal import JOURNAL_FILE, journal_write_failures
 
 
 def journal_path(run_dir_or_journal: Path | str) -> Path:
@@ -40,5 +40,8 @@ def load_history(run_dir_or_journal: Path | str) -> RunHistory:
         history = build_from_columns(columns)
     history.partial_last_line = partial
     history.source = path
+    history.damage = [f"line {n} holds an event cut short (a write that did not complete)"
+                      for n in columns.cut_lines]  # fmt: skip
+    history.damage += [f"an append failed ({failure})" for failure in journal_write_failures(path)]
     return history
 

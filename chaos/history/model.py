@@ -55,6 +55,10 @@ class EnqueueEvent:
     exc_type: str | None = None
     exc_message: str | None = None
     uncertain: bool = False
+    queue: str | None = None
+    """The queue (or routing key) the caller asked for, when it asked for one."""
+    countdown: float | None = None
+    """The countdown (or eta, as seconds from the publish) the caller asked for."""
 
     @property
     def outcome(self) -> str:
@@ -76,6 +80,8 @@ class Receipt:
     eta_at: float | None
     redelivered: bool
     pid: int
+    routing_key: str | None = None
+    """The routing key the message was delivered with (None: an older probe did not say)."""
 
 
 @dataclass(slots=True)
@@ -106,6 +112,7 @@ class Attempt:
     policy: Mapping[str, Any] = field(default_factory=dict)
     runtime: float | None = None
     writer: str | None = None
+    routing_key: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -322,6 +329,12 @@ class RunMeta:
     finished_at: float | None = None
     phases: list[tuple[str, float]] = field(default_factory=list)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    results_snapshot: Mapping[str, Any] | None = None
+    """The runner's ``results.snapshot``: what the app's result backend held after the drain."""
+    plan: Mapping[str, Any] | None = None
+    """What the runner's ``run.plan`` said it would do (None: a journal from before plans)."""
+    judged: str | None = None
+    """The outcome ``run.judged`` gave after the checks, if any."""
 
     @property
     def dilation(self) -> float:
@@ -350,6 +363,10 @@ class RunHistory:
     event_count: int
     partial_last_line: bool = False
     source: Path | None = None
+    writer_seqs: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    """Each writer's ``seq`` numbers by ``writer/pid``, sorted (unstamped ones left out)."""
+    damage: list[str] = field(default_factory=list)
+    """What the loader found broken in the journal's file: lines cut short, failed appends."""
     derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """Results several checks share (the delivery classification), computed once."""
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
-from chaos.proxy.model import TOXIPROXY_VERSION, ApiError, bad_body
+from chaos.proxy import body as request_body
+from chaos.proxy.model import INT64_MAX, TOXIPROXY_VERSION, ApiError, bad_body
 from chaos.proxy.registry import ProxyCollection
 
 COLLECTION_KEY = web.AppKey("collection", ProxyCollection)
@@ -48,13 +49,7 @@ def _plain(status: int, text: str) -> web.Response:
 
 
 async def _body(request: web.Request) -> Any:
-    raw = await request.read()
-    if not raw.strip():
-        raise bad_body("EOF")
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise bad_body(f"invalid JSON: {exc}") from None
+    return await request_body.json_body(request)
 
 
 @web.middleware
@@ -68,6 +63,9 @@ async def toxiproxy_conventions(request: web.Request, handler: Handler) -> web.S
             response = await handler(request)
         except ApiError as exc:
             response = _error_response(exc.status, exc.message)
+        except web.HTTPRequestEntityTooLarge:
+            too_large = request_body.too_large(request.client_max_size)
+            response = _error_response(too_large.status, too_large.message)
         except web.HTTPMethodNotAllowed:
             response = web.Response(status=405)
         except web.HTTPNotFound:
@@ -133,7 +131,7 @@ async def update_proxy(request: web.Request) -> web.Response:
 
 
 async def delete_proxy(request: web.Request) -> web.Response:
-    _collection(request).delete(request.match_info["proxy"])
+    await _collection(request).delete(request.match_info["proxy"])
     return web.Response(status=204)
 
 
@@ -175,15 +173,17 @@ async def get_seed(request: web.Request) -> web.Response:
 async def set_seed(request: web.Request) -> web.Response:
     body = await _body(request)
     seed = body.get("seed") if isinstance(body, dict) else None
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise bad_body(f"field 'seed' must be an integer, got {json.dumps(seed)}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or abs(seed) > INT64_MAX:
+        raise bad_body(f"field 'seed' must be an int64 integer, got {json.dumps(seed)}")
     _collection(request).set_seed(seed)
     return _json_response({"seed": seed})
 
 
 def build_app(collection: ProxyCollection) -> web.Application:
     """The API application bound to ``collection``."""
-    app = web.Application(middlewares=[toxiproxy_conventions], client_max_size=4 * 1024 * 1024)
+    app = web.Application(
+        middlewares=[toxiproxy_conventions], client_max_size=request_body.MAX_BODY_BYTES
+    )
     app[COLLECTION_KEY] = collection
     routes = app.router
     routes.add_get("/version", version, allow_head=False)

@@ -62,7 +62,14 @@ TOXIC_ATTRIBUTES: dict[str, dict[str, Any]] = {
 DEFAULT_STREAM = {"redis_error": "upstream"}
 
 
+#: Toxiproxy's integer attributes are Go int64s, toxicity a float32: a larger number is a 400
+#: there (the decoder cannot hold it), so it is here rather than a latency of 1e300 ms.
+INT64_MAX = 2**63 - 1
+FLOAT32_MAX = 3.4028234663852886e38
+
+
 def _check_int(type_name: str, key: str, value: Any) -> int:
+    given = value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise bad_body(
             f"attribute {key!r} of {type_name} must be a non-negative integer, "
@@ -77,6 +84,11 @@ def _check_int(type_name: str, key: str, value: Any) -> int:
     if value < 0:
         raise bad_body(
             f"attribute {key!r} of {type_name} must be a non-negative integer, got {value}"
+        )
+    if value > INT64_MAX:
+        raise bad_body(
+            f"attribute {key!r} of {type_name} must be at most {INT64_MAX} (Go's int64), "
+            f"got {json.dumps(given)}"
         )
     return value
 
@@ -132,6 +144,10 @@ def parse_attributes(
 def parse_toxicity(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise bad_body(f"'toxicity' must be a number, got {json.dumps(value)}")
+    if abs(value) > FLOAT32_MAX:
+        raise bad_body(
+            f"'toxicity' must be at most {FLOAT32_MAX:g} in size (Go's float32), got {value}"
+        )
     return float(value)
 
 

@@ -2,6 +2,11 @@
 
 Everything here runs on the server's event loop. Changes are synchronous except binding a
 listener, so the data path (other callbacks on the same loop) never waits on an API request.
+
+Binding may yield to the loop (asyncio's ``create_server`` does, uvloop's does not), so every
+change that starts or stops a listener (create, update, delete, populate, reset) runs under one
+lock, as Toxiproxy's collection mutex does: a name is checked, its listener started and the proxy
+stored with no other change in between, and no listener ever exists outside the registry.
 """
 
 from __future__ import annotations
@@ -124,9 +129,13 @@ class Proxy:
             sock.close()
             reason = (exc.strerror or str(exc)).lower()
             raise ApiError(500, f"listen tcp {format_address(ip, port)}: bind: {reason}") from None
-        self._server = await loop.create_server(
-            lambda: ClientSide(self.new_connection()), sock=sock
-        )
+        try:
+            self._server = await loop.create_server(
+                lambda: ClientSide(self.new_connection()), sock=sock
+            )
+        except BaseException:
+            sock.close()  # cancelled or refused: a listening socket must not outlive the call
+            raise
         bound_ip, bound_port = sock.getsockname()[:2]
         self.bound = (bound_ip, bound_port)
         self.listen = format_address(bound_ip, bound_port)
@@ -247,6 +256,9 @@ class ProxyCollection:
         self.seed = seed
         self.allow_remote = allow_remote
         self.proxies: dict[str, Proxy] = {}
+        self.closed = False
+        #: Held by every change that starts or stops a listener (see the module's docstring).
+        self._changes = asyncio.Lock()
 
     def get(self, name: str) -> Proxy:
         try:
@@ -255,6 +267,10 @@ class ProxyCollection:
             raise ApiError(404, f"proxy not found: {name}") from None
 
     async def create(self, body: Any) -> Proxy:
+        async with self._changes:
+            return await self._create(body)
+
+    async def _create(self, body: Any) -> Proxy:
         fields = _proxy_fields(body)
         if not fields.get("name"):
             raise ApiError(400, "missing required field: name")
@@ -271,11 +287,18 @@ class ProxyCollection:
         )
         if proxy.enabled:
             await proxy.start()
+        if self.closed:
+            proxy.stop()
+            raise ApiError(503, "the server is shutting down")
         self.proxies[proxy.name] = proxy
         log.info("created proxy %s", json.dumps(proxy.to_json()))
         return proxy
 
     async def update(self, name: str, body: Any) -> Proxy:
+        async with self._changes:
+            return await self._update(name, body)
+
+    async def _update(self, name: str, body: Any) -> Proxy:
         proxy = self.get(name)
         fields = _proxy_fields(body)
         listen = fields.get("listen", proxy.listen)
@@ -310,10 +333,11 @@ class ProxyCollection:
             return False
         return port != 0 and (ip, port) == proxy.bound
 
-    def delete(self, name: str) -> None:
-        proxy = self.get(name)
-        proxy.stop()
-        del self.proxies[name]
+    async def delete(self, name: str) -> None:
+        async with self._changes:
+            proxy = self.get(name)
+            proxy.stop()
+            del self.proxies[name]
         log.info("deleted proxy %s", name)
 
     async def populate(self, body: Any) -> list[Proxy]:
@@ -330,12 +354,13 @@ class ProxyCollection:
                 raise ApiError(400, f"missing required field: upstream{where}")
             entries.append(fields)
         done: list[Proxy] = []
-        for fields in entries:
-            try:
-                done.append(await self._populate_one(fields))
-            except ApiError as exc:
-                exc.done = done  # type: ignore[attr-defined]
-                raise
+        async with self._changes:
+            for fields in entries:
+                try:
+                    done.append(await self._populate_one(fields))
+                except ApiError as exc:
+                    exc.done = done  # type: ignore[attr-defined]
+                    raise
         log.info("populated %d proxies: %s", len(done), ", ".join(p.name for p in done))
         return done
 
@@ -349,10 +374,14 @@ class ProxyCollection:
                 return existing
             existing.stop()
             del self.proxies[existing.name]
-        return await self.create({**fields, "listen": listen})
+        return await self._create({**fields, "listen": listen})
 
     async def reset(self) -> None:
         """Enable every proxy and remove every toxic; addresses and proxies stay."""
+        async with self._changes:
+            await self._reset()
+
+    async def _reset(self) -> None:
         failure: ApiError | None = None
         for proxy in self.proxies.values():
             proxy.remove_all_toxics()
@@ -375,6 +404,7 @@ class ProxyCollection:
         log.info("seed set to %d", seed)
 
     def close(self) -> None:
+        self.closed = True
         for proxy in self.proxies.values():
             proxy.stop()
         self.proxies.clear()

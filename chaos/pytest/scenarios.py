@@ -30,6 +30,36 @@ class ScenarioFailed(Exception):
         super().__init__(f"expectations failed: {', '.join(failed)}")
 
 
+class KnownBroken(Exception):
+    """Every expectation passed the gate, and some because the scenario says its promise does
+    not hold (``known_broken``): the item is an expected failure (xfail, strict)."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+        reasons = dict.fromkeys(f"{v.name}: {v.known_broken}" for v in result.verdicts
+                                if v.status == "KNOWN BROKEN")  # fmt: skip
+        super().__init__("KNOWN BROKEN: " + "; ".join(reasons))
+
+
+def known_broken_reason(path: Path) -> str | None:
+    """The scenario's known breakage read from its file without validating it (collection must
+    not fail on a bad file): the scenario's ``known_broken``, else its expectations' joined."""
+    from chaos.inputs import read_yaml
+
+    try:
+        document = read_yaml(path, what="a scenario")
+    except Exception:  # a bad file errors its item when it runs, not the collection
+        return None
+    if not isinstance(document, dict):
+        return None
+    reasons = [document.get("known_broken")] + [
+        entry.get("known_broken") for entry in document.get("expect") or []
+        if isinstance(entry, dict)
+    ]  # fmt: skip
+    found = [str(reason) for reason in reasons if reason]
+    return "; ".join(found) or None
+
+
 @contextlib.contextmanager
 def _database_allowed(config: pytest.Config) -> Iterator[None]:
     """pytest-django blocks database access outside tests that ask for it; a scenario's
@@ -159,6 +189,11 @@ class ScenarioItem(pytest.Item):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.add_marker("chaos")
+        reason = known_broken_reason(self.path)
+        if reason is not None:
+            # strict: passing without the known failure fails; raises: only KnownBroken is the
+            # expected failure, so a promise that now holds (a failed verdict) fails for real.
+            self.add_marker(pytest.mark.xfail(reason=reason, strict=True, raises=KnownBroken))
 
     def setup(self) -> None:
         from chaos.errors import ConfigError, StackError
@@ -181,6 +216,8 @@ class ScenarioItem(pytest.Item):
         result = self.stash[_result_key]
         if not result.ok:
             raise ScenarioFailed(result)
+        if any(v.status == "KNOWN BROKEN" for v in result.verdicts):
+            raise KnownBroken(result)
 
     def teardown(self) -> None:
         import shutil

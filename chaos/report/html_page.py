@@ -23,13 +23,15 @@ h1 { font-size: 20px; margin: 0 0 4px; }
 .sub { color: #616161; margin-bottom: 16px; }
 .badge { display: inline-block; padding: 2px 10px; border-radius: 10px; font-weight: 600;
          color: white; }
-.ok { background: #2e7d32; } .failed { background: #c62828; }
+.ok { background: #2e7d32; } .failed { background: #c62828; } .known { background: #ef6c00; }
 table { border-collapse: collapse; width: 100%; margin: 12px 0 24px; }
 th, td { border: 1px solid #e0e0e0; padding: 6px 8px; text-align: left; vertical-align: top; }
 th { background: #fafafa; }
 tr.failed td { background: #ffebee; }
 td.status { font-weight: 700; white-space: nowrap; }
 tr.failed td.status { color: #c62828; } tr.held td.status { color: #2e7d32; }
+tr.known td { background: #fff3e0; } tr.known td.status { color: #ef6c00; }
+.why { color: #e65100; font-size: 12px; }
 td.faults { color: #6a1b9a; font-size: 12px; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 2px 16px; margin: 0 0 16px; }
 dt { color: #616161; } dd { margin: 0; font-family: ui-monospace, monospace; }
@@ -41,13 +43,15 @@ figure svg { width: 100%; height: auto; }
 def _verdict_rows(verdicts: Sequence[Verdict]) -> str:
     rows = []
     for verdict in verdicts:
-        css = "held" if verdict.ok else "failed"
+        css = {"held": "held", "KNOWN BROKEN": "known"}.get(verdict.status, "failed")
+        why = verdict.known_broken if verdict.status == "KNOWN BROKEN" else None
         faults = "; ".join(w.describe() for w in verdict.fault_windows[:3])
         rows.append(
             f'<tr class="{css}"><td>{html.escape(verdict.name)}</td>'
             f'<td class="status">{html.escape(verdict.status)}</td>'
             f"<td>{html.escape(verdict.expected)}</td><td>{html.escape(verdict.observed)}</td>"
             f"<td>{html.escape(verdict.message)}"
+            + (f'<div class="why">known broken: {html.escape(why)}</div>' if why else "")
             + (f'<div class="faults">faults around it: {html.escape(faults)}</div>' if faults else "")
             + "</td></tr>"
         )
@@ -90,17 +94,23 @@ def render_html(history: RunHistory, verdicts: Sequence[Verdict], svg_markup: st
                 source: str = "report.json") -> str:
     """The page as a string."""
     ok = all(v.ok for v in verdicts)
-    held = sum(1 for v in verdicts if v.ok)
+    known = sum(1 for v in verdicts if v.status == "KNOWN BROKEN")
+    held = sum(1 for v in verdicts if v.ok) - known
     title = history.meta.scenario or history.meta.run_id or "chaos run"
-    badge = ('<span class="badge ok">held</span>' if ok
-             else '<span class="badge failed">FAILED</span>')
+    if not ok:
+        badge = '<span class="badge failed">FAILED</span>'
+    elif known:
+        badge = f'<span class="badge known">KNOWN BROKEN ({known})</span>'
+    else:
+        badge = '<span class="badge ok">held</span>'
+    known_note = f", {known} known broken (as the scenario says)" if known else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{html.escape(title)}: chaos report</title>
 <style>{_STYLE}</style></head>
 <body>
 <h1>{html.escape(title)} {badge}</h1>
-<div class="sub">{held} of {len(verdicts)} expectations held</div>
+<div class="sub">{held} of {len(verdicts)} expectations held{known_note}</div>
 <dl>
 {_facts(history, source)}
 </dl>

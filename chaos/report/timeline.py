@@ -136,7 +136,7 @@ def _window_label(window: FaultWindow) -> str:
 
 
 def _failed_task_ids(verdicts: Sequence[Verdict]) -> set[str]:
-    return {task_id for v in verdicts if not v.ok for task_id in v.tasks}
+    return {task_id for v in verdicts if v.status != "held" for task_id in v.tasks}
 
 
 def _duplicated(task: TaskHistory) -> set[int]:
@@ -164,8 +164,10 @@ def _title(history: RunHistory, verdicts: Sequence[Verdict], title: str | None) 
         parts.append(meta.clock_label)
     parts.append(f"{len(history.tasks)} tasks")
     if verdicts:
-        held = sum(1 for v in verdicts if v.ok)
-        parts.append(f"{held} of {len(verdicts)} expectations held")
+        known = sum(1 for v in verdicts if v.status == "KNOWN BROKEN")
+        held = sum(1 for v in verdicts if v.ok) - known
+        parts.append(f"{held} of {len(verdicts)} expectations held"
+                     + (f", {known} KNOWN BROKEN" if known else ""))
     return "  ·  ".join(parts)
 
 

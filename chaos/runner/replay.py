@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chaos.errors import ConfigError, Problem
 from chaos.runner.run import RunResult, run_scenario
 from chaos.runner.rundir import read_recorded_run, require_finished
 
@@ -41,7 +42,7 @@ def compare_verdicts(recorded: list[Any], replayed: list[Any]) -> list[VerdictDi
         before = recorded[index] if index < len(recorded) else None
         after = replayed[index] if index < len(replayed) else None
         name = (before or after).name
-        if before is None or after is None or before.ok != after.ok:
+        if before is None or after is None or before.status != after.status:
             differences.append(
                 VerdictDifference(
                     check=name,
@@ -58,6 +59,19 @@ def _describe(verdict: Any) -> str:
     return f"{verdict.status}: {verdict.observed}"
 
 
+def refuse_incomplete(run_dir: Path) -> None:
+    """A ConfigError when the recorded journal is incomplete: its verdicts proved nothing, so a
+    replay has nothing to compare with (``chaos.history.completeness``)."""
+    from chaos.history import load_history
+    from chaos.history.completeness import assess
+
+    completeness = assess(load_history(run_dir))
+    if not completeness.complete:
+        raise ConfigError([Problem(f"cannot replay: {completeness.describe()}", file=run_dir,
+                                   hint="its verdicts prove nothing; chaos run the scenario "
+                                        "instead")])  # fmt: skip
+
+
 def replay_run(run_dir: Path | str, *, out_dir: Path | str | None = None,
                backend: str | None = None, quiet: bool = False,
                picture: bool = False) -> ReplayResult:  # fmt: skip
@@ -66,6 +80,7 @@ def replay_run(run_dir: Path | str, *, out_dir: Path | str | None = None,
     compare with."""
     recorded = read_recorded_run(run_dir)
     require_finished(recorded.run_dir)
+    refuse_incomplete(recorded.run_dir)
     result = run_scenario(
         recorded.loaded,
         backend=backend or recorded.backend,

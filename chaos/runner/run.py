@@ -27,12 +27,15 @@ import yaml
 from chaos import failpoints
 from chaos.clock import AppClock
 from chaos.errors import ConfigError, StackError
+from chaos.history.completeness import require_complete
 from chaos.journal import JOURNAL_FILE, JournalWriter, journal_write_failures
 from chaos.runner.clocking import app_clock
 from chaos.runner.console import RunConsole
 from chaos.runner.endpoints import start_endpoints
 from chaos.runner.faults import FaultDriver
 from chaos.runner.follower import JournalFollower, RunProgress
+from chaos.runner.plan import expectations_of, run_plan
+from chaos.runner.results import snapshot_results
 from chaos.runner.rundir import RunFiles, new_run_files
 from chaos.runner.workload_process import WorkloadProcess, workload_env
 from chaos.scenario import LoadedScenario, Scenario, load_scenario, load_scenario_text
@@ -168,8 +171,7 @@ def run_scenario(
     dilation: float | None = None,
 ) -> RunResult:
     """Run a scenario on a fresh stack and judge it. ConfigError for bad input (nothing started),
-    StackError when the stack could not start or died (no verdict). ``dilation`` overrides the
-    scenario's ``clock: {dilation: N}``."""
+    StackError when the stack could not start or died (no verdict)."""
     began = time.monotonic()
     loaded = as_loaded(scenario)
     model = loaded.scenario
@@ -239,21 +241,19 @@ def run_scenario(
 
 
 class _Run:
-    """The state of one run while it goes on.
-
-    Every time the scenario gives (``at:``, ``for:``, the drain, the deadline) is in the app's
-    time, and so is ``now`` in the loops below: ``self.clock.mono()``, which under a dilated
-    clock runs N times faster than real time, so a ``for: 60s`` lasts 60/N real seconds. The
-    loops' own cadence (ticks, queue and disk looks, the drain's settling) stays in real time.
-    """
+    """The state of one run while it goes on."""
 
     def __init__(self, scenario: Scenario, timeline: ResolvedTimeline, files: RunFiles,
-                 backend: str, console: RunConsole, clock: AppClock | None = None) -> None:  # fmt: skip
+                 backend: str, console: RunConsole,
+                 clock: AppClock | None = None) -> None:  # fmt: skip
         self.scenario = scenario
         self.timeline = timeline
         self.files = files
         self.backend = backend
         self.console = console
+        # Scenario times (at:, for:, drain, timeout) are the app's, and so is every ``now`` of
+        # the loops below (self.clock.mono(): N times faster than real time under a dilated
+        # clock); the loops' own cadence (ticks, queue and disk looks, settling) stays real.
         self.clock = clock or AppClock()
         self.journal = JournalWriter.for_run_dir(files.run_dir, f"runner@{socket.gethostname()}",
                                                  self.clock)  # fmt: skip
@@ -291,19 +291,23 @@ class _Run:
                 topology=self.scenario.topology.model_dump(mode="json"),
                 expected_tasks=self.timeline.expected_tasks, clock=self.clock.describe(),
             )  # fmt: skip
+            self.journal.write("run.plan", **run_plan(self.timeline))
             self.phase("workload")
             self.t0 = self.clock.mono()
-            real_t0 = time.monotonic()
+            self._real_t0 = time.monotonic()
             workload.go(self.t0)
             self._timeline_loop(workload)
-            real_timeline_end = time.monotonic()
             self.phase("heal")
             self._heal_everything()
             self.phase("drain")
             drained = self._drain(workload)
-            self.timings["timeline"] = real_timeline_end - real_t0
-            self.timings["drain"] = time.monotonic() - real_timeline_end
-            self.timings["intrinsic"] = time.monotonic() - real_t0
+            snapshot_results(self.journal, self.files.run_dir, stack.broker.direct_url)
+            self._heal_everything(keep_armed=False)  # failpoints armed through the drain
+            self.journal.write("run.finished", outcome="drained" if drained else "drain_deadline",
+                               timed_out=self._timed_out, never_applied=self.never_applied)  # fmt: skip
+            self.timings["timeline"] = self._real_timeline_end - self._real_t0
+            self.timings["drain"] = time.monotonic() - self._real_timeline_end
+            self.timings["intrinsic"] = time.monotonic() - self._real_t0
             self.timings["drained"] = 1.0 if drained else 0.0
         finally:
             workload.stop()
@@ -398,6 +402,8 @@ class _Run:
                 if now >= gave_up_waiting_at:
                     break
             self._stop.wait(TICK_SECONDS)
+        self._timeline_end = self.clock.mono()
+        self._real_timeline_end = time.monotonic()
         self.never_applied = [s.fault.fault_id for s in self.states if s.pending]
         for fault_id in self.never_applied:
             self.console.note(f"[yellow]never applied[/yellow] {fault_id}: its start event "
@@ -447,9 +453,14 @@ class _Run:
     def _active_names(self) -> list[str]:
         return [state.fault.fault_id for state in self.states if state.active]
 
-    def _heal_everything(self) -> None:
+    def _heal_everything(self, keep_armed: bool = True) -> None:
+        """Heal what is still applied; ``keep_armed``: all but the failpoints without ``for:`` or
+        ``until:``, which stay armed through the drain (their task may not have reached them)."""
         self._collect_finished_actions(wait=True)
         for state in self.states:
+            fault = state.fault
+            if keep_armed and fault.type == "failpoint" and fault.end.kind == "end_of_run":
+                continue
             if state.active:
                 self._heal(state, "end_of_run")
         self._collect_finished_actions(wait=True)
@@ -503,10 +514,12 @@ class _Run:
         except ConfigError as exc:  # the run wrote it: unreadable is a failed disk, not input
             raise StackError("journal", f"the run's own journal cannot be read back: {exc}",
                              hint="an infrastructure error; no verdict") from None  # fmt: skip
-        verdicts = run_checks(self.history, [e.as_entry() for e in self.scenario.expect])
+        require_complete(self.history)
+        verdicts = run_checks(self.history, expectations_of(self.scenario),
+                              known_broken=self.scenario.known_broken,
+                              invariants=True, relax=self.scenario.relax)  # fmt: skip
         held = all(verdict.ok for verdict in verdicts)
-        self.journal.write("run.finished", outcome="held" if held else "failed",
-                           timed_out=self._timed_out, never_applied=self.never_applied)  # fmt: skip
+        self.journal.write("run.judged", outcome="held" if held else "failed")
         self.timings["check"] = time.monotonic() - checked
         return verdicts
 

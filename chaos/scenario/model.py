@@ -247,10 +247,21 @@ class Scenario(_Strict):
     )
     faults: list[Fault] = Field(default_factory=list)
     expect: list[Expectation] = Field(min_length=1)
+    known_broken: str | None = Field(
+        None, min_length=1,
+        description="why the scenario's promise does not hold, and the fix: failures are "
+        "KNOWN BROKEN, and all expectations holding fails the gate",
+    )
+    relax: dict[str, Annotated[str, Field(pattern=r"\S")]] | None = Field(
+        None, description="always-on invariants this scenario relaxes: name -> the reason"
+    )
     drain: PositiveDuration = Field(
         30.0, description="deadline for the queues to empty after healing"
     )
     timeout: PositiveDuration = Field(300.0, description="deadline for the whole run")
+    allow_unexercised: bool = Field(
+        False, description="let every expectation hold on a run that did not exercise it"
+    )
     clock: ClockSpec = Field(default_factory=ClockSpec)
 
     def to_document(self) -> dict[str, Any]:

@@ -388,8 +388,15 @@ def _check_expectations(scenario: Scenario, document: SourceDocument) -> list[Pr
         accepted = _parameters(function)
         if accepted is None:
             continue
+        problems += _known_broken_problems(expectation.params, document, index)
         for name in expectation.params:
-            if name not in accepted:
+            if name == "allow_unexercised":  # every expectation's own (chaos.checks.judge)
+                if not isinstance(expectation.params[name], bool):
+                    problems.append(document.problem(("expect", index, name),
+                                                     "allow_unexercised is true or false",
+                                                     given=repr(expectation.params[name])))  # fmt: skip
+                continue
+            if name not in accepted and name != "known_broken":
                 problems.append(
                     document.problem(
                         ("expect", index, name),
@@ -399,7 +406,8 @@ def _check_expectations(scenario: Scenario, document: SourceDocument) -> list[Pr
                         prefer_key=True,
                     )
                 )
-        for problem in _parameter_problems(expectation.check, expectation.params):
+        params = {k: v for k, v in expectation.params.items() if k != "known_broken"}
+        for problem in _parameter_problems(expectation.check, params):
             path = tuple((problem.field_path or "").split("."))
             problems.append(
                 document.problem(
@@ -411,6 +419,41 @@ def _check_expectations(scenario: Scenario, document: SourceDocument) -> list[Pr
                 )
             )
     return problems
+
+
+def _known_broken_problems(
+    params: dict[str, Any], document: SourceDocument, index: int
+) -> list[Problem]:
+    """Every expectation may say its promise is known broken, with a reason as text."""
+    if "known_broken" not in params:
+        return []
+    from chaos.checks.promises import known_broken_problems
+
+    return [
+        document.problem(("expect", index, "known_broken"), problem.message,
+                         given=problem.given, expected=problem.expected)  # fmt: skip
+        for problem in known_broken_problems(params["known_broken"])
+    ]
+
+
+def _check_relax(scenario: Scenario, document: SourceDocument) -> list[Problem]:
+    """A relaxed invariant must exist: a misspelt name would relax nothing, silently."""
+    try:
+        from chaos.checks import INVARIANTS
+    except ImportError:
+        return []
+    return [
+        document.problem(
+            ("relax", name),
+            "unknown invariant",
+            given=repr(name),
+            expected=one_of(INVARIANTS),
+            hint=did_you_mean(name, INVARIANTS),
+            prefer_key=True,
+        )
+        for name in scenario.relax or {}
+        if name not in INVARIANTS
+    ]
 
 
 def _parameter_problems(check: str, params: dict[str, Any]) -> list[Problem]:
@@ -455,4 +498,5 @@ _RULES = (
     check_starts_before_timeout,
     _check_overlaps,
     _check_expectations,
+    _check_relax,
 )

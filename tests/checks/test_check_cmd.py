@@ -25,7 +25,7 @@ def test_clean_run_exits_0_and_prints_the_table(
 ) -> None:
     assert main(["check", str(write_run(tmp_path))]) == 0
     out = capsys.readouterr().out
-    assert "delivery" in out and "held" in out and "3 of 3 expectations held" in out
+    assert "delivery" in out and "held" in out and "9 of 9 expectations held" in out
 
 
 def test_a_failed_expectation_exits_1_with_the_message(tmp_path: Path, capsys) -> None:
@@ -50,16 +50,22 @@ def test_expectations_come_from_the_scenario_file(tmp_path: Path, capsys) -> Non
     )
     assert main(["check", str(tmp_path), "--json"]) == 1
     verdicts = json.loads(capsys.readouterr().out)
-    assert [(v["name"], v["ok"]) for v in verdicts] == [("resume_within", False), ("no_lost", True)]
+    assert [(v["name"], v["ok"]) for v in verdicts][:2] == [
+        ("resume_within", False),
+        ("no_lost", True),
+    ]
+    assert all(v["name"].startswith("invariant:") for v in verdicts[2:])  # always on
 
 
 def test_expectations_come_from_report_json_verdicts(tmp_path: Path, capsys) -> None:
     write_run(tmp_path, runs.plant_duplicate)
     report = {"verdicts": [{"name": "duplicates", "ok": True, "params": {"allowed": True}}]}
     (tmp_path / "report.json").write_text(json.dumps(report))
-    assert main(["check", str(tmp_path), "--json"]) == 0
-    (verdict,) = json.loads(capsys.readouterr().out)
+    # The planted duplicate has no at-least-once explanation: the always-on invariant fails it.
+    assert main(["check", str(tmp_path), "--json"]) == 1
+    verdict, *invariants = json.loads(capsys.readouterr().out)
     assert verdict["params"] == {"allowed": True}
+    assert not next(v for v in invariants if v["name"] == "invariant:duplicates")["ok"]
 
 
 def test_unknown_check_in_expect_file_exits_2_naming_the_field(tmp_path: Path, capsys) -> None:

@@ -175,6 +175,26 @@ def journal_of_another_run_replay(tmp_path: Path, tmpfs: Mount) -> Case:
                 never_says=["verdicts match"], fast=True)  # fmt: skip
 
 
+def incomplete_journal_check(tmp_path: Path, tmpfs: Mount) -> Case:
+    run = SyntheticRun()
+    run.publish(1.0, "t1", "order=1")  # queued when the run was killed in its drain
+    run.write(tmp_path / "run")
+    return Case(["check", str(tmp_path / "run")], 3, ["incomplete journal: no run.finished"],
+                never_says=["held", "FAILED", "lost"], fast=True)  # fmt: skip
+
+
+def incomplete_recording_replay(tmp_path: Path, tmpfs: Mount) -> Case:
+    run_dir = tmp_path / "run"
+    recorded_run(run_dir)
+    run = SyntheticRun()
+    run.events.clear()  # this run's start instead of the synthetic one
+    run.runner.emit(0.0, "run.started", run_id="r1", scenario="proxy-down", seed=7)
+    run.publish(1.0, "t1", "order=1")  # no run.finished: killed in its drain
+    run.write(run_dir)
+    return Case(["replay", str(run_dir)], 2, ["cannot replay: incomplete journal"],
+                never_says=["verdicts match"], fast=True)  # fmt: skip
+
+
 def out_of_memory(tmp_path: Path, tmpfs: Mount) -> Case:
     bulk_run(100).write(tmp_path / "run")
     # The wrapper makes the history builder ask for more memory than exists (a real MemoryError,
@@ -189,7 +209,8 @@ CASES: dict[str, Callable[[Path, Mount], Case]] = {
                  disk_full_at_start, deep_nesting, deep_nesting_run, alias_bomb, alias_bomb_list,
                  oversized_scenario, garbage_report, deeply_nested_report, deeply_nested_journal,
                  garbage_journal_replay,
-                 journal_of_another_run_replay, out_of_memory)  # fmt: skip
+                 journal_of_another_run_replay, incomplete_journal_check,
+                 incomplete_recording_replay, out_of_memory)  # fmt: skip
 }
 
 

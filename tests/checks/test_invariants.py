@@ -1,0 +1,348 @@
+"""The always-on invariants on synthetic histories: each one's passing and failing cases,
+relaxation, and that a plain run_checks call is unchanged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chaos.checks import INVARIANTS, run_checks
+from chaos.history import build_history
+from chaos.testing import RETRYING_POLICY, SyntheticRun
+
+
+def invariant(run: SyntheticRun, name: str, relax: dict[str, str] | None = None) -> Any:
+    verdicts = run_checks(build_history(run.events), [], invariants=True, relax=relax)
+    return next(v for v in verdicts if v.name == f"invariant:{name}")
+
+
+def test_every_named_invariant_is_registered() -> None:
+    assert set(INVARIANTS) == {"routing", "retry_schedule", "eta", "duplicates", "liveness",
+                               "no_lost"}  # fmt: skip
+
+
+def test_run_checks_without_invariants_returns_only_the_expectations() -> None:
+    run = SyntheticRun()
+    run.publish(1.0, "t1", "order=1")
+    run.execute(1.1, "t1")
+    run.finish(5.0)
+    assert [v.name for v in run_checks(build_history(run.events), [{"check": "no_lost"}])] == [
+        "no_lost"
+    ]
+
+
+# --- routing ---------------------------------------------------------------------------------
+
+
+def routed_run(consumed: tuple[str, ...], delivered_from: str, asked: str | None = None) -> Any:
+    run = SyntheticRun()
+    run.worker_ready(0.5, queues=consumed)
+    extra = {} if asked is None else {"queue": asked}
+    run.publish(1.0, "t1", "order=1", **extra)
+    run.execute(1.1, "t1", routing_key=delivered_from)
+    run.finish(5.0)
+    return run
+
+
+def test_routing_fails_for_a_task_on_a_worker_not_consuming_its_queue() -> None:
+    verdict = invariant(routed_run(("celery",), "other"), "routing")
+    assert not verdict.ok
+    assert "delivered from 'other' ran on worker-1" in verdict.message
+    assert "consumes only celery" in verdict.message
+    assert verdict.tasks == ["t1"]
+
+
+def test_routing_holds_on_a_worker_consuming_the_queue() -> None:
+    verdict = invariant(routed_run(("celery", "other"), "other", asked="other"), "routing")
+    assert verdict.ok, verdict.message
+    assert verdict.observed == "0 of 1 executions off their queue"
+
+
+def test_routing_fails_when_delivered_from_another_queue_than_published_to() -> None:
+    verdict = invariant(routed_run(("celery", "other"), "celery", asked="other"), "routing")
+    assert not verdict.ok
+    assert "published to 'other'" in verdict.message
+
+
+def test_routing_says_what_it_could_not_judge() -> None:
+    run = SyntheticRun()
+    run.publish(1.0, "t1", "order=1")
+    run.execute(1.1, "t1")
+    run.finish(5.0)
+    verdict = invariant(run, "routing")
+    assert verdict.ok
+    assert "1 without a recorded routing key (not judged)" in verdict.observed
+
+
+# --- retry schedule --------------------------------------------------------------------------
+
+AUTORETRY_1S: dict[str, Any] = {
+    **RETRYING_POLICY,
+    "autoretry_for": ["builtins.ValueError"],
+    "retry_backoff": False,
+    "retry_kwargs": {"countdown": 1},
+}
+
+
+def autoretry_run(asked: float, waited: float, busy: bool = False) -> SyntheticRun:
+    run = SyntheticRun()
+    run.worker_ready(0.5, concurrency=1)
+    run.publish(1.0, "t1", "order=1")
+    run.execute(1.0, "t1", attempt=0, outcome="retry", countdown=asked, policy=AUTORETRY_1S)
+    retried = 1.055
+    if busy:
+        run.publish(1.2, "long", "order=2")
+        run.execute(1.2, "long", duration=waited)
+    run.execute(retried + waited - 0.005, "t1", attempt=1, policy=AUTORETRY_1S)
+    run.finish(retried + waited + 5.0)
+    return run
+
+
+def test_retry_delayed_8s_when_1s_is_declared_fails() -> None:
+    verdict = invariant(autoretry_run(asked=8.0, waited=8.0), "retry_schedule")
+    assert not verdict.ok
+    assert "asked for 8.00 s, the task declares retry_kwargs countdown 1.00 s" in verdict.message
+    assert "(and 1 more)" in verdict.message  # the 7 s of free slot is the second finding
+
+
+def test_retry_late_with_a_free_slot_fails_even_when_the_call_asked_for_the_declared_delay() -> (
+    None
+):
+    verdict = invariant(autoretry_run(asked=1.0, waited=8.0), "retry_schedule")
+    assert not verdict.ok
+    assert "its declared retry_kwargs countdown 1.00 s" in verdict.message
+    assert "with a free pool slot" in verdict.message
+
+
+def test_retry_on_its_declared_delay_holds() -> None:
+    verdict = invariant(autoretry_run(asked=1.0, waited=1.1), "retry_schedule")
+    assert verdict.ok, verdict.message
+
+
+def test_retry_late_behind_a_busy_slot_holds() -> None:
+    verdict = invariant(autoretry_run(asked=1.0, waited=8.0, busy=True), "retry_schedule")
+    assert verdict.ok, verdict.message
+
+
+def test_retry_sooner_than_declared_fails() -> None:
+    verdict = invariant(autoretry_run(asked=1.0, waited=0.3), "retry_schedule")
+    assert not verdict.ok
+    assert "sooner than its declared retry_kwargs countdown 1.00 s" in verdict.message
+
+
+def test_backoff_with_jitter_declares_a_range() -> None:
+    policy = {**AUTORETRY_1S, "retry_backoff": 2, "retry_backoff_max": 3, "retry_jitter": True}
+    run = SyntheticRun()
+    run.worker_ready(0.5)
+    run.publish(1.0, "t1", "order=1")
+    run.execute(1.0, "t1", attempt=0, outcome="retry", countdown=5.0, policy=policy)
+    run.execute(6.05, "t1", attempt=1, policy=policy)
+    run.finish(10.0)
+    verdict = invariant(run, "retry_schedule")
+    assert not verdict.ok
+    assert "retry_backoff with jitter, [0, 2.00] s" in verdict.message
+
+
+# --- eta -------------------------------------------------------------------------------------
+
+
+def eta_run(second_copy: bool, kill: bool = False, early: float = 0.0) -> SyntheticRun:
+    run = SyntheticRun()
+    run.worker_ready(0.5, concurrency=2)
+    run.publish(1.0, "t1", "order=1", countdown=10)
+    run.execute(11.0 - early, "t1", eta=11.0, duration=1.0)
+    if kill:
+        run.fault("kill-1", "worker.kill", start=11.5, end=12.5, target="worker-1")
+    if second_copy:
+        run.execute(11.05, "t1", eta=11.0, redelivered=kill)
+    run.finish(20.0)
+    return run
+
+
+def test_eta_task_executed_twice_for_one_eta_fails() -> None:
+    verdict = invariant(eta_run(second_copy=True), "eta")
+    assert not verdict.ok
+    assert "ran twice for its eta 11.00 s" in verdict.message
+    duplicates = invariant(eta_run(second_copy=True), "duplicates")
+    assert not duplicates.ok
+    assert "unexplained" in duplicates.message
+
+
+def test_eta_task_run_once_at_its_eta_holds() -> None:
+    verdict = invariant(eta_run(second_copy=False), "eta")
+    assert verdict.ok, verdict.message
+    assert verdict.observed == "0 broken in 1 ETA tasks"
+
+
+def test_eta_task_started_early_fails() -> None:
+    verdict = invariant(eta_run(second_copy=False, early=1.0), "eta")
+    assert not verdict.ok
+    assert "before its eta 11.00 s (tolerance 0.25 s)" in verdict.message
+
+
+def test_eta_copy_after_a_worker_kill_is_explained() -> None:
+    assert invariant(eta_run(second_copy=True, kill=True), "eta").ok
+    duplicates = invariant(eta_run(second_copy=True, kill=True), "duplicates")
+    assert duplicates.ok
+    assert "worker lost: 1" in duplicates.message
+
+
+# --- duplicates ------------------------------------------------------------------------------
+
+
+def test_duplicate_after_a_connection_drop_during_the_run_is_explained() -> None:
+    run = SyntheticRun()
+    run.worker_ready(0.5)
+    run.publish(1.0, "t1", "order=1")
+    run.execute(1.5, "t1", duration=0.3)
+    run.fault("down", "proxy.down", start=1.65, end=5.65)
+    run.execute(7.0, "t1", redelivered=True)
+    run.finish(12.0)
+    verdict = invariant(run, "duplicates")
+    assert verdict.ok, verdict.message
+    assert verdict.details["explained"] == {"ack lost with the connection": ["t1"]}
+
+
+def test_duplicate_of_a_publish_that_spanned_a_hang_is_explained() -> None:
+    run = SyntheticRun()
+    run.worker_ready(0.5)
+    run.fault("hang", "broker.pause", start=2.5, end=12.5)
+    run.publish(3.0, "t1", "order=1", seconds=9.6)
+    run.execute(12.6, "t1")
+    run.execute(12.7, "t1")
+    run.finish(20.0)
+    verdict = invariant(run, "duplicates")
+    assert verdict.ok, verdict.message
+    assert "publish retried after a lost reply: 1" in verdict.message
+
+
+def test_redelivery_after_visibility_timeout_is_explained() -> None:
+    run = SyntheticRun()
+    run.worker_ready(0.5, visibility_timeout=4)
+    run.publish(1.0, "t1", "order=1")
+    run.execute(1.1, "t1")
+    run.execute(5.5, "t1", redelivered=True)
+    run.finish(10.0)
+    assert invariant(run, "duplicates").ok
+
+
+# --- liveness --------------------------------------------------------------------------------
+
+
+def head_of_line_run(concurrency: int) -> SyntheticRun:
+    run = SyntheticRun()
+    run.worker_ready(0.5, concurrency=concurrency)
+    run.publish(1.0, "long", "order=1")
+    run.execute(1.0, "long", duration=20.0)
+    run.publish(1.5, "short", "order=2")
+    run.execute(19.5, "short", duration=0.1)
+    run.finish(30.0)
+    return run
+
+
+def test_short_task_waiting_18s_behind_a_long_one_with_a_free_slot_fails() -> None:
+    verdict = invariant(head_of_line_run(concurrency=2), "liveness")
+    assert not verdict.ok
+    assert verdict.tasks == ["short"]
+    assert "with a free pool slot on worker-1" in verdict.message
+    assert "bound 7.00 s = 5 s + 1 s x 2 slots" in verdict.message
+
+
+def test_short_task_waiting_behind_the_only_slot_holds() -> None:
+    assert invariant(head_of_line_run(concurrency=1), "liveness").ok
+
+
+def test_worker_that_never_consumes_again_after_the_heal_fails() -> None:
+    run = SyntheticRun()
+    run.worker_ready(0.5, concurrency=2)
+    run.fault("restart", "broker.restart", start=2.0, end=4.0)
+    run.connection(2.1, "lost")
+    run.connection(6.0, "restored")
+    run.publish(8.0, "t1", "order=1")
+    run.finish(30.0)
+    verdict = invariant(run, "liveness")
+    assert not verdict.ok
+    assert "never started by the run's end at 30.00 s" in verdict.message
+
+
+def test_liveness_is_not_judged_when_a_fault_never_healed() -> None:
+    run = SyntheticRun()
+    run.worker_ready(0.5)
+    run.fault("kill", "broker.kill", start=2.0, end=None)
+    run.publish(1.0, "t1", "order=1")
+    run.finish(30.0)
+    verdict = invariant(run, "liveness")
+    assert verdict.ok
+    assert verdict.observed == "not judged: a fault never healed"
+
+
+# --- no_lost ---------------------------------------------------------------------------------
+
+
+def test_task_lost_with_the_broker_memory_is_explained_other_losses_fail() -> None:
+    run = SyntheticRun()
+    run.worker_ready(0.5)
+    run.publish(1.0, "kept", "order=1")
+    run.execute(1.1, "kept")
+    run.publish(2.0, "gone", "order=2")
+    run.fault("kill", "broker.kill", start=2.5, end=4.0)
+    run.finish(20.0)
+    verdict = invariant(run, "no_lost")
+    assert verdict.ok, verdict.message
+    assert verdict.details["lost_with_broker_memory"] == ["gone"]
+    run = SyntheticRun()
+    run.publish(1.0, "gone", "order=1")
+    run.finish(20.0)
+    verdict = invariant(run, "no_lost")
+    assert not verdict.ok
+    assert verdict.tasks == ["gone"]
+
+
+# --- relax -----------------------------------------------------------------------------------
+
+
+def test_a_relaxed_invariant_holds_and_says_why() -> None:
+    reason = "workers run without -Q (pre-5.7 consume-all)"
+    verdict = invariant(routed_run(("celery",), "other"), "routing", relax={"routing": reason})
+    assert verdict.ok
+    assert verdict.message.startswith(f"relaxed: {reason}; would fail: ")
+    assert verdict.details["relaxed"] == reason
+    assert verdict.details["held_unrelaxed"] is False
+
+
+@pytest.mark.parametrize("name", sorted(INVARIANTS))
+def test_every_invariant_holds_on_a_clean_run(name: str) -> None:
+    run = SyntheticRun()
+    run.worker_ready(0.5, concurrency=2)
+    for index in range(5):
+        run.publish(1.0 + index, f"t{index}", f"order={index}")
+        run.execute(1.1 + index, f"t{index}", routing_key="celery")
+    run.finish(10.0)
+    assert invariant(run, name).ok
+
+
+def test_duplicates_at_least_asserts_the_surprise() -> None:
+    run = SyntheticRun()
+    run.publish(1.0, "t1", "order=1")
+    run.execute(1.1, "t1")
+    run.finish(5.0)
+    (verdict,) = run_checks(build_history(run.events), [{"check": "duplicates", "at_least": 1}])
+    assert not verdict.ok
+    assert verdict.expected == "at least 1"
+    run.execute(2.0, "t1", redelivered=True)
+    (verdict,) = run_checks(build_history(run.events), [{"check": "duplicates", "at_least": 1}])
+    assert verdict.ok
+
+
+def test_an_unknown_relaxed_invariant_is_a_validation_error_with_its_line(tmp_path) -> None:
+    from chaos.errors import ConfigError
+    from chaos.scenario import load_scenario
+
+    path = tmp_path / "s.yaml"
+    path.write_text("name: x\nworkload:\n  - path: naive\n    count: 1\nexpect:\n"
+                    "  - check: no_lost\nrelax:\n  routng: because\n")  # fmt: skip
+    with pytest.raises(ConfigError) as caught:
+        load_scenario(path)
+    assert "unknown invariant" in str(caught.value)
+    assert ":8:" in str(caught.value)
