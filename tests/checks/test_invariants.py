@@ -3,7 +3,6 @@ relaxation, and that a plain run_checks call is unchanged."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pytest
@@ -357,10 +356,9 @@ def lagging_signal_run(started_after_eta: float) -> SyntheticRun:
     run.publish(1.0, "t1", "order=1")
     run.execute(1.0, "t1", attempt=0, outcome="retry", countdown=60.0, exc_type="builtins.OSError")
     retried = next(e for e in run.events if e.kind == "task.retried")
-    eta = retried.data["retry_eta"] - 0.4
-    run.events[run.events.index(retried)] = dataclasses.replace(
-        retried, data={**retried.data, "retry_eta": eta})
-    run.execute(eta - START_WALL + started_after_eta, "t1", attempt=1)
+    # The probe computes retry_eta at the signal; the next attempt carries Celery's own ETA.
+    eta = retried.data["retry_eta"] - 0.4 - START_WALL
+    run.execute(eta + started_after_eta, "t1", attempt=1, eta=eta)
     run.finish(80.0)
     return run
 
