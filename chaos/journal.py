@@ -148,9 +148,13 @@ def args_digest(args: Sequence[Any] | None, kwargs: Mapping[str, Any] | None) ->
 class JournalWriter:
     """Appends events for one writer identity; safe across threads and processes."""
 
-    def __init__(self, path: Path | str, writer: str) -> None:
+    def __init__(self, path: Path | str, writer: str, clock: Any = None) -> None:
         self.path = Path(path)
         self.writer = writer
+        # A writer outside the app's processes (the runner) under a dilated clock passes the
+        # run's chaos.clock.AppClock: its events then carry the app's time, as the probe's do.
+        self._wall = clock.wall if clock is not None else time.time
+        self._mono = clock.mono if clock is not None else time.monotonic
         self.pid = os.getpid()
         self._seq = itertools.count()
         self._lock = threading.Lock()
@@ -162,8 +166,8 @@ class JournalWriter:
         os.register_at_fork(after_in_child=lambda: _renew_lock(reference))
 
     @classmethod
-    def for_run_dir(cls, run_dir: Path | str, writer: str) -> JournalWriter:
-        return cls(Path(run_dir) / JOURNAL_FILE, writer)
+    def for_run_dir(cls, run_dir: Path | str, writer: str, clock: Any = None) -> JournalWriter:
+        return cls(Path(run_dir) / JOURNAL_FILE, writer, clock)
 
     def write(
         self,
@@ -180,8 +184,8 @@ class JournalWriter:
                 self._seq = itertools.count()
             event = Event(
                 kind=kind,
-                wall=time.time(),
-                mono=time.monotonic(),
+                wall=self._wall(),
+                mono=self._mono(),
                 writer=self.writer,
                 pid=self.pid,
                 seq=next(self._seq),

@@ -85,6 +85,13 @@ def _retry_findings(history: RunHistory, task: TaskHistory) -> list[Finding]:
         if retried is None or after is None or after.started_at is None:
             continue
         lowest, highest, source = declared_delay(policy, before, retried)
+        # Celery fixed the retry's ETA at self.retry(), before the task_retry signal, which lands
+        # later by the machine's latency (N times longer in app time under a dilated clock): the
+        # gap starts where the ETA was fixed (the ETA the next attempt carries, minus countdown).
+        if before.countdown is not None:
+            fixed = [eta - before.countdown for eta in (before.retry_eta_at, after.eta_at)
+                     if eta is not None]  # fmt: skip
+            retried = min([retried, *fixed])
         gap = after.started_at - retried
         where = f"{task.label}: attempt {n + 1} started {gap:.2f} s after attempt {n}'s retry"
         windows = tuple(history.windows_around(retried, after.started_at))

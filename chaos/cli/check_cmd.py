@@ -181,5 +181,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         title = f"{history.meta.scenario or run_dir.name}: {len(history.tasks)} tasks, "
         title += f"{history.event_count} events; expectations from {source}"
+        if history.meta.clock_label:
+            title += f"; {history.meta.clock_label} (times are the app's)"
         render_verdicts(verdicts, title=title)
     return 0 if all(v.ok for v in verdicts) else 1

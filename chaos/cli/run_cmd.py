@@ -60,6 +60,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="also write JUnit XML: one test case per expectation",
     )
     parser.add_argument(
+        "--dilation",
+        type=float,
+        default=None,
+        metavar="N",
+        help="run the app on a clock N times faster than real time (1 to 20; local backend; "
+             "default: the scenario's clock: {dilation: N}, else 1)",
+    )
+    parser.add_argument(
         "--no-picture",
         action="store_true",
         help="skip the timeline picture (saves the plotting time; report.html is still written)",
@@ -87,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     for path in files:
         result = run_scenario(path, backend=args.backend, seed=args.seed, out_dir=args.out,
                               picture=not (args.no_picture or args.no_report),
-                              html=not args.no_report)  # fmt: skip
+                              html=not args.no_report, dilation=args.dilation)  # fmt: skip
         results.append(result)
         print_result(result, console)
     if args.junit is not None:
@@ -107,7 +115,8 @@ def wide_console() -> Console:
 def print_result(result: RunResult, console: Console) -> None:
     from chaos.checks import verdict_table
 
-    title = f"{result.scenario} (seed {result.seed}, {result.backend})"
+    dilated = f", dilated x{result.dilation:g}" if result.dilation != 1.0 else ""
+    title = f"{result.scenario} (seed {result.seed}, {result.backend}{dilated})"
     console.print(verdict_table(result.verdicts, title=title))
     if result.never_applied:
         console.print(f"[yellow]faults never applied[/yellow] (their start event did not "

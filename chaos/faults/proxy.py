@@ -32,6 +32,24 @@ TOXIC_ATTRIBUTES: dict[str, dict[str, type]] = {
 }
 """Toxiproxy's toxic types and attributes, plus the project's ``redis_error`` extension."""
 
+#: Attributes in milliseconds of the app's time: the proxy keeps real time, so under a dilated
+#: clock (xN) it gets them divided by N; a bandwidth (KB per app second) is multiplied by N.
+TIME_ATTRIBUTES = frozenset({"latency", "jitter", "delay", "timeout"})
+
+
+def real_time_attributes(attributes: dict[str, Any], dilation: float) -> dict[str, Any]:
+    """A toxic's attributes as the real-time proxy must get them under a dilated clock."""
+    if dilation == 1.0:
+        return dict(attributes)
+    scaled = {}
+    for name, value in attributes.items():
+        if name in TIME_ATTRIBUTES and isinstance(value, (int, float)):
+            value = round(value / dilation)
+        elif name == "rate" and isinstance(value, (int, float)):
+            value = round(value * dilation)
+        scaled[name] = value
+    return scaled
+
 
 class ProxyToxic(TimedFault):
     """A Toxiproxy toxic on the broker's proxy, removed when healed."""
@@ -96,7 +114,8 @@ class ProxyToxicType(FaultType):
         params = fault.params
         context.stack.proxy.add_toxic(
             params["toxic"], name=fault.fault_id, stream=params.get("stream"),
-            toxicity=params.get("toxicity", 1.0), **params.get("attributes", {}),
+            toxicity=params.get("toxicity", 1.0),
+            **real_time_attributes(params.get("attributes", {}), context.dilation),
         )  # fmt: skip
 
     def heal(self, context: FaultContext, fault: ResolvedFault) -> None:

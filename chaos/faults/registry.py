@@ -67,6 +67,8 @@ class FaultContext:
     run_dir: Path
     shared: dict[str, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    dilation: float = 1.0
+    """App seconds per real second (chaos.clock): what a real-time part (the proxy) scales by."""
 
 
 class FaultType(abc.ABC):

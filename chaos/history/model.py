@@ -331,6 +331,17 @@ class RunMeta:
     judged: str | None = None
     """The outcome ``run.judged`` gave after the checks, if any."""
 
+    @property
+    def dilation(self) -> float:
+        """App seconds per real second the run's app clock ran at (run.started's ``clock``)."""
+        clock = self.extra.get("clock")
+        return float(clock.get("dilation", 1.0)) if isinstance(clock, Mapping) else 1.0
+
+    @property
+    def clock_label(self) -> str:
+        """``dilated x10`` for a dilated run ('' in real time): every time shown is the app's."""
+        return f"dilated x{self.dilation:g}" if self.dilation != 1.0 else ""
+
 
 @dataclass(slots=True)
 class RunHistory:

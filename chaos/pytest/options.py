@@ -30,6 +30,8 @@ class ChaosOptions:
     scenario_dirs: tuple[Path, ...]
     worker_id: str
     """``gw0``, ``gw1``... under pytest-xdist, ``main`` otherwise: each worker its own stack."""
+    dilation: float | None = None
+    """``--chaos-dilation``: overrides every scenario's ``clock: {dilation: N}`` when given."""
 
     def run_parent(self) -> Path:
         """Where this process's run directories go (one folder per xdist worker)."""
@@ -51,6 +53,10 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--chaos-seed", type=int, default=None, metavar="N",
                     help="seed for every scenario's random choices (default: a new one per run, "
                          "recorded in the run directory for replay)")  # fmt: skip
+    group.addoption("--chaos-dilation", type=float, default=None, metavar="N",
+                    help="run every scenario's app on a clock N times faster than real time "
+                         "(local backend, libfaketime; 1 = real time), overriding the "
+                         "scenario's clock: {dilation: N}")  # fmt: skip
     group.addoption("--chaos-out", default=None, metavar="DIR",
                     help="parent of the run directories (default: ROOTDIR/.chaos/runs)")
     group.addoption("--chaos-keep", action="store_true", default=False,
@@ -77,6 +83,7 @@ def options_for(config: pytest.Config) -> ChaosOptions:
         keep=bool(config.getoption("chaos_keep")),
         scenario_dirs=tuple((base / folder).resolve() for folder in config.getini("chaos_scenarios")),
         worker_id=str(workerinput["workerid"]) if workerinput else "main",
+        dilation=config.getoption("chaos_dilation"),
     )
     config.stash[_options_key] = options
     return options

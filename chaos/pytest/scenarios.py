@@ -92,6 +92,8 @@ def run_for_pytest(
     out_dir = chaos_options.run_parent()
     out_dir.mkdir(parents=True, exist_ok=True)
     options.setdefault("backend", chaos_options.backend)
+    if chaos_options.dilation is not None:
+        options.setdefault("dilation", chaos_options.dilation)
     options.setdefault("out_dir", out_dir)
     # The runner's live console only when pytest shows output as it comes (-s).
     options.setdefault("quiet", config.getoption("capture", "fd") != "no")
@@ -141,8 +143,14 @@ def record_result(item: pytest.Item, result: Any, *, table_section: bool = True)
     run_dir = getattr(result, "run_dir", None)
     item.user_properties.extend(junit_properties(result.verdicts, run_dir))
     item.user_properties.extend(timing_properties(getattr(result, "timings", None) or {}))
+    dilation = getattr(result, "dilation", 1.0)
+    clock = f"dilated x{dilation:g}: times are the app's" if dilation != 1.0 else ""
+    if clock:
+        item.user_properties.append(("chaos.clock", clock))
     if table_section:
-        item.add_report_section("call", "stdout chaos verdicts", verdict_text(result.verdicts))
+        table = verdict_text(result.verdicts)
+        item.add_report_section("call", "stdout chaos verdicts",
+                                f"clock {clock}\n{table}" if clock else table)  # fmt: skip
 
 
 #: The run's timings a CI job keeps per scenario (``benchmarks/overhead_scenarios.py
@@ -161,6 +169,9 @@ def failure_text(result: Any, title: str) -> str:
     from chaos.report import verdict_text
 
     failed = sum(1 for v in result.verdicts if not v.ok)
+    dilation = getattr(result, "dilation", 1.0)
+    if dilation != 1.0:
+        title += f" (dilated x{dilation:g})"
     lines = [f"{title}: {failed} of {len(result.verdicts)} expectations FAILED", "",
              verdict_text(result.verdicts).rstrip(), ""]
     run_dir = getattr(result, "run_dir", None)

@@ -100,6 +100,7 @@ def _facts(history: RunHistory, source: str) -> str:
         ("scenario", meta.scenario or "?"),
         ("seed", "?" if meta.seed is None else str(meta.seed)),
         ("backend", meta.backend or "?"),
+        ("clock", meta.clock_label or "real time"),
         ("duration", format_seconds(meta.finished_at or history.end_at)),
         ("times", "seconds since the run started (its run.started event), in every output"),
         ("tasks", f"{len(history.tasks)} ("

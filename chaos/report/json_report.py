@@ -3,6 +3,7 @@
 Shape (schema 1; additive changes only)::
 
     {"schema": 1, "run_id", "scenario", "seed", "backend", "ok",
+     "clock": {"dilation", "real_start", "label"} (a dilated run only: times are the app's),
      "summary": {"expectations", "held", "failed", "failed_checks": [...]},
      "expectations": [{"check": NAME, ...params}],   # what replay and ``chaos check`` re-run
      "verdicts": [Verdict.to_dict(), ...],
@@ -78,6 +79,10 @@ def build_report(
         meta = history.meta
         report.update(run_id=meta.run_id, scenario=meta.scenario, seed=meta.seed,
                       backend=meta.backend)
+        clock = meta.extra.get("clock")
+        if isinstance(clock, Mapping) and clock.get("dilation", 1.0) != 1.0:
+            # Every time in this report is the app's: seconds of a clock N times faster.
+            report["clock"] = {**clock, "label": f"dilated x{clock['dilation']:g}"}
     report["ok"] = not failed
     report["summary"] = {
         "expectations": len(verdicts),

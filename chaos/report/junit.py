@@ -77,6 +77,10 @@ def write_junit(path: Path, results: Sequence[Any]) -> Path:
         for name, value in (("seed", result.seed), ("run_dir", result.run_dir),
                             ("backend", result.backend)):  # fmt: skip
             ElementTree.SubElement(properties, "property", name=name, value=str(value))
+        dilation = getattr(result, "dilation", 1.0)
+        if dilation != 1.0:  # the times in the messages are the app's, not the wall clock's
+            ElementTree.SubElement(properties, "property", name="clock",
+                                   value=f"dilated x{dilation:g}")  # fmt: skip
         for verdict in result.verdicts:
             case = ElementTree.SubElement(suite, "testcase", classname=result.scenario,
                                           name=verdict.name)  # fmt: skip

@@ -161,6 +161,8 @@ def _title(history: RunHistory, verdicts: Sequence[Verdict], title: str | None) 
         parts.append(f"seed {meta.seed}")
     if meta.backend:
         parts.append(f"{meta.backend} backend")
+    if meta.clock_label:
+        parts.append(meta.clock_label)
     parts.append(f"{len(history.tasks)} tasks")
     if verdicts:
         known = sum(1 for v in verdicts if v.status == "KNOWN BROKEN")

@@ -6,6 +6,8 @@ change of phase or of the active faults, so a log stays short and still tells th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import time
 from types import TracebackType
 
@@ -29,6 +31,7 @@ class RunConsole:
         self.active_faults: list[str] = []
         self.tasks_done = 0
         self.began = time.monotonic()
+        self._now: Callable[[], float] = time.monotonic
         #: The ``mono`` of the run's ``run.started`` event: 0 s for every time printed once known.
         self.origin: float | None = None
         self._live: Live | None = None
@@ -65,9 +68,11 @@ class RunConsole:
             self._last_line = line
             self.console.print(self._line(), highlight=False)
 
-    def start_clock(self, origin_mono: float) -> None:
-        """From now on times count from the run's start, as the history and the reports do."""
+    def start_clock(self, origin_mono: float, now: Callable[[], float] = time.monotonic) -> None:
+        """From now on times count from the run's start, as the history and the reports do;
+        ``now`` reads the same clock as ``origin_mono`` (the app's, under a dilated clock)."""
         self.origin = origin_mono
+        self._now = now
 
     def note(self, text: str, at_mono: float | None = None) -> None:
         """A one-off line (a fault applied or healed) above the live panel, stamped with the
@@ -79,13 +84,13 @@ class RunConsole:
         """`` 12.03 s`` since the run started, or ``setup +4.1 s`` before it has."""
         if self.origin is None:
             return f"setup +{time.monotonic() - self.began:.1f} s"
-        at = run_seconds(time.monotonic() if at_mono is None else at_mono, self.origin)
+        at = run_seconds(self._now() if at_mono is None else at_mono, self.origin)
         return f"{at:7.2f} s"
 
     def _elapsed(self) -> float:
         if self.origin is None:
             return time.monotonic() - self.began
-        return run_seconds(time.monotonic(), self.origin)
+        return run_seconds(self._now(), self.origin)
 
     def _line(self) -> str:
         faults = ", ".join(self.active_faults) or "none"

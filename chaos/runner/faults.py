@@ -23,12 +23,12 @@ class FaultDriver:
     """Applies and heals the faults of one run on its stack."""
 
     def __init__(self, stack: Stack, journal: JournalWriter, run_dir: Path,
-                 persistence: str) -> None:  # fmt: skip
+                 persistence: str, dilation: float = 1.0) -> None:  # fmt: skip
         self.stack = stack
         self.journal = journal
         self.run_dir = run_dir
         self.persistence = persistence
-        self.context = FaultContext(stack=stack, run_dir=run_dir)
+        self.context = FaultContext(stack=stack, run_dir=run_dir, dilation=dilation)
 
     @property
     def armed_plans(self) -> dict[str, dict[str, Any]]:

@@ -11,6 +11,7 @@ without a verdict: it says nothing about the system under test.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -24,9 +25,11 @@ from typing import Any
 import yaml
 
 from chaos import failpoints
+from chaos.clock import AppClock
 from chaos.errors import ConfigError, StackError
 from chaos.history.completeness import require_complete
 from chaos.journal import JOURNAL_FILE, JournalWriter, journal_write_failures, read_journal
+from chaos.runner.clocking import app_clock
 from chaos.runner.console import RunConsole
 from chaos.runner.endpoints import start_endpoints
 from chaos.runner.faults import FaultDriver
@@ -65,6 +68,8 @@ class RunResult:
     verdicts: list[Any]
     timings: dict[str, float] = field(default_factory=dict)
     never_applied: list[str] = field(default_factory=list)
+    dilation: float = 1.0
+    """How many times faster than real time the app's clock ran (1: real time)."""
 
     @property
     def ok(self) -> bool:
@@ -177,6 +182,7 @@ def run_scenario(
     quiet: bool = False,
     picture: bool = False,
     html: bool = False,
+    dilation: float | None = None,
 ) -> RunResult:
     """Run a scenario on a fresh stack and judge it. ConfigError for bad input (nothing started),
     StackError when the stack could not start or died (no verdict). ``picture`` and ``html``:
@@ -184,6 +190,7 @@ def run_scenario(
     began = time.monotonic()
     loaded = as_loaded(scenario)
     model = loaded.scenario
+    clock = app_clock(loaded, backend, dilation)
     if timeline is None:
         chosen = (
             seed if seed is not None else (model.seed if model.seed is not None else new_seed())
@@ -198,12 +205,18 @@ def run_scenario(
     with show, ExitStack() as services:
         services.enter_context(proxy_log_in_run_dir(files.run_dir))
         config.env = {**config.env, **start_endpoints(model, services)}
+        # The shared origin exists before the first app process (the workload, below) starts.
+        config.env = {**config.env,
+                      **services.enter_context(clock).env(os.environ.get("LD_PRELOAD"))}
+        config.clock = clock
         workload = WorkloadProcess(
             files.run_dir, timeline, model.app.name, Path(config.workdir),
             workload_env(files.run_dir, files.run_id, config),
             deadline=model.timeout,
         )  # fmt: skip
-        driver = _Run(model, timeline, files, backend, show)
+        driver = _Run(model, timeline, files, backend, show, clock)
+        if clock.capped:
+            show.note(f"[yellow]clock[/yellow] {clock.capped}")
         workload.spawn()  # its imports overlap the stack's start
         driver.timings["prepare"] = time.monotonic() - began
         try:
@@ -232,7 +245,7 @@ def run_scenario(
     result = RunResult(
         scenario=model.name, run_id=files.run_id, run_dir=files.run_dir, seed=timeline.seed,
         backend=backend, verdicts=verdicts, timings=timings,
-        never_applied=driver.never_applied,
+        never_applied=driver.never_applied, dilation=clock.dilation,
     )  # fmt: skip
     driver.write_reports(result, picture=picture, html=html)
     result.timings["wall"] = time.monotonic() - began
@@ -244,13 +257,19 @@ class _Run:
     """The state of one run while it goes on."""
 
     def __init__(self, scenario: Scenario, timeline: ResolvedTimeline, files: RunFiles,
-                 backend: str, console: RunConsole) -> None:  # fmt: skip
+                 backend: str, console: RunConsole,
+                 clock: AppClock | None = None) -> None:  # fmt: skip
         self.scenario = scenario
         self.timeline = timeline
         self.files = files
         self.backend = backend
         self.console = console
-        self.journal = JournalWriter.for_run_dir(files.run_dir, f"runner@{socket.gethostname()}")
+        # Scenario times (at:, for:, drain, timeout) are the app's, and so is every ``now`` of
+        # the loops below (self.clock.mono(): N times faster than real time under a dilated
+        # clock); the loops' own cadence (ticks, queue and disk looks, settling) stays real.
+        self.clock = clock or AppClock()
+        self.journal = JournalWriter.for_run_dir(files.run_dir, f"runner@{socket.gethostname()}",
+                                                 self.clock)  # fmt: skip
         self.states = [_FaultState(fault) for fault in timeline.faults]
         # Applies and heals run beside the loop: a worker start or a warm shutdown takes seconds,
         # and the other faults' times must not wait for it.
@@ -272,7 +291,8 @@ class _Run:
     def drive(self, stack: Stack, workload: WorkloadProcess) -> None:
         self.stack = stack
         self.faults = FaultDriver(stack, self.journal, self.files.run_dir,
-                                  self.scenario.topology.persistence)  # fmt: skip
+                                  self.scenario.topology.persistence,
+                                  self.clock.dilation)  # fmt: skip
         self.follower = JournalFollower(self.files.run_dir)
         try:
             waited = time.monotonic()
@@ -282,13 +302,14 @@ class _Run:
                 "run.started", run_id=self.files.run_id, scenario=self.scenario.name,
                 seed=self.timeline.seed, backend=self.backend,
                 topology=self.scenario.topology.model_dump(mode="json"),
-                expected_tasks=self.timeline.expected_tasks,
+                expected_tasks=self.timeline.expected_tasks, clock=self.clock.describe(),
             )  # fmt: skip
             # The origin of every time shown (chaos.timebase): the fault offsets count from it too.
             self.t0 = started.mono
-            self.console.start_clock(started.mono)
+            self.console.start_clock(started.mono, now=self.clock.mono)
             self.journal.write("run.plan", **run_plan(self.timeline))
             self.phase("workload")
+            self._real_t0 = time.monotonic()
             workload.go(self.t0)
             self._timeline_loop(workload)
             self.phase("heal")
@@ -299,9 +320,9 @@ class _Run:
             self._heal_everything(keep_armed=False)  # failpoints armed through the drain
             self.journal.write("run.finished", outcome="drained" if drained else "drain_deadline",
                                timed_out=self._timed_out, never_applied=self.never_applied)  # fmt: skip
-            self.timings["timeline"] = self._timeline_end - self.t0
-            self.timings["drain"] = time.monotonic() - self._timeline_end
-            self.timings["intrinsic"] = time.monotonic() - self.t0
+            self.timings["timeline"] = self._real_timeline_end - self._real_t0
+            self.timings["drain"] = time.monotonic() - self._real_timeline_end
+            self.timings["intrinsic"] = time.monotonic() - self._real_t0
             self.timings["drained"] = 1.0 if drained else 0.0
         finally:
             workload.stop()
@@ -341,7 +362,8 @@ class _Run:
                 and (progress.accepted <= progress.finished)
             )
         if name == "queue_empty":
-            return sent and durable_done and progress.in_flight == 0 and self._queues_empty(now)
+            return (sent and durable_done and progress.in_flight == 0
+                    and self._queues_empty(time.monotonic()))  # fmt: skip
         raise ConfigError(f"unknown condition {name!r}")  # validation keeps this from happening
 
     def _queues_empty(self, now: float) -> bool:
@@ -360,8 +382,8 @@ class _Run:
         deadline = self.t0 + self.scenario.timeout
         gave_up_waiting_at: float | None = None
         while True:
-            now = time.monotonic()
-            self._watch_disk(now)
+            now = self.clock.mono()
+            self._watch_disk(time.monotonic())
             progress = self.follower.poll()
             said = workload.poll_said()
             workload.check_alive()
@@ -395,7 +417,8 @@ class _Run:
                 if now >= gave_up_waiting_at:
                     break
             self._stop.wait(TICK_SECONDS)
-        self._timeline_end = time.monotonic()
+        self._timeline_end = self.clock.mono()
+        self._real_timeline_end = time.monotonic()
         self.never_applied = [s.fault.fault_id for s in self.states if s.pending]
         for fault_id in self.never_applied:
             self.console.note(f"[yellow]never applied[/yellow] {fault_id}: its start event "
@@ -459,9 +482,9 @@ class _Run:
 
     def _drain(self, workload: WorkloadProcess) -> bool:
         """Wait until the workload is done and nothing is queued or running, or the deadline."""
-        deadline = time.monotonic() + self.scenario.drain
+        deadline = self.clock.mono() + self.scenario.drain
         settled_since: float | None = None
-        while time.monotonic() < deadline:
+        while self.clock.mono() < deadline:
             now = time.monotonic()
             self._watch_disk(now)
             progress = self.follower.poll()

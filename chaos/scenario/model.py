@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from chaos.clock import MAX_DILATION
 from chaos.faults import fault_type, fault_types
 from chaos.faults.broker import BrokerFault, BrokerRestart
 from chaos.faults.entry import (
@@ -376,6 +377,14 @@ class EndpointStub(_Strict):
         return value
 
 
+class ClockSpec(_Strict):
+    """The app's clock: ``dilation: N`` runs every app process N times faster than real time
+    (local backend; the times in the file stay the app's)."""
+
+    dilation: float = Field(1.0, ge=1.0, le=MAX_DILATION,
+                            description="app seconds per real second (1: real time)")
+
+
 class Scenario(_Strict):
     """A whole scenario file."""
 
@@ -405,6 +414,7 @@ class Scenario(_Strict):
     allow_unexercised: bool = Field(
         False, description="let every expectation hold on a run that did not exercise it"
     )
+    clock: ClockSpec = Field(default_factory=ClockSpec)
 
     def to_document(self) -> dict[str, Any]:
         """The scenario as a file would hold it (durations with units): loads back equal."""

@@ -70,6 +70,9 @@ class StackConfig:
     seed: int = 0
     start_timeout: float = 30.0
     worker_start: WorkerStart = "spawn"
+    clock: Any = None
+    """The run's chaos.clock.AppClock when dilated: the stack's own journal lines then carry the
+    app's time (the workers get the clock through ``env``)."""
     """How the local backend starts a worker: ``spawn`` a new interpreter (the plain way), or
     ``forkserver``: fork a warm interpreter that has Celery, kombu and Django imported already
     (much faster after the first stack in a process, slower for the first; the owner's main script

@@ -9,7 +9,7 @@ import pytest
 
 from chaos.checks import INVARIANTS, run_checks
 from chaos.history import build_history
-from chaos.testing import RETRYING_POLICY, SyntheticRun
+from chaos.testing import RETRYING_POLICY, START_WALL, SyntheticRun
 
 
 def invariant(run: SyntheticRun, name: str, relax: dict[str, str] | None = None) -> Any:
@@ -383,3 +383,29 @@ def test_the_same_lateness_with_the_worker_alive_fails() -> None:
     verdict = invariant(held_retry_run(worker_dies=False), "retry_schedule")
     assert not verdict.ok
     assert "with a free pool slot" in verdict.message
+
+
+def lagging_signal_run(started_after_eta: float) -> SyntheticRun:
+    """A retry whose task_retry signal lands 0.4 s after Celery fixed its ETA (as under a
+    dilated clock, where 40 ms of the machine's latency read 0.4 s)."""
+    run = SyntheticRun()
+    run.worker_ready(0.5)
+    run.publish(1.0, "t1", "order=1")
+    run.execute(1.0, "t1", attempt=0, outcome="retry", countdown=60.0, exc_type="builtins.OSError")
+    retried = next(e for e in run.events if e.kind == "task.retried")
+    # The probe computes retry_eta at the signal; the next attempt carries Celery's own ETA.
+    eta = retried.data["retry_eta"] - 0.4 - START_WALL
+    run.execute(eta + started_after_eta, "t1", attempt=1, eta=eta)
+    run.finish(80.0)
+    return run
+
+
+def test_a_retry_gap_starts_where_celery_fixed_the_eta_not_at_the_lagging_signal() -> None:
+    verdict = invariant(lagging_signal_run(started_after_eta=0.02), "retry_schedule")
+    assert verdict.ok, verdict.message
+
+
+def test_a_retry_started_before_its_eta_is_still_early() -> None:
+    verdict = invariant(lagging_signal_run(started_after_eta=-1.0), "retry_schedule")
+    assert not verdict.ok
+    assert "sooner than its declared countdown 60.00 s" in verdict.message

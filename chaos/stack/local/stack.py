@@ -88,7 +88,10 @@ class LocalWorker(WorkerHandle):
         config = self._stack.config
         argv = self._argv()
         child_class: type[ChildProcess] = ChildProcess
-        if config.worker_start == "forkserver":
+        # A fork of the warm fork server would not have libfaketime preloaded (LD_PRELOAD is
+        # read at exec): a dilated run spawns every worker.
+        dilated = config.clock is not None and config.clock.dilated
+        if config.worker_start == "forkserver" and not dilated:
             child_class, argv = ForkedChild, argv[3:]  # the launcher's own arguments
         self._process = child_class(
             self.name,
@@ -96,7 +99,9 @@ class LocalWorker(WorkerHandle):
             run_dir=self._stack.run_dir,
             run_id=self._stack.run_id,
             cwd=Path(self._stack.config.workdir),
-            env={**self._stack.worker_env(self.name), ENV_SPAWN_WALL: repr(time.time())},
+            # The launcher reads it on its own clock: the app's, under a dilated one.
+            env={**self._stack.worker_env(self.name),
+                 ENV_SPAWN_WALL: repr(config.clock.wall() if dilated else time.time())},
         )
         self._process.start()
 
@@ -193,7 +198,7 @@ class LocalStack(Stack):
             register_run(self.run_id, self.run_dir)
             self._registered = True
             self._watchdog = Watchdog.start(self.run_id, self.run_dir)  # reaps if we are killed
-            self._journal = JournalWriter.for_run_dir(self.run_dir, "stack")
+            self._journal = JournalWriter.for_run_dir(self.run_dir, "stack", self.config.clock)
         try:
             with map_exceptions("stack", "starting the local stack"):
                 self._start_parts(began)
