@@ -6,9 +6,8 @@ change of phase or of the active faults, so a log stays short and still tells th
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import time
+from collections.abc import Callable
 from types import TracebackType
 
 from rich.console import Console
