@@ -115,8 +115,8 @@ def builder_for_current_engine(
     source_url = source_engine()
     if here == source_url:
         return ImageBuilder(progress=progress, **kwargs)
-    return EngineImageBuilder(engine_client(), source=client_for(source_url), progress=progress,
-                              **kwargs)  # fmt: skip
+    return EngineImageBuilder(engine_client(), source=_optional_client(source_url, progress),
+                              progress=progress, **kwargs)  # fmt: skip
 
 
 def builder_for(url: str, progress: ProgressCallback | None = _print_progress, *,
@@ -124,6 +124,18 @@ def builder_for(url: str, progress: ProgressCallback | None = _print_progress, *
     """A builder for the engine at ``url``, loading from ``source_url`` (default: source_engine())."""
     source_url = source_url or source_engine()
     target = client_for(url)
-    source = None if source_url == url else client_for(source_url)
+    source = None if source_url == url else _optional_client(source_url, progress)
     return EngineImageBuilder(target, source=source, progress=progress, **kwargs)
 
+
+
+def _optional_client(url: str, progress: ProgressCallback | None) -> docker.DockerClient | None:
+    """The source engine's client, or None when it does not answer: the target's own tags
+    still serve, and a missing one is built there (said, not hidden)."""
+    try:
+        return client_for(url)
+    except StackError as exc:
+        if progress is not None:
+            progress("images", f"source engine {url} does not answer ({exc.failure.reason}): "
+                               "nothing will be loaded from it")  # fmt: skip
+        return None
