@@ -61,10 +61,20 @@ def reap_docker_leftovers(args: argparse.Namespace, named: set[str]) -> None:
     """Remove the labelled docker objects of stale runs (or of the named ones, or all); in a dry
     run, list them."""
     try:
-        from chaos.stack.docker import reap_docker  # StackError without the docker extra
-        from chaos.stack.docker.engine import connect_engine
+        from chaos.stack.docker.engines import known_engines
+    except ImportError:
+        print("docker: nothing reaped (the docker extra is not installed)")
+        return
+    for url in known_engines():  # every engine of CHAOS_DOCKER_HOSTS, else DOCKER_HOST's
+        _reap_engine(url, args, named)
 
-        client = connect_engine()  # the engine DOCKER_HOST names now, not a cached one
+
+def _reap_engine(url: str, args: argparse.Namespace, named: set[str]) -> None:
+    try:
+        from chaos.stack.docker import reap_docker
+        from chaos.stack.docker.engines import client_for
+
+        client = client_for(url)  # the engine named now, not a cached one
         dry = bool(args.dry_run)
         removed = (
             [name for run_id in sorted(named)
@@ -76,6 +86,6 @@ def reap_docker_leftovers(args: argparse.Namespace, named: set[str]) -> None:
         print(f"docker: nothing reaped ({exc.failure.reason})")
         return
     for name in removed:
-        print(f"would remove {name}" if args.dry_run else f"removed {name}")
+        print(f"would remove {name} (on {url})" if args.dry_run else f"removed {name} (on {url})")
     if not removed:
-        print("docker: nothing labelled was left")
+        print(f"docker {url}: nothing labelled was left")

@@ -62,6 +62,10 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--chaos-keep", action="store_true", default=False,
                     help="keep every run directory; by default those of passing tests are "
                          "removed and those of failures kept")  # fmt: skip
+    group.addoption("--chaos-docker-hosts", default=None, metavar="URL,URL",
+                    help="Docker engines for the docker backend, comma-separated (default: "
+                         "CHAOS_DOCKER_HOSTS): xdist worker gwN uses engine N mod count, "
+                         "a session without xdist the first")  # fmt: skip
     parser.addini("chaos_scenarios", type="linelist", default=list(DEFAULT_SCENARIO_DIRS),
                   help="directories (relative to the rootdir) whose *.yaml files are collected "
                        "as scenario test items")  # fmt: skip

@@ -54,6 +54,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER)
+    _choose_docker_engine(config)
+
+
+def _choose_docker_engine(config: pytest.Config) -> None:
+    """With several engines named, point this process's DOCKER_HOST at its xdist worker's one
+    (before any client exists). The xdist controller runs no stack and keeps its own."""
+    import os
+
+    hosts = config.getoption("chaos_docker_hosts", None) or os.environ.get("CHAOS_DOCKER_HOSTS")
+    if not hosts:
+        return
+    workerinput = getattr(config, "workerinput", None)
+    from chaos.stack.docker.engines import use_engine_for_worker
+
+    use_engine_for_worker(str(workerinput["workerid"]) if workerinput else "main", hosts)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -29,6 +29,16 @@ def engine_is_local() -> bool:
     return not docker_host or urllib.parse.urlparse(docker_host).scheme in ("unix", "npipe", "")
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def engine_on_loopback() -> bool:
+    """True for an engine on this machine: a unix socket, or TCP on a loopback address
+    (a second engine, ``scripts/second-engine``): the published ports are this machine's."""
+    docker_host = os.environ.get("DOCKER_HOST", "")
+    return engine_is_local() or urllib.parse.urlparse(docker_host).hostname in LOOPBACK_HOSTS
+
+
 def publish_host() -> str:
     """Address on the engine's host that published ports bind to (127.0.0.1 unless told)."""
     return os.environ.get(ENV_PUBLISH_HOST, "127.0.0.1")
@@ -47,6 +57,9 @@ def configure_testcontainers() -> None:
     if engine_is_local():
         if not (os.environ.get("TC_HOST") or os.environ.get("TESTCONTAINERS_HOST_OVERRIDE")):
             testcontainers_config.tc_host_override = publish_host()
+    # A loopback TCP engine too: Testcontainers would otherwise pick the gateway or bridge
+    # address here (it sees /.dockerenv and a local host name); the host is DOCKER_HOST's.
+    if engine_on_loopback():
         if "TESTCONTAINERS_CONNECTION_MODE" not in os.environ and Path("/.dockerenv").exists():
             testcontainers_config.connection_mode_override = ConnectionMode.docker_host
     if "TESTCONTAINERS_RYUK_DISABLED" not in os.environ:

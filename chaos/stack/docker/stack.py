@@ -41,7 +41,6 @@ from chaos.stack.docker.engine import engine_client
 from chaos.stack.docker.host_relay import HostLoopbackRelay
 from chaos.stack.docker.images import (
     BuiltImages,
-    ImageBuilder,
     ProxyImage,
     ProxyImageChoice,
     print_builds_only,
@@ -263,7 +262,10 @@ class DockerStack(Stack):
     def _resolve_images(self) -> tuple[str, ProxyImage, str]:
         if self._images is not None:
             return self._images.redis, self._images.proxy, self._images.worker
-        builder = ImageBuilder(progress=print_builds_only)
+        from chaos.stack.docker.image_transfer import builder_for_current_engine
+
+        # On a second engine: what the first engine has is loaded, not built (no debootstrap).
+        builder = builder_for_current_engine(progress=print_builds_only)
         return (
             builder.redis(),
             builder.proxy(self.proxy_image_choice),

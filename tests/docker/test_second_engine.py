@@ -1,0 +1,63 @@
+"""A second Docker engine on this machine (scripts/second-engine): a library scenario runs there.
+
+The scenario runs in a child ``chaos run`` with DOCKER_HOST at the second engine (this process's
+engine client and Testcontainers settings are per process). Its images are loaded from the first
+engine (docker save | load) or built. Bind mounts stay: both engines share this filesystem.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+from chaos.stack.docker.labels import LABEL_MANAGED, LABEL_ROLE, LABEL_RUN_ID
+
+pytestmark = pytest.mark.docker
+
+ROOT = Path(__file__).resolve().parents[2]
+SECOND = "tcp://127.0.0.1:2385"
+
+
+@pytest.fixture(scope="module")
+def second_engine() -> docker.DockerClient:
+    if os.geteuid() != 0:
+        pytest.skip("starting a second dockerd needs root")
+    started = subprocess.run(["bash", str(ROOT / "scripts/second-engine"), "start"],
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    if started.returncode != 0:
+        pytest.skip(f"no second engine here: {started.stderr.strip()[-400:]}")
+    return docker.DockerClient(base_url=SECOND, timeout=120)
+
+
+def test_library_scenario_runs_on_the_second_engine(second_engine, tmp_path):
+    since = int(time.time()) - 1
+    env = {**os.environ, "DOCKER_HOST": SECOND, "CHAOS_DOCKER_HOSTS": f"unix:///var/run/docker.sock,{SECOND}"}
+    completed = subprocess.run(
+        [sys.executable, "-m", "chaos", "run", str(ROOT / "scenarios/proxy-down.yaml"),
+         "--backend", "docker", "--out", str(tmp_path), "--no-picture"],
+        capture_output=True, text=True, timeout=600, env=env, cwd=ROOT,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    report = json.loads(next(tmp_path.rglob("report.json")).read_text())
+    assert report.get("ok", True) is True, report
+
+    # The stack's containers were created on the second engine, not the first.
+    events = list(second_engine.events(since=since, until=int(time.time()) + 1, decode=True,
+                                       filters={"type": "container", "event": "create",
+                                                "label": [f"{LABEL_MANAGED}=true"]}))  # fmt: skip
+    roles = {event["Actor"]["Attributes"].get(LABEL_ROLE) for event in events}
+    run_ids = {event["Actor"]["Attributes"].get(LABEL_RUN_ID) for event in events}
+    assert {"redis", "proxy", "worker"} <= roles, roles
+    assert len(run_ids) == 1, run_ids
+    first = docker.from_env(environment={})
+    on_first = first.events(since=since, until=int(time.time()) + 1, decode=True,
+                            filters={"type": "container", "event": "create",
+                                     "label": [f"{LABEL_RUN_ID}={run_ids.pop()}"]})  # fmt: skip
+    assert not list(on_first), "the run also created containers on the first engine"
