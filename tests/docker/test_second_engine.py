@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -25,20 +26,33 @@ ROOT = Path(__file__).resolve().parents[2]
 SECOND = "tcp://127.0.0.1:2385"
 
 
+def _first_bridge_present() -> bool:
+    return subprocess.run(["ip", "link", "show", "docker0"], capture_output=True,
+                          timeout=10).returncode == 0  # fmt: skip
+
+
 @pytest.fixture(scope="module")
-def second_engine() -> docker.DockerClient:
+def second_engine() -> Iterator[docker.DockerClient]:
     if os.geteuid() != 0:
         pytest.skip("starting a second dockerd needs root")
-    started = subprocess.run(["bash", str(ROOT / "scripts/second-engine"), "start"],
-                             capture_output=True, text=True, timeout=120)  # fmt: skip
-    if started.returncode != 0:
-        pytest.skip(f"no second engine here: {started.stderr.strip()[-400:]}")
-    return docker.DockerClient(base_url=SECOND, timeout=120)
+    script = ["bash", str(ROOT / "scripts/second-engine")]
+    was_running = subprocess.run([*script, "status"], capture_output=True, timeout=30).returncode == 0
+    started = subprocess.run([*script, "start"], capture_output=True, text=True, timeout=120)
+    # As root with dockerd installed (what the docker tests need anyway) it must start.
+    assert started.returncode == 0, f"the second engine did not start: {started.stderr[-400:]}"
+    # ... and leave the first engine's default bridge alone (a dockerd restarted with a stale
+    # network store deleted docker0, and the first engine could build no image after it).
+    assert _first_bridge_present(), "starting the second engine removed the first's docker0"
+    yield docker.DockerClient(base_url=SECOND, timeout=120)
+    if not was_running:  # leave nothing running that this test started
+        subprocess.run([*script, "stop"], capture_output=True, timeout=120, check=False)
+    assert _first_bridge_present(), "stopping the second engine removed the first's docker0"
 
 
 def test_library_scenario_runs_on_the_second_engine(second_engine, tmp_path):
     since = int(time.time()) - 1
-    env = {**os.environ, "DOCKER_HOST": SECOND, "CHAOS_DOCKER_HOSTS": f"unix:///var/run/docker.sock,{SECOND}"}
+    env = {**os.environ, "DOCKER_HOST": SECOND,
+           "CHAOS_DOCKER_HOSTS": f"unix:///var/run/docker.sock,{SECOND}"}
     completed = subprocess.run(
         [sys.executable, "-m", "chaos", "run", str(ROOT / "scenarios/proxy-down.yaml"),
          "--backend", "docker", "--out", str(tmp_path), "--no-picture"],
