@@ -42,9 +42,9 @@ def app_clock(loaded: LoadedScenario, backend: str, dilation: float | None = Non
     """The run's clock (not yet opened); ConfigError naming the line where it cannot hold.
 
     A dilation the caller asked for (``--dilation``) is refused where it cannot hold. The file's
-    own ``clock:`` on a backend that cannot dilate is capped to real time instead, and the clock
-    says why (the journal and the console repeat it): the same library then runs on every
-    backend, dilated where it can be.
+    own ``clock:`` on a backend that cannot dilate, or on a machine without libfaketime, is
+    capped to real time instead, and the clock says why (the journal and the console repeat it):
+    the same library then runs everywhere, dilated where it can be.
     """
     chosen = loaded.scenario.clock.dilation if dilation is None else float(dilation)
     if dilation is None and chosen != 1.0 and backend not in DILATABLE_BACKENDS:
@@ -52,6 +52,14 @@ def app_clock(loaded: LoadedScenario, backend: str, dilation: float | None = Non
         clock.capped = (f"the scenario's dilation x{chosen:g} is capped to real time on the "
                         f"{backend} backend (its workers carry no libfaketime)")  # fmt: skip
         return clock
+    if dilation is None and chosen != 1.0:
+        try:
+            preload_libraries()
+        except ClockError as exc:  # a laptop without libfaketime still runs the library
+            clock = AppClock(1.0)
+            clock.capped = (f"the scenario's dilation x{chosen:g} is capped to real time: "
+                            f"{exc}")  # fmt: skip
+            return clock
     problems = dilation_problems(loaded, backend, chosen)
     if problems:
         raise ConfigError(problems)

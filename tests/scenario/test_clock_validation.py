@@ -66,3 +66,19 @@ def test_the_docker_backend_refuses_an_asked_dilation_and_says_why() -> None:
     assert problem.line == 7
     assert "docker backend" in problem.message and "libfaketime" in problem.message
     assert problem.hint and "--backend local" in problem.hint
+
+
+def test_without_libfaketime_the_files_dilation_runs_in_real_time_and_an_asked_one_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import chaos.runner.clocking as clocking
+    from chaos.clock import ClockError
+
+    def missing() -> None:
+        raise ClockError("no libfaketime: apt-get install libfaketime")
+
+    monkeypatch.setattr(clocking, "preload_libraries", missing)
+    clock = app_clock(loaded("clock: {dilation: 10}\n"), "local")
+    assert not clock.dilated and clock.capped and "no libfaketime" in clock.capped
+    with pytest.raises(ConfigError, match="no libfaketime"):
+        app_clock(loaded(), "local", dilation=10)
