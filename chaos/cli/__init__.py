@@ -47,6 +47,7 @@ COMMANDS: dict[str, str] = {
     "proxy": "run the Toxiproxy-compatible fault proxy server",
     "matrix": "run scenarios under several celery/kombu/redis-py version sets and compare",
     "mutate": "plant Celery-policy bugs in a copy of the project and see which the scenarios catch",
+    "init": "write a starter library from a project's task declarations",
 }
 
 

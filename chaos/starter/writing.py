@@ -1,0 +1,138 @@
+"""A starter library from a project's declarations: two scenarios per task, each policy pinned.
+
+For every task ``chaos.starter.reading`` found: ``<task>-link-down.yaml`` (the broker link cut for
+2 s while the task is sent) and ``<task>-latency.yaml`` (300 ms of latency on the link). Each
+sends the task three times and expects ``retries_as_declared`` with a ``pin:`` of the policy as
+the sources declare it *now* (so that a later change to a declaration fails the gate, "declares
+2, the scenario pins 3", until the library is regenerated on purpose), ``no_lost`` and
+``duplicates`` (allowed only for ``acks_late`` tasks, where at-least-once is the promise).
+
+What it cannot infer it says, in the file's header and in the summary: arguments it had to guess
+(give ``--args TASK=JSON``), policy values that are not literals (not pinned), tasks it skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chaos.starter.reading import Project, TaskPolicy
+
+#: Policy keys ``retries_as_declared`` can pin (chaos.checks.pins.PINNABLE).
+PINNED = ("max_retries", "default_retry_delay", "retry_backoff", "retry_backoff_max",
+          "retry_jitter", "autoretry_for", "acks_late", "reject_on_worker_lost")  # fmt: skip
+
+
+@dataclass
+class Written:
+    files: list[Path] = field(default_factory=list)
+    guessed: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def pin_of(task: TaskPolicy) -> dict[str, Any]:
+    """The declared policy as ``pin:`` takes it: what the decorator says, acks_late always (off
+    unless declared), the countdown when every ``self.retry`` call passes the same literal one."""
+    pin = {key: task.policy[key] for key in PINNED if key in task.policy}
+    pin.setdefault("acks_late", False)
+    if len(set(task.retry_countdowns)) == 1:
+        pin["countdown"] = task.retry_countdowns[0]
+    return pin
+
+
+def _short(task: TaskPolicy) -> str:
+    return task.name.rsplit(".", 1)[-1].replace("_", "-")
+
+
+def _header(task: TaskPolicy, what: str, guessed: bool) -> str:
+    lines = [
+        f"# Written by chaos init from {task.module}.{task.function} (line {task.line}): {what}",
+        "# The pin is the policy the sources declare today: a change to the declaration fails this",
+        "# scenario until the library is regenerated on purpose (chaos init --force).",
+    ]
+    if guessed:
+        lines.append(f"# ARGS GUESSED: {task.name}({', '.join(task.params)}) needs arguments "
+                     f"chaos init could not know: give --args {task.name}=JSON")  # fmt: skip
+    lines += [f"# NOT PINNED (not a literal): {item}" for item in task.unread]
+    return "\n".join(lines) + "\n"
+
+
+def _scenario(project: Project, task: TaskPolicy, kind: str, args: list[Any],
+              options: dict[str, Any], out: Path) -> dict[str, Any]:  # fmt: skip
+    app: dict[str, Any] = {"name": project.app, "workdir": os.path.relpath(project.root, out)}
+    if project.settings:
+        app["settings"] = project.settings
+    if options.get("env"):
+        app["env"] = dict(options["env"])
+    if options.get("setup"):
+        app["setup"] = list(options["setup"])
+    if kind == "link-down":
+        fault = {"id": "link-down", "type": "proxy.down", "at": "1s", "for": "2s"}
+        description = f"The broker link cut for 2 s while {task.name} is sent and run."
+    else:
+        fault = {"id": "slow-link", "type": "proxy.toxic", "toxic": "latency",
+                 "attributes": {"latency": 300}, "at": "500ms", "for": "3s"}  # fmt: skip
+        description = f"300 ms of latency on the broker link while {task.name} is sent and run."
+    expect: list[dict[str, Any]] = [
+        {"check": "retries_as_declared", "task": task.name, "pin": pin_of(task)},
+        {"check": "no_lost"},
+        {"check": "duplicates", "allowed": bool(task.policy.get("acks_late"))},
+    ]
+    return {
+        "name": f"{_short(task)}-{kind}",
+        "description": description,
+        "seed": 1,
+        "app": app,
+        "workload": [{"path": "task", "task": task.name, "args": args, "count": 3,
+                      "rate": "2/s"}],  # fmt: skip
+        "faults": [fault],
+        "expect": expect,
+        "drain": "20s",
+        "timeout": "90s",
+    }
+
+
+def write_library(project: Project, out: Path, *, args: dict[str, list[Any]],
+                  env: dict[str, str], setup: list[str], force: bool = False) -> Written:  # fmt: skip
+    """Write the starter library into ``out``; an existing file is kept unless ``force``."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = Written(notes=list(project.notes))
+    for task in project.tasks:
+        given = args.get(task.name)
+        guessed = given is None and bool(task.params)
+        task_args = given if given is not None else [1] * len(task.params)
+        if guessed:
+            written.guessed.append(f"{task.name}({', '.join(task.params)}): args {task_args} "
+                                   "guessed")  # fmt: skip
+        for kind, what in (("link-down", "the broker link cut for 2 s"),
+                           ("latency", "300 ms of latency on the broker link")):  # fmt: skip
+            path = out / f"{_short(task)}-{kind}.yaml"
+            if path.exists() and not force:
+                written.notes.append(f"{path.name} exists: kept (--force writes it again)")
+                continue
+            options = {"env": env, "setup": setup}
+            document = _scenario(project, task, kind, task_args, options, out)
+            body = yaml.safe_dump(document, sort_keys=False, default_flow_style=None, width=100)
+            path.write_text(_header(task, what, guessed) + body)
+            written.files.append(path)
+    return written
+
+
+def parse_args_option(values: list[str]) -> dict[str, list[Any]]:
+    """``--args TASK=JSON`` (a JSON list, or one value) into task name -> args."""
+    parsed: dict[str, list[Any]] = {}
+    for value in values:
+        name, sep, raw = value.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--args {value!r}: expected TASK=JSON, e.g. shop.tasks.x=[1]")
+        try:
+            loaded = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"--args {value!r}: not JSON ({exc.msg})") from None
+        parsed[name] = loaded if isinstance(loaded, list) else [loaded]
+    return parsed
