@@ -80,5 +80,6 @@ def preload_problem(env: Mapping[str, str] | None = None) -> str | None:
     high = origin + (after - origin) * rate + TOLERANCE
     if not low <= app <= high:
         return (f"this process's clock reads {app:.3f}, the run's dilated clock "
-                f"{low + TOLERANCE:.3f} to {high - TOLERANCE:.3f} (x{rate:g} from {origin:.3f})")  # fmt: skip
+                f"{low + TOLERANCE:.3f} to {high - TOLERANCE:.3f} "
+                f"(x{rate:g} from {origin:.3f})")  # fmt: skip
     return None

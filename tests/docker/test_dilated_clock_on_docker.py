@@ -20,7 +20,8 @@ from chaos.runner.run import run_scenario
 
 pytestmark = pytest.mark.docker
 
-SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "countdown-within-visibility-timeout.yaml"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+SCENARIO = SCENARIOS / "countdown-within-visibility-timeout.yaml"
 
 
 def test_a_worker_container_and_the_runner_share_the_dilated_clock(docker_images, tmp_path):

@@ -22,14 +22,17 @@ from typing import Any
 from chaos.clock import AppClock, preload_libraries
 
 
-def dilated_worker_mounts(clock: AppClock | None) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+Volumes = dict[str, dict[str, str]]
+
+
+def dilated_worker_mounts(clock: AppClock | None) -> tuple[Volumes, dict[str, str]]:
     """(volumes, environment) a worker container needs to run on ``clock`` (empty in real time).
 
     ``clock`` must be open (its start record written): ClockError if libfaketime is missing."""
     if clock is None or not clock.dilated:
         return {}, {}
     env = clock.env()  # opens the record if needed; no inherited LD_PRELOAD: the host's is not here
-    volumes: dict[str, dict[str, str]] = {}
+    volumes: Volumes = {}
     for library in preload_libraries():
         volumes[str(library.resolve())] = {"bind": str(library), "mode": "ro"}
     for shared in clock.shared_files():
