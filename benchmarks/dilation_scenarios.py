@@ -1,12 +1,14 @@
 """A scenario in real time and dilated: wall seconds, and whether the story is the same.
 
-For each scenario, one run at dilation 1 and one at each given N (both on the local backend):
-wall time, every verdict, each task's attempt count and its gaps between attempts (in the app's
-seconds). The dilated run is honest when verdicts and attempt counts are equal and every gap
-agrees within --gap-tolerance app seconds.
+For each scenario and each --backend (local unless given), one run at dilation 1 and one at each
+given N: wall time, every verdict, each task's attempt count and its gaps between attempts (in the
+app's seconds). A run is honest when its verdicts and attempt counts equal the round's first run
+(real time, or with --skip-real the first backend's dilated run) and every gap agrees within
+--gap-tolerance app seconds.
 
     flock /tmp/chaos-stack.lock python benchmarks/dilation_scenarios.py \
-        scenarios/risky-task-retry-ladder.yaml --dilation 10 [--rounds 2]
+        scenarios/risky-task-retry-ladder.yaml --dilation 10 [--rounds 2] \
+        [--skip-real --backend local --backend docker]
 """
 
 from __future__ import annotations
@@ -55,32 +57,39 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--gap-tolerance", type=float, default=1.5,
                         help="app seconds two gaps may differ by (the scenarios' own tolerance)")
+    parser.add_argument("--backend", action="append", default=None,
+                        help="local, docker (repeatable; the round's first run is the baseline)")
     parser.add_argument("--skip-real", action="store_true",
                         help="dilated runs only (the real-time numbers are known)")
     options = parser.parse_args()
     dilations = options.dilation or [10.0]
     print(f"load average before: {os.getloadavg()}")
-    print("| scenario | dilation | wall s | verdicts held | attempts | gaps (app s) | "
+    backends = options.backend or ["local"]
+    print("| scenario | backend | dilation | wall s | verdicts held | attempts | gaps (app s) | "
           "same verdicts | same attempts/gaps |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="chaos-dilation-") as out:
         for path in options.scenarios:
             for _ in range(options.rounds):
                 baseline = None
-                for dilation in ([] if options.skip_real else [1.0]) + dilations:
-                    result = run_scenario(path, dilation=dilation, out_dir=out, quiet=True)
+                runs = [(backend, dilation) for backend in backends
+                        for dilation in ([] if options.skip_real else [1.0]) + dilations]
+                for backend, dilation in runs:
+                    result = run_scenario(path, dilation=dilation, out_dir=out, quiet=True,
+                                          backend=backend)  # fmt: skip
                     told = story(result)
-                    if dilation == 1.0:
-                        baseline = told
                     same_verdicts = same_story = "-"
-                    if baseline is not None and dilation != 1.0:
+                    if baseline is None:
+                        baseline = told
+                    else:
                         same_verdicts = str(told["verdicts"] == baseline["verdicts"])
                         same_story = str(
                             told["attempts"] == baseline["attempts"]
                             and same_gaps(baseline["gaps"], told["gaps"], options.gap_tolerance)
                         )
                     held = sum(ok for _, ok in told["verdicts"])
-                    print(f"| {path.stem} | {dilation:g} | {result.timings['wall']:.1f} | "
+                    print(f"| {path.stem} | {backend} | {dilation:g} | "
+                          f"{result.timings['wall']:.1f} | "
                           f"{held}/{len(told['verdicts'])} | {told['attempts']} | "
                           f"{told['gaps']} | {same_verdicts} | {same_story} |", flush=True)
     print(f"load average after: {os.getloadavg()}")

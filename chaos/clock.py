@@ -181,6 +181,14 @@ class AppClock:
         _libc().sem_unlink(sem_name.encode())
         Path(f"/dev/shm{shm_name}").unlink(missing_ok=True)
 
+    def shared_files(self) -> list[Path]:
+        """The files of the shared start record (glibc keeps a POSIX semaphore named ``/x`` in
+        ``/dev/shm/sem.x``): what a process in another mount namespace (a container) must see."""
+        if self._names is None:
+            return []
+        sem_name, shm_name = self._names
+        return [_SHM / f"sem.{sem_name[1:]}", _SHM / shm_name[1:]]
+
     def __enter__(self) -> AppClock:
         return self.open()
 

@@ -55,7 +55,7 @@ def add_options(parser: pytest.Parser) -> None:
                          "recorded in the run directory for replay)")  # fmt: skip
     group.addoption("--chaos-dilation", type=float, default=None, metavar="N",
                     help="run every scenario's app on a clock N times faster than real time "
-                         "(local backend, libfaketime; 1 = real time), overriding the "
+                         "(local or docker backend, libfaketime; 1 = real time), overriding the "
                          "scenario's clock: {dilation: N}")  # fmt: skip
     group.addoption("--chaos-out", default=None, metavar="DIR",
                     help="parent of the run directories (default: ROOTDIR/.chaos/runs)")

@@ -11,8 +11,9 @@ from chaos.scenario import LoadedScenario
 
 _DILATION_LINE = re.compile(r"^\s*(clock\s*:.*)?dilation\s*:", re.MULTILINE)
 
-#: Backends whose app processes the runner can launch with libfaketime preloaded.
-DILATABLE_BACKENDS = frozenset({"local"})
+#: Backends whose app processes the runner can launch with libfaketime preloaded (docker:
+#: bind-mounted into the worker containers, chaos/stack/docker/dilation.py).
+DILATABLE_BACKENDS = frozenset({"local", "docker"})
 
 
 def dilation_problems(loaded: LoadedScenario, backend: str, dilation: float) -> list[Problem]:
@@ -26,10 +27,10 @@ def dilation_problems(loaded: LoadedScenario, backend: str, dilation: float) -> 
                         expected=f"a number from 1 to {MAX_DILATION:g}", **where)]  # fmt: skip
     if backend not in DILATABLE_BACKENDS:
         return [Problem(
-            f"a dilated clock (x{dilation:g}) cannot run on the {backend} backend: its worker "
-            "containers do not carry libfaketime, so the workers would keep real time while "
+            f"a dilated clock (x{dilation:g}) cannot run on the {backend} backend: it cannot "
+            "start its workers with libfaketime preloaded, so they would keep real time while "
             "the runner and the producer ran dilated",
-            hint="use --backend local, or --dilation 1 for this backend", **where,
+            hint="use --backend local or docker, or --dilation 1 for this backend", **where,
         )]  # fmt: skip
     try:
         preload_libraries()
@@ -50,7 +51,7 @@ def app_clock(loaded: LoadedScenario, backend: str, dilation: float | None = Non
     if dilation is None and chosen != 1.0 and backend not in DILATABLE_BACKENDS:
         clock = AppClock(1.0)
         clock.capped = (f"the scenario's dilation x{chosen:g} is capped to real time on the "
-                        f"{backend} backend (its workers carry no libfaketime)")  # fmt: skip
+                        f"{backend} backend (it cannot preload libfaketime)")  # fmt: skip
         return clock
     if dilation is None and chosen != 1.0:
         try:

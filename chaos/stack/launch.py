@@ -18,8 +18,9 @@ prompt_toolkit, measured at 0.3 s idle and over 1 s on a loaded machine, a third
 Mingle, gossip and heartbeat are on unless ``--without-<step>`` says otherwise, as with
 ``celery worker`` (mingle alone costs about 1 s at start).
 
-Exit codes: 2 when the app cannot be found or imported, 3 when the broker never answered,
-otherwise the worker's own exit code.
+Exit codes: 2 when the app cannot be found or imported, 3 when the broker never answered, 4 when
+a dilated worker is not on the run's clock (``chaos.clockcheck``), otherwise the worker's own
+exit code.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ ENV_SPAWN_WALL = "CHAOS_SPAWN_WALL"
 ENV_BROKER_URL_FILE = "CHAOS_BROKER_URL_FILE"
 EXIT_BAD_APP = 2
 EXIT_NO_BROKER = 3
+EXIT_WRONG_CLOCK = 4
 
 
 def _since_spawn() -> float | None:
@@ -88,6 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     since_spawn = _since_spawn()
     if since_spawn is not None:
         boot["spawn_to_launcher"] = since_spawn
+    from chaos.clockcheck import preload_problem
+
+    wrong_clock = preload_problem()
+    if wrong_clock:  # a worker on its own clock would make the run's verdicts meaningless
+        print(f"chaos launcher: not on the run's dilated clock: {wrong_clock}", file=sys.stderr)
+        return EXIT_WRONG_CLOCK
     sys.path.insert(0, os.getcwd())
     wait = float(os.environ.get(ENV_BROKER_WAIT, "30"))
 

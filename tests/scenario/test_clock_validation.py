@@ -52,19 +52,25 @@ def test_an_override_out_of_range_is_bad_input() -> None:
         app_clock(loaded(), "local", dilation=50)
 
 
-def test_the_files_dilation_is_capped_to_real_time_on_docker_and_says_why() -> None:
+def test_the_docker_backend_runs_the_files_dilation() -> None:
     clock = app_clock(loaded("clock: {dilation: 10}\n"), "docker")
+    assert clock.dilated and clock.dilation == 10.0 and not clock.capped
+    assert app_clock(loaded(), "docker", dilation=8).dilation == 8.0
+
+
+def test_a_backend_that_cannot_preload_caps_the_files_dilation_and_says_why() -> None:
+    clock = app_clock(loaded("clock: {dilation: 10}\n"), "elsewhere")
     assert not clock.dilated
-    assert clock.capped and "docker backend" in clock.capped
+    assert clock.capped and "elsewhere backend" in clock.capped
     assert "capped" in clock.describe()  # the journal's run.started says it too
 
 
-def test_the_docker_backend_refuses_an_asked_dilation_and_says_why() -> None:
+def test_a_backend_that_cannot_preload_refuses_an_asked_dilation_and_says_why() -> None:
     with pytest.raises(ConfigError) as raised:
-        app_clock(loaded("clock: {dilation: 10}\n"), "docker", dilation=10)
+        app_clock(loaded("clock: {dilation: 10}\n"), "elsewhere", dilation=10)
     problem = raised.value.problems[0]
     assert problem.line == 7
-    assert "docker backend" in problem.message and "libfaketime" in problem.message
+    assert "elsewhere backend" in problem.message and "libfaketime" in problem.message
     assert problem.hint and "--backend local" in problem.hint
 
 

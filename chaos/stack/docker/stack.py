@@ -37,6 +37,7 @@ from chaos.stack.base import (
     StackConfig,
     WorkerHandle,
 )
+from chaos.stack.docker.dilation import app_wall, dilated_worker_mounts
 from chaos.stack.docker.engine import engine_client
 from chaos.stack.docker.host_relay import HostLoopbackRelay
 from chaos.stack.docker.images import (
@@ -130,7 +131,8 @@ class DockerWorker(WorkerHandle):
 
     def spawn(self) -> None:
         """Start the container without waiting for the worker to be ready."""
-        self._started_wall = time.time()
+        # On the workers' clock (the app's, when dilated): their worker.ready is compared with it.
+        self._started_wall = app_wall(self._stack.config.clock)
         if not self._created:
             self.container.start()
             self._created = True
@@ -251,7 +253,7 @@ class DockerStack(Stack):
             client = engine_client()
             reap_docker(client=client)  # leftovers of runners that died (owner process gone)
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            self._journal = JournalWriter.for_run_dir(self.run_dir, "stack")
+            self._journal = JournalWriter.for_run_dir(self.run_dir, "stack", self.config.clock)
         try:
             with map_exceptions("docker", "starting the docker stack"):
                 self._start_parts(began)
@@ -464,7 +466,9 @@ class DockerStack(Stack):
         if self.config.settings_module:
             env["DJANGO_SETTINGS_MODULE"] = self.config.settings_module
             env[ENV_DB_PATH] = f"{RUN_DIR_IN_CONTAINER}/db.sqlite3"
-        container.with_envs(**env)
+        volumes, clock_env = dilated_worker_mounts(self.config.clock)
+        container.volumes.update(volumes)
+        container.with_envs(**{**env, **clock_env})
         return container
 
     def saw_ready(self, hostname: str, since_wall: float) -> bool:
@@ -473,8 +477,8 @@ class DockerStack(Stack):
             self._tail.find(
                 lambda e: e.kind == "worker.ready"
                 and e.data.get("hostname") == hostname
-                # Same kernel clock in containers and host: no slack, so an earlier life's
-                # worker.ready never counts for a restart.
+                # One clock in containers and host (the app's when dilated): no slack, so an
+                # earlier life's worker.ready never counts for a restart.
                 and e.wall >= since_wall
             )
             is not None
