@@ -22,6 +22,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "broker.pause": {},
     "broker.restart": {},
     "broker.oom": {},
+    "broker.disconnect_clients": {"clients": "workers"},
     "proxy.down": {},
     "proxy.toxic": {"toxic": "latency", "attributes": {"latency": 100}},
     "worker.kill": {"worker": "any"},
@@ -30,7 +31,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "worker.scale": {"count": 2},
     "failpoint": {"name": "shop.send_invoice_email", "raise": "builtins.RuntimeError"},
 }
-INSTANT = {"broker.restart", "worker.restart"}
+INSTANT = {"broker.restart", "worker.restart", "broker.disconnect_clients"}
 
 
 def test_every_registered_type_has_an_example_here() -> None:
