@@ -44,7 +44,7 @@ def test_init_writes_a_pinned_library_that_validates(
     assert code == 0
     said = capsys.readouterr().out
     files = sorted(p.name for p in out.glob("*.yaml"))
-    assert "charge-invoice-link-down.yaml" in files and len(files) == 8
+    assert "charge-invoice-link-down.yaml" in files and len(files) == 12  # 6 tasks x 2
     for path in out.glob("*.yaml"):
         load_scenario(path)
     document = yaml.safe_load((out / "charge-invoice-link-down.yaml").read_text())
