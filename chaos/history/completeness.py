@@ -116,12 +116,22 @@ def failpoints_never_fired(history: RunHistory, plan: dict) -> list[str]:
     return list(dict.fromkeys(silent))
 
 
+#: What a fault journals it acted on, and how to say it acted on nothing.
+ACTED_ON = {"disconnected": "found no client connection to close",
+            "killed": "found no pool process to kill"}  # fmt: skip
+
+
 def faults_that_found_nothing(history: RunHistory) -> list[str]:
-    """Each applied fault that journaled it acted on nothing (``disconnected: 0``)."""
-    return [f"fault {window.fault_id} ({window.type}, clients: {window.params.get('clients')}) "
-            "found no client connection to close"
-            for window in history.fault_windows
-            if window.params.get("disconnected") == 0]  # fmt: skip
+    """Each applied fault that journaled it acted on nothing (``disconnected: 0``, ``killed: 0``)."""
+    found = []
+    for window in history.fault_windows:
+        for key, said in ACTED_ON.items():
+            if window.params.get(key) == 0:
+                detail = ", ".join(f"{name}: {window.params[name]}" for name in ("clients", "task")
+                                   if window.params.get(name))  # fmt: skip
+                found.append(f"fault {window.fault_id} ({window.type}"
+                             + (f", {detail}" if detail else "") + f") {said}")  # fmt: skip
+    return found
 
 
 def _ranges(numbers: Iterable[int]) -> str:
