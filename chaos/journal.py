@@ -30,6 +30,7 @@ probe (worker side; ``task_id`` and ``task`` set on every task.* event)
   ``worker.ready``      hostname, pool, concurrency, boot (start-up timings by phase)
   ``worker.connection_lost`` / ``worker.connection_restored``  hostname, detail
   ``worker.shutdown``   hostname, phase, signal, how
+  ``worker.crashed``    hostname, error (Celery's "Unrecoverable error": the worker stops)
   ``worker.escalated``  hostname, pid, grace, signal (a warm shutdown that had to be SIGKILLed)
 runner
   ``run.started``       run_id, scenario, seed, backend, topology, expected_tasks

@@ -325,15 +325,19 @@ def on_worker_shutdown(sender: Any = None, **_: Any) -> None:
 
 
 class ConnectionLogWatcher(logging.Handler):
-    """Turns the consumer's log lines into connection_lost / connection_restored events: Celery
-    has no signal for either (the Redis transport has no heartbeats either)."""
+    """Turns the consumer's log lines into connection_lost / connection_restored events, and the
+    worker's "Unrecoverable error" into ``worker.crashed``: Celery has no signal for any of them
+    (the Redis transport has no heartbeats either)."""
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a bad log call in the app must not break the worker
             return
-        if "Connection to broker lost" in message or "Cannot connect to" in message:
+        if message.startswith("Unrecoverable error"):
+            _write("worker.crashed", hostname=_worker_state["hostname"],
+                   error=message.splitlines()[0][len("Unrecoverable error: "):][:300])  # fmt: skip
+        elif "Connection to broker lost" in message or "Cannot connect to" in message:
             if not _worker_state["connection_lost"]:
                 _worker_state["connection_lost"] = True
                 _write("worker.connection_lost", hostname=_worker_state["hostname"],
@@ -369,7 +373,8 @@ def install() -> bool:
         ):
             signal.connect(handler, weak=False)
         watcher = ConnectionLogWatcher(level=logging.INFO)
-        for logger_name in ("celery.worker.consumer.consumer", "celery.worker.consumer.connection"):
+        for logger_name in ("celery.worker.consumer.consumer", "celery.worker.consumer.connection",
+                            "celery.worker.worker"):
             logging.getLogger(logger_name).addHandler(watcher)
         _installed = True
         return True

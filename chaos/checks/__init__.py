@@ -10,15 +10,16 @@ Bad parameters are a ConfigError naming the expectation and the parameter.
 - ``promises``: known breakage (``known_broken:``), KNOWN BROKEN verdicts and "now holds";
 - ``delivery``, ``enqueue``, ``eventual``, ``resume``, ``results``, ``retries``, ``sanity``: the
   checks, each a few named rules; ``faults``: what a fault window means for the broker;
-- ``routing``, ``schedule``, ``explained``, ``liveness``, ``lost``: the always-on invariants
-  (``INVARIANTS``, run by ``run_checks(..., invariants=True)``); ``capacity``: workers' free
-  pool slots over time, which liveness and the retry schedule judge lateness by;
+- ``routing``, ``schedule``, ``explained``, ``liveness``, ``lost``, ``survival``: the always-on
+  invariants (``INVARIANTS``, run by ``run_checks(..., invariants=True)``); ``capacity``:
+  workers' free pool slots over time, which liveness and the retry schedule judge lateness by;
 - ``table``: the verdict table for the console.
 """
 
 # The modules that define checks register them on import; so do the always-on invariants.
 from chaos.checks import delivery, enqueue, eventual, resume, results, retries, sanity  # noqa: F401
 from chaos.checks import explained, liveness, lost, redelivered, routing, schedule  # noqa: F401
+from chaos.checks import survival  # noqa: F401
 from chaos.checks.registry import (
     CHECKS,
     DEFAULT_EXPECTATIONS,

@@ -87,14 +87,16 @@ def run(args: argparse.Namespace) -> int:
           f"{len(project.tasks)} tasks, {len(written.files)} scenarios written to {out}")
     for task in project.tasks:
         print(f"  {task.name}: {task.policy or 'no declared policy'}"
-              + (f"; retry countdowns {task.retry_countdowns}" if task.retry_countdowns else ""))
+              + (f"; retry countdowns {task.retry_countdowns}" if task.retry_countdowns else "")
+              + (f"; retry ladder through {task.trigger.target.label} raising "
+                 f"{task.trigger.exception}" if task.trigger and task.retries else ""))
     for line in written.guessed:
         print(f"  GUESSED {line}: give --args")
     for line in written.notes + [f"{t.name}: not pinned: {u}" for t in project.tasks
                                  for u in t.unread]:  # fmt: skip
         print(f"  note: {line}")
-    print("  not written yet: retry ladders with a failpoint inside the try block, worker and "
-          "pool-process kills for acks_late tasks (write them from the library's examples)")
+    print("  not written: a pool-process kill for acks_late tasks (no fault type kills one "
+          "prefork child yet); a broker restart per task (link-down stands in for it)")
     for path in written.files:
         load_scenario(path)  # a file that does not validate is our bug: ConfigError, loudly
     return 0

@@ -52,7 +52,8 @@ ENQUEUE_KINDS = frozenset(
     {"enqueue.tried", "enqueue.accepted", "enqueue.refused", "outbox.saved", "outbox.relayed"}
 )
 WORKER_KINDS = frozenset(
-    {"worker.ready", "worker.connection_lost", "worker.connection_restored", "worker.shutdown"}
+    {"worker.ready", "worker.connection_lost", "worker.connection_restored", "worker.shutdown",
+     "worker.crashed"}
 )
 
 

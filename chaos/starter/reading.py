@@ -19,6 +19,7 @@ from typing import Any
 
 from chaos.scenario.app_source import app_tasks, module_file
 from chaos.scenario.model import settings_from_manage_py
+from chaos.starter.triggers import Target, Trigger, retry_trigger, slow_target
 
 #: Decorator options the starter reads (and pins where ``retries_as_declared`` can).
 POLICY_KEYS = (
@@ -42,6 +43,10 @@ class TaskPolicy:
     policy: dict[str, Any] = field(default_factory=dict)
     retry_countdowns: list[float] = field(default_factory=list)
     unread: list[str] = field(default_factory=list)
+    trigger: Trigger | None = None
+    """Where a failpoint makes the task fail as its retry path expects (a generated ladder)."""
+    slow: Target | None = None
+    """A call a ``delay:`` failpoint can hold, so that a worker dies mid-task."""
 
     @property
     def retries(self) -> bool:
@@ -153,6 +158,10 @@ def _policy_of(function: ast.FunctionDef, decorator: ast.expr, imports: dict[str
 def read_project(root: Path) -> Project:
     """The project under ``root`` as its sources declare it."""
     found = app_tasks(root)
+
+    def is_local(name: str) -> bool:
+        return module_file(name, root) is not None
+
     tasks = []
     notes: list[str] = []
     for definition in found.definitions:
@@ -177,6 +186,9 @@ def read_project(root: Path) -> Project:
         task = TaskPolicy(definition.name, definition.module, function.name, function.lineno,
                           params)  # fmt: skip
         _policy_of(function, decorator, imports, task)
+        task.trigger = retry_trigger(function, imports, definition.module,
+                                     task.policy.get("autoretry_for"), _dotted, is_local)
+        task.slow = slow_target(function, imports, definition.module, is_local)
         if task.policy.get("bind") is True and params:
             task.params = params[1:]
         tasks.append(task)

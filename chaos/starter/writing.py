@@ -1,14 +1,15 @@
-"""A starter library from a project's declarations: two scenarios per task, each policy pinned.
+"""A starter library from a project's declarations, each task's policy pinned.
 
-For every task ``chaos.starter.reading`` found: ``<task>-link-down.yaml`` (the broker link cut for
-2 s while the task is sent) and ``<task>-latency.yaml`` (300 ms of latency on the link). Each
-sends the task three times and expects ``retries_as_declared`` with a ``pin:`` of the policy as
-the sources declare it *now* (so that a later change to a declaration fails the gate, "declares
-2, the scenario pins 3", until the library is regenerated on purpose), ``no_lost`` and
-``duplicates`` (allowed only for ``acks_late`` tasks, where at-least-once is the promise).
+For every task ``chaos.starter.reading`` found, the scenarios ``chaos.starter.kinds`` says apply
+(a link cut and latency for all; a retry ladder for a retrying task; a worker kill mid-task for an
+``acks_late`` one). Each expects ``retries_as_declared`` with a ``pin:`` of the policy as the
+sources declare it *now* (so that a later change to a declaration fails the gate, "declares 2, the
+scenario pins 3", until the library is regenerated on purpose), ``no_lost`` and ``duplicates``
+(allowed only for ``acks_late`` tasks, where at-least-once is the promise).
 
 What it cannot infer it says, in the file's header and in the summary: arguments it had to guess
-(give ``--args TASK=JSON``), policy values that are not literals (not pinned), tasks it skipped.
+(give ``--args TASK=JSON``), policy values that are not literals (not pinned), a retrying task with
+no call its retry path guards (no ladder), tasks it skipped.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from chaos.starter import kinds
+from chaos.starter.kinds import Kind
 from chaos.starter.reading import Project, TaskPolicy
 
 #: Policy keys ``retries_as_declared`` can pin (chaos.checks.pins.PINNABLE).
@@ -49,9 +52,10 @@ def _short(task: TaskPolicy) -> str:
     return task.name.rsplit(".", 1)[-1].replace("_", "-")
 
 
-def _header(task: TaskPolicy, what: str, guessed: bool) -> str:
+def _header(task: TaskPolicy, kind: Kind, guessed: bool) -> str:
     lines = [
-        f"# Written by chaos init from {task.module}.{task.function} (line {task.line}): {what}",
+        f"# Written by chaos init from {task.module}.{task.function} (line {task.line}): "
+        f"{kind.what}",
         "# The pin is the policy the sources declare today: a change to the declaration fails this",
         "# scenario until the library is regenerated on purpose (chaos init --force).",
     ]
@@ -62,7 +66,7 @@ def _header(task: TaskPolicy, what: str, guessed: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _scenario(project: Project, task: TaskPolicy, kind: str, args: list[Any],
+def _scenario(project: Project, task: TaskPolicy, kind: Kind, args: list[Any],
               options: dict[str, Any], out: Path) -> dict[str, Any]:  # fmt: skip
     app: dict[str, Any] = {"name": project.app, "workdir": os.path.relpath(project.root, out)}
     if project.settings:
@@ -71,29 +75,40 @@ def _scenario(project: Project, task: TaskPolicy, kind: str, args: list[Any],
         app["env"] = dict(options["env"])
     if options.get("setup"):
         app["setup"] = list(options["setup"])
-    if kind == "link-down":
-        fault = {"id": "link-down", "type": "proxy.down", "at": "1s", "for": "2s"}
-        description = f"The broker link cut for 2 s while {task.name} is sent and run."
+    declared: dict[str, Any] = {"check": "retries_as_declared", "task": task.name,
+                                "pin": pin_of(task)}  # fmt: skip
+    stream: dict[str, Any] = {"path": "task", "task": task.name, "args": args, "count": 3,
+                              "rate": "2/s"}  # fmt: skip
+    timing: dict[str, Any] = {"drain": "20s", "timeout": "90s"}
+    if kind is kinds.LINK_DOWN:
+        faults = [{"id": "link-down", "type": "proxy.down", "at": "1s", "for": "2s"}]
+        stream["count"] = 6  # publishes at 0 to 2.5 s: three of them inside the cut
+    elif kind is kinds.LATENCY:
+        faults = [{"id": "slow-link", "type": "proxy.toxic", "toxic": "latency",
+                   "attributes": {"latency": 300}, "at": "500ms", "for": "3s"}]  # fmt: skip
+    elif kind is kinds.RETRY_LADDER:
+        fault, ladder_expect, timing = kinds.ladder(task)
+        faults = [fault]
+        declared.update(ladder_expect)
+        stream["count"] = 1
     else:
-        fault = {"id": "slow-link", "type": "proxy.toxic", "toxic": "latency",
-                 "attributes": {"latency": 300}, "at": "500ms", "for": "3s"}  # fmt: skip
-        description = f"300 ms of latency on the broker link while {task.name} is sent and run."
+        faults = kinds.worker_kill(task)
     expect: list[dict[str, Any]] = [
-        {"check": "retries_as_declared", "task": task.name, "pin": pin_of(task)},
+        declared,
         {"check": "no_lost"},
         {"check": "duplicates", "allowed": bool(task.policy.get("acks_late"))},
     ]
+    if kind is kinds.WORKER_KILL:
+        expect.append({"check": "resume_within", "fault": "worker-killed"})
     return {
-        "name": f"{_short(task)}-{kind}",
-        "description": description,
+        "name": f"{_short(task)}-{kind.slug}",
+        "description": f"{task.name}: {kind.what}.",
         "seed": 1,
         "app": app,
-        "workload": [{"path": "task", "task": task.name, "args": args, "count": 3,
-                      "rate": "2/s"}],  # fmt: skip
-        "faults": [fault],
+        "workload": [stream],
+        "faults": faults,
         "expect": expect,
-        "drain": "20s",
-        "timeout": "90s",
+        **timing,
     }
 
 
@@ -109,16 +124,19 @@ def write_library(project: Project, out: Path, *, args: dict[str, list[Any]],
         if guessed:
             written.guessed.append(f"{task.name}({', '.join(task.params)}): args {task_args} "
                                    "guessed")  # fmt: skip
-        for kind, what in (("link-down", "the broker link cut for 2 s"),
-                           ("latency", "300 ms of latency on the broker link")):  # fmt: skip
-            path = out / f"{_short(task)}-{kind}.yaml"
+        if task.retries and task.trigger is None:
+            written.notes.append(f"{task.name}: retries, but no call its retry path guards could "
+                                 "be named (a method or a local helper?): no retry ladder written; "
+                                 "add a failpoint() in the try block or write one by hand")  # fmt: skip
+        for kind in kinds.kinds_for(task):
+            path = out / f"{_short(task)}-{kind.slug}.yaml"
             if path.exists() and not force:
                 written.notes.append(f"{path.name} exists: kept (--force writes it again)")
                 continue
             options = {"env": env, "setup": setup}
             document = _scenario(project, task, kind, task_args, options, out)
             body = yaml.safe_dump(document, sort_keys=False, default_flow_style=None, width=100)
-            path.write_text(_header(task, what, guessed) + body)
+            path.write_text(_header(task, kind, guessed) + body)
             written.files.append(path)
     return written
 

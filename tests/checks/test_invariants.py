@@ -19,7 +19,7 @@ def invariant(run: SyntheticRun, name: str, relax: dict[str, str] | None = None)
 
 def test_every_named_invariant_is_registered() -> None:
     assert set(INVARIANTS) == {"routing", "retry_schedule", "eta", "duplicates", "liveness",
-                               "no_lost"}  # fmt: skip
+                               "no_lost", "workers"}  # fmt: skip
 
 
 def test_run_checks_without_invariants_returns_only_the_expectations() -> None:
@@ -409,3 +409,54 @@ def test_a_retry_started_before_its_eta_is_still_early() -> None:
     verdict = invariant(lagging_signal_run(started_after_eta=-1.0), "retry_schedule")
     assert not verdict.ok
     assert "sooner than its declared countdown 60.00 s" in verdict.message
+
+
+# --- workers ---------------------------------------------------------------------------------
+
+
+def link_cut_run(crash: bool = False, reconnect: float | None = 3.5, end: float = 30.0) -> Any:
+    """One worker, the link cut 1 to 3 s; the worker crashes in it, reconnects, or neither."""
+    run = SyntheticRun()
+    run.worker_ready(0.5)
+    run.fault("link-down", "proxy.down", 1.0, 3.0)
+    run.connection(1.1, "lost")
+    parent, _ = run.worker(1)
+    if crash:
+        parent.emit(1.2, "worker.crashed", hostname="worker-1",
+                    error="AttributeError(\"'NoneType' object has no attribute 'hostname'\")")
+        parent.emit(1.3, "worker.shutdown", hostname="worker-1", phase="completed")
+    elif reconnect is not None:
+        run.connection(reconnect, "restored")
+    run.finish(end)
+    return run
+
+
+def test_workers_fails_for_a_worker_that_crashed_in_a_link_cut() -> None:
+    verdict = invariant(link_cut_run(crash=True), "workers")
+    assert not verdict.ok
+    assert "worker-1 (pid" in verdict.message and "crashed at 1.20 s" in verdict.message
+    assert "'NoneType' object has no attribute 'hostname'" in verdict.message
+    assert "proxy down" in verdict.message  # the fault around it is named
+
+
+def test_workers_fails_for_a_worker_still_disconnected_long_after_the_heal() -> None:
+    verdict = invariant(link_cut_run(reconnect=None), "workers")
+    assert not verdict.ok
+    assert "had not reconnected by the run's end at 30.00 s" in verdict.message
+
+
+def test_workers_does_not_judge_a_reconnect_the_run_ended_too_soon_to_see() -> None:
+    assert invariant(link_cut_run(reconnect=None, end=10.0), "workers").ok
+
+
+def test_workers_holds_when_a_worker_reconnects_or_a_fault_stops_it() -> None:
+    assert invariant(link_cut_run(), "workers").ok
+    run = SyntheticRun()
+    run.worker_ready(0.5)
+    run.fault("stop", "worker.terminate", 1.0, 3.0, target="worker-1")
+    parent, _ = run.worker(1)
+    parent.emit(1.5, "worker.shutdown", hostname="worker-1", phase="started")
+    run.finish(10.0)
+    verdict = invariant(run, "workers")
+    assert verdict.ok, verdict.message
+    assert invariant(link_cut_run(crash=True), "workers", relax={"workers": "known"}).ok

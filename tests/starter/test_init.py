@@ -3,6 +3,8 @@ starter library it writes (which validates), and what it says it could not infer
 
 from __future__ import annotations
 
+import ast
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import yaml
 from chaos.cli import main
 from chaos.scenario import load_scenario
 from chaos.starter.reading import read_project
+from chaos.starter.triggers import retry_trigger
 
 OTHERAPP = Path(__file__).resolve().parents[1] / "otherapp"
 APP = Path(__file__).resolve().parents[2] / "app"
@@ -44,7 +47,7 @@ def test_init_writes_a_pinned_library_that_validates(
     assert code == 0
     said = capsys.readouterr().out
     files = sorted(p.name for p in out.glob("*.yaml"))
-    assert "charge-invoice-link-down.yaml" in files and len(files) == 12  # 6 tasks x 2
+    assert "charge-invoice-link-down.yaml" in files and len(files) == 14  # +4: close/archive_invoice
     for path in out.glob("*.yaml"):
         load_scenario(path)
     document = yaml.safe_load((out / "charge-invoice-link-down.yaml").read_text())
@@ -71,3 +74,62 @@ def test_bad_options_are_bad_input(tmp_path: Path, argv: list[str], words: str,
                                    capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     assert main(["init", str(OTHERAPP), "--out", str(tmp_path), *argv]) == 2
     assert words in capsys.readouterr().err
+
+
+def test_a_retrying_task_gets_a_ladder_through_the_call_its_except_guards() -> None:
+    tasks = {t.name: t for t in read_project(OTHERAPP).tasks}
+    trigger = tasks["billing.charge_invoice"].trigger
+    # gateway.charge() is inside the try whose except GatewayUnavailable calls self.retry; patched
+    # in the module the task looks it up in; Invoice.objects.get (outside the try, the ORM) is not.
+    assert trigger is not None
+    assert (trigger.target.patch, trigger.exception) == (
+        "billing.gateway:charge", "billing.gateway.GatewayUnavailable")
+    # await_settlement retries without a try block: no target, said instead of guessed.
+    assert tasks["billing.await_settlement"].trigger is None
+    app_tasks = {t.name: t for t in read_project(APP).tasks}
+    # The code's own failpoint() is preferred; autoretry_for gives the exception.
+    risky, warehouse = app_tasks["shop.tasks.risky_task"], app_tasks["shop.tasks.notify_warehouse"]
+    assert (risky.trigger.target.name, risky.trigger.exception) == ("shop.carrier",
+                                                                    "builtins.Exception")
+    assert warehouse.trigger.exception == "shop.endpoints.EndpointError"
+
+
+def test_only_the_projects_own_functions_are_patched() -> None:
+    source = textwrap.dedent("""
+        import time
+        from django.utils import timezone
+        from billing import gateway
+        from billing.gateway import charge
+        def task(self, invoice):
+            try:
+                time.sleep(1); timezone.now(); Invoice.objects.get(pk=1); Invoice(pk=1)
+                charge(invoice); gateway.charge(invoice)
+            except gateway.GatewayUnavailable as exc:
+                raise self.retry(exc=exc)
+    """)
+    tree = ast.parse(source)
+    function = tree.body[-1]
+    imports = {"time": "time", "timezone": "django.utils.timezone", "gateway": "billing.gateway",
+               "charge": "billing.gateway.charge"}  # fmt: skip
+    local = lambda name: name.startswith("billing")  # noqa: E731
+    trigger = retry_trigger(function, imports, "billing.tasks", None,
+                            lambda node, *_: "billing.gateway.GatewayUnavailable", local)  # fmt: skip
+    # time.sleep, timezone.now, the ORM and a model's constructor are skipped; charge() imported by
+    # name is patched where the task looks it up (billing.tasks), not where it is defined.
+    assert trigger is not None and trigger.target.patch == "billing.tasks:charge"
+
+
+def test_the_ladder_pins_attempts_and_dilates_long_waits(tmp_path: Path) -> None:
+    assert main(["init", str(APP), "--out", str(tmp_path), "--args", "shop.tasks.risky_task=[1]"]) == 0
+    ladder = yaml.safe_load((tmp_path / "risky-task-retry-ladder.yaml").read_text())
+    declared = ladder["expect"][0]
+    assert (declared["attempts"], declared["final_state"]) == (4, "FAILURE")  # max_retries=3
+    assert declared["pin"]["countdown"] == 60.0
+    assert ladder["clock"] == {"dilation": 10}  # 3 x 60 s of countdowns
+    assert ladder["faults"][0]["name"] == "shop.carrier" and "for" not in ladder["faults"][0]
+    backoff = yaml.safe_load((tmp_path / "notify-warehouse-retry-ladder.yaml").read_text())
+    assert backoff["expect"][0]["attempts"] == 6  # max_retries=5
+    # An acks_late task is killed mid-task; a task without acks_late is not.
+    kill = yaml.safe_load((tmp_path / "print-shipping-label-worker-kill.yaml").read_text())
+    assert [f["type"] for f in kill["faults"]] == ["failpoint", "worker.kill"]
+    assert not (tmp_path / "risky-task-worker-kill.yaml").exists()

@@ -1,0 +1,119 @@
+"""Invariant ``workers``: a worker stops only when a fault stops it, and reconnects after a heal.
+
+Two ways a broker fault can take a worker out that no task-level check names as such:
+
+- it **exits on its own**: Celery logs "Unrecoverable error" and stops (kombu raising out of a
+  channel close during a reconnect, an OutOfMemoryError on an ack...). The probe journals
+  ``worker.crashed`` for that line, and ``worker.shutdown`` for any stop; a stop before the run's
+  end with no fault that stops workers around it is a finding. Without this, the tasks published
+  afterwards read as "never received by any worker", and liveness (which counts only connected
+  workers' free slots) sees nothing to wait for.
+- it **never comes back**: its last connection event is a loss, and the run ended more than
+  ``RECONNECT_SECONDS`` after the last heal without a ``connection_restored`` or a new ready.
+
+Explained stops: a window of a fault whose effects include ``WORKERS_DISRUPTED`` (kill, terminate,
+restart, scale) within ``MARGIN_SECONDS`` of the stop.
+"""
+
+from __future__ import annotations
+
+from chaos.checks.capacity import last_heal
+from chaos.checks.faults import effects
+from chaos.checks.registry import register_invariant
+from chaos.checks.verdict import Finding, Verdict, verdict_from_findings
+from chaos.faults import Effect
+from chaos.history.model import FaultWindow, RunHistory, WorkerEvent, format_seconds
+
+#: Celery's reconnect backoff grows 2 s per attempt (2, 4, 6 ... s), so after an outage of a
+#: minute the next attempt comes at most ~16 s after the heal; 20 s leaves room for a slow start.
+RECONNECT_SECONDS = 20.0
+#: A stop this close to a worker fault's window is that fault's doing (a warm shutdown's
+#: ``worker_shutdown`` lands after the window's start; a restart's old process after its end).
+MARGIN_SECONDS = 2.0
+
+
+def _short(hostname: str | None) -> str:
+    return (hostname or "?").split("@", 1)[0]
+
+
+def _disrupting(history: RunHistory) -> list[FaultWindow]:
+    return [w for w in history.fault_windows if Effect.WORKERS_DISRUPTED in effects(w)]
+
+
+def _explained(history: RunHistory, at: float) -> bool:
+    return any(w.overlaps(at - MARGIN_SECONDS, at + MARGIN_SECONDS) for w in _disrupting(history))
+
+
+def _run_end(history: RunHistory) -> float:
+    return history.meta.finished_at if history.meta.finished_at is not None else history.end_at
+
+
+def _exits(history: RunHistory, end: float) -> list[Finding]:
+    """One finding per worker life that ended by itself before the run's end."""
+    crashes = {e.pid: e for e in history.worker_events if e.kind == "worker.crashed"}
+    findings = []
+    seen: set[int] = set()
+    for event in sorted(history.worker_events, key=lambda e: e.at):
+        if event.kind not in ("worker.crashed", "worker.shutdown") or event.pid in seen:
+            continue
+        if event.at >= end or _explained(history, event.at):
+            continue
+        seen.add(event.pid)
+        crash = crashes.get(event.pid)
+        why = (f": {crash.detail.get('error')}" if crash is not None and crash.detail.get("error")
+               else "")  # fmt: skip
+        verb = "crashed" if crash is not None else "stopped"
+        windows = tuple(history.windows_around(event.at - 5.0, event.at))
+        around = "; around it: " + ", ".join(w.describe() for w in windows) if windows else ""
+        findings.append(Finding(
+            f"{_short(event.hostname)} (pid {event.pid}) {verb} at {format_seconds(event.at)}"
+            f"{why}, with no fault that stops workers{around}",
+            None, windows,
+        ))  # fmt: skip
+    return findings
+
+
+def _last_by_host(history: RunHistory) -> dict[str, WorkerEvent]:
+    last: dict[str, WorkerEvent] = {}
+    for event in sorted(history.worker_events, key=lambda e: e.at):
+        if event.hostname:
+            last[event.hostname] = event
+    return last
+
+
+def _not_back(history: RunHistory, end: float, heal: float | None) -> list[Finding]:
+    """Workers whose last word was a lost connection, long after the last heal."""
+    if heal is None:
+        return []
+    findings = []
+    for hostname, event in _last_by_host(history).items():
+        if event.kind != "worker.connection_lost":
+            continue
+        since = max(event.at, heal)
+        if end - since <= RECONNECT_SECONDS:
+            continue
+        findings.append(Finding(
+            f"{_short(hostname)} lost its broker connection at {format_seconds(event.at)} and had "
+            f"not reconnected by the run's end at {format_seconds(end)}, "
+            f"{end - since:.1f} s after the last heal at {format_seconds(heal)} (bound "
+            f"{RECONNECT_SECONDS:g} s)",
+            None, tuple(history.windows_around(event.at, end)),
+        ))  # fmt: skip
+    return findings
+
+
+@register_invariant("workers")
+def check_workers(history: RunHistory) -> Verdict:
+    """No worker exits unless a fault stops it; every worker reconnects after the last heal."""
+    end = _run_end(history)
+    findings = _exits(history, end) + _not_back(history, end, last_heal(history))
+    workers = len({e.hostname for e in history.worker_events if e.kind == "worker.ready"})
+    return verdict_from_findings(
+        "workers",
+        findings,
+        expected=("no worker exits unless a fault stops it; each reconnects within "
+                  f"{RECONNECT_SECONDS:g} s of the last heal"),  # fmt: skip
+        observed=f"{len(findings)} of {workers} workers crashed, stopped or stayed disconnected",
+        held=f"{workers} workers, none exited on its own, each connected at the end",
+        details={"reconnect_seconds": RECONNECT_SECONDS},
+    )
