@@ -24,6 +24,7 @@ from typing import Any
 import kombu.exceptions
 import redis.exceptions
 
+from chaos.client_names import PRODUCER_CLIENT_NAME
 from chaos.journal import JournalWriter, args_digest, qualified_name
 
 #: What a failed publish raises (kombu wraps most of it in OperationalError).
@@ -122,6 +123,7 @@ class Producer:
             "socket_timeout": timeout,
             "socket_connect_timeout": timeout,
             "max_retries": 0,
+            "client_name": PRODUCER_CLIENT_NAME,  # what broker.disconnect_clients tells apart
         }
         self._retry_policy = {
             "max_retries": publish_retries,

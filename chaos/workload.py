@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos.celery_compat import stack_result_backend, update_conf
+from chaos.client_names import PRODUCER_CLIENT_NAME
 from chaos.item_templates import render
 from chaos.journal import ENV_RUN_DIR, JournalWriter, qualified_name
 
@@ -103,6 +104,7 @@ class Workload:
         self.overrides = dict(overrides)
         options = dict(overrides.get("broker_transport_options") or {})
         options.setdefault("socket_timeout", PUBLISH_SOCKET_TIMEOUT)
+        options.setdefault("client_name", PRODUCER_CLIENT_NAME)  # broker.disconnect_clients
         overrides["broker_transport_options"] = options
         update_conf(self.app, overrides)
         if os.environ.get("DJANGO_SETTINGS_MODULE"):

@@ -18,7 +18,8 @@ Bad parameters are a ConfigError naming the expectation and the parameter.
 
 # The modules that define checks register them on import; so do the always-on invariants.
 from chaos.checks import delivery, enqueue, eventual, resume, results, retries, sanity  # noqa: F401
-from chaos.checks import explained, liveness, lost, routing, schedule, survival  # noqa: F401
+from chaos.checks import explained, liveness, lost, redelivered, routing, schedule  # noqa: F401
+from chaos.checks import survival  # noqa: F401
 from chaos.checks.registry import (
     CHECKS,
     DEFAULT_EXPECTATIONS,

@@ -1,6 +1,7 @@
 """The "not exercised" verdict: a check that held on a run that never tested what it promises.
 
-A check that looked at zero tasks, or held on a run whose planned failpoint never fired, proves
+A check that looked at zero tasks, or held on a run whose planned failpoint never fired or whose
+fault found nothing to act on (a disconnect with no client, no pool process to kill), proves
 nothing: "all 0 accepted tasks executed" is not a pass. ``judge`` turns such a held verdict into
 the status "not exercised", which fails the gate unless its expectation (or the scenario, which
 passes it to each of its expectations) says ``allow_unexercised: true``; an allowed one stays
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from chaos.checks.verdict import Verdict
-from chaos.history.completeness import failpoints_never_fired
+from chaos.history.completeness import failpoints_never_fired, faults_that_found_nothing
 from chaos.history.model import RunHistory
 
 #: An expectation's own switch (taken by no check): a run that did not exercise it may still hold.
@@ -23,6 +24,7 @@ def judge(history: RunHistory, verdicts: Sequence[Verdict]) -> list[Verdict]:
     """``verdicts`` with each held one the run did not exercise marked (see the module)."""
     plan = history.meta.plan
     run_reasons = failpoints_never_fired(history, plan) if plan is not None else []
+    run_reasons += faults_that_found_nothing(history)
     for verdict in verdicts:
         if not verdict.ok:
             continue

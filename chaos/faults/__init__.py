@@ -1,6 +1,6 @@
 """Fault types, one registered unit each: model, target, apply/heal, effects and label.
 
-``registry`` holds the table; ``broker``, ``proxy``, ``worker`` and ``failpoint`` each declare
+``registry`` holds the table; ``broker``, ``proxy``, ``worker``, ``pool`` and ``failpoint`` each declare
 their family's types. Importing this package registers them all, in that order (the order
 ``chaos validate`` lists the types in).
 """
@@ -22,7 +22,7 @@ from chaos.faults.registry import (
 
 #: The modules that declare fault types, in the order their types are listed.
 FAMILIES = ("chaos.faults.broker", "chaos.faults.proxy", "chaos.faults.worker",
-            "chaos.faults.failpoint")  # fmt: skip
+            "chaos.faults.pool", "chaos.faults.failpoint")  # fmt: skip
 
 for _module in FAMILIES:
     importlib.import_module(_module)

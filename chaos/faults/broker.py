@@ -5,10 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
+from chaos.client_names import PRODUCER_CLIENT_NAME, WORKER_CLIENT_PREFIX
 from chaos.faults.entry import TimedFault
-from chaos.faults.registry import Effect, FaultContext, FaultType, Resolution, register
+from chaos.faults.registry import (
+    Effect,
+    FaultContext,
+    FaultType,
+    Resolution,
+    applied_details_key,
+    register,
+)
 
 if TYPE_CHECKING:
     from chaos.scenario.timeline import ResolvedFault
@@ -145,3 +153,69 @@ class BrokerOomType(_OnBroker):
 
     def effects(self, params: Mapping[str, Any]) -> frozenset[Effect]:
         return frozenset({Effect.REFUSING})
+
+
+#: Which of Redis's clients ``broker.disconnect_clients`` picks, by the names the suite gives them.
+DISCONNECT_CHOICES = ("workers", "producer", "all")
+
+
+class BrokerDisconnectClients(TimedFault):
+    """Redis closes its clients' connections while it stays up (an instant fault)."""
+
+    type: Literal["broker.disconnect_clients"]
+    clients: Literal["workers", "producer", "all"] = Field(
+        "workers", description="whose connections: the workers', the workload's, or every client"
+    )
+
+    @model_validator(mode="after")
+    def _no_duration(self) -> BrokerDisconnectClients:
+        if self.for_ is not None or self.until is not None:
+            raise ValueError(
+                "broker.disconnect_clients is instantaneous (no for:/until:): the clients "
+                "reconnect at once; to keep them out, use proxy.down with for:"
+            )
+        return self
+
+    @property
+    def instantaneous(self) -> bool:
+        return True
+
+
+@register
+class BrokerDisconnectClientsType(FaultType):
+    """``CLIENT KILL`` on Redis's own port: what an idle ``timeout``, a failover or an operator
+    does. Every connection of the chosen clients is reset by the server at once; Redis keeps its
+    data, so a channel closing on the reset can restore its unacked messages. How many
+    connections it closed is journaled with ``fault.applied``; none is "not exercised"."""
+
+    name = "broker.disconnect_clients"
+    model = BrokerDisconnectClients
+    past_tense = "disconnected its clients"
+    label = "CLIENT KILL the workers' (or producer's, or all) connections; Redis stays up"
+
+    def resource(self, fault: Any) -> str | None:
+        return None  # instantaneous, and Redis itself is left as it was
+
+    def resolve(self, fault: Any, resolution: Resolution) -> tuple[str, dict[str, Any]]:
+        return "broker", {"clients": fault.clients}
+
+    def apply(self, context: FaultContext, fault: ResolvedFault) -> None:
+        clients = str(fault.params.get("clients", "workers"))
+        broker = context.stack.broker
+        if clients == "workers":
+            killed = broker.disconnect_clients(prefix=WORKER_CLIENT_PREFIX)
+        elif clients == "producer":
+            killed = broker.disconnect_clients(name=PRODUCER_CLIENT_NAME)
+        else:
+            killed = broker.disconnect_clients()
+        with context.lock:
+            context.shared[applied_details_key(fault.fault_id)] = {
+                "disconnected": len(killed),
+                "client_names": sorted({found["name"] or "(unnamed)" for found in killed}),
+            }
+
+    def heal(self, context: FaultContext, fault: ResolvedFault) -> None:
+        """Nothing to undo: the clients reconnect by themselves."""
+
+    def effects(self, params: Mapping[str, Any]) -> frozenset[Effect]:
+        return frozenset({Effect.UNREACHABLE})

@@ -71,6 +71,12 @@ class FaultContext:
     """App seconds per real second (chaos.clock): what a real-time part (the proxy) scales by."""
 
 
+def applied_details_key(fault_id: str) -> str:
+    """Where ``apply`` leaves what it found (``{"disconnected": 3}``) in ``FaultContext.shared``
+    for the driver to journal with ``fault.applied``."""
+    return f"applied:{fault_id}"
+
+
 class FaultType(abc.ABC):
     """Everything the suite knows about one fault type, declared in one place."""
 

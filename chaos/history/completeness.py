@@ -9,7 +9,8 @@ workload that crashed "executed all 0 accepted tasks"). ``assess`` is a pure fun
   gap, a line was cut short, fewer publishes were tried than the plan said, a planned fault was
   never applied or never healed, or the run has no ``run.finished``;
 - ``unexercised``: the run is complete but did not test what it meant to: a planned failpoint
-  never fired. ``chaos.checks.judge`` turns these into the verdict status "not exercised".
+  never fired, or a fault found nothing to act on (a disconnect with no client).
+  ``chaos.checks.judge`` turns these into the verdict status "not exercised".
 
 Journals from before plans and sequence numbers have neither: what they lack is not held
 against them, but a started run must still have finished.
@@ -49,6 +50,7 @@ def assess(history: RunHistory) -> Completeness:
         missing.append("no run.finished: the run did not get to the end of its drain "
                        "(killed, or its runner crashed)")  # fmt: skip
     unexercised = failpoints_never_fired(history, plan) if plan is not None else []
+    unexercised += faults_that_found_nothing(history)
     return Completeness(missing, unexercised)
 
 
@@ -112,6 +114,24 @@ def failpoints_never_fired(history: RunHistory, plan: dict) -> list[str]:
         silent.append(f"failpoint {name} (fault {failpoint.get('fault_id')}) was armed and "
                       "never fired")  # fmt: skip
     return list(dict.fromkeys(silent))
+
+
+#: What a fault journals it acted on, and how to say it acted on nothing.
+ACTED_ON = {"disconnected": "found no client connection to close",
+            "killed": "found no pool process to kill"}  # fmt: skip
+
+
+def faults_that_found_nothing(history: RunHistory) -> list[str]:
+    """Each applied fault that journaled it acted on nothing (``disconnected: 0``, ``killed: 0``)."""
+    found = []
+    for window in history.fault_windows:
+        for key, said in ACTED_ON.items():
+            if window.params.get(key) == 0:
+                detail = ", ".join(f"{name}: {window.params[name]}" for name in ("clients", "task")
+                                   if window.params.get(name))  # fmt: skip
+                found.append(f"fault {window.fault_id} ({window.type}"
+                             + (f", {detail}" if detail else "") + f") {said}")  # fmt: skip
+    return found
 
 
 def _ranges(numbers: Iterable[int]) -> str:

@@ -109,8 +109,10 @@ def cache_root() -> Path:
 
 def venv_key(version_set: VersionSet, project: Path) -> str:
     """What decides whether a cached venv can serve: the set, the lock, the project's
-    dependencies and the interpreter."""
+    dependencies, the interpreter, and the checkout itself: the project is installed editable,
+    so a venv built for another checkout would run that checkout's code, not this one's."""
     digest = hashlib.sha256(BUILD_RECIPE.encode())
+    digest.update(str(project.resolve()).encode())
     digest.update("\n".join(sorted(version_set.requirements)).encode())
     for name in (LOCK_FILE, "pyproject.toml"):
         path = project / name

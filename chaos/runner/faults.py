@@ -13,6 +13,7 @@ from typing import Any
 
 from chaos.errors import ChaosError, StackError
 from chaos.faults import FaultContext, FaultType, fault_type
+from chaos.faults.registry import applied_details_key
 from chaos.faults.failpoint import armed_plans
 from chaos.journal import Event, JournalWriter
 from chaos.scenario.timeline import ResolvedFault
@@ -45,6 +46,8 @@ class FaultDriver:
                 fault.target, f"could not apply {fault.type} ({fault.fault_id}): {exc}"
             ) from exc
         params = dict(fault.params)
+        with self.context.lock:
+            params.update(self.context.shared.pop(applied_details_key(fault.fault_id), {}))
         if registered.records_persistence:
             params["persistence"] = self.persistence
         applied = self.journal.write("fault.applied", fault_id=fault.fault_id, type=fault.type,

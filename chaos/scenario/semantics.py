@@ -23,7 +23,6 @@ from chaos.scenario.model import (
     FailpointFault,
     ProxyToxic,
     Scenario,
-    WorkerFault,
 )
 from chaos.scenario.exception_path import exception_path_problem
 from chaos.scenario.source import SourceDocument
@@ -222,14 +221,15 @@ def _check_fault_targets(scenario: Scenario, document: SourceDocument) -> list[P
     problems = []
     names = worker_names(scenario.topology.workers)
     for index, fault in enumerate(scenario.faults):
-        if isinstance(fault, WorkerFault) and fault.worker not in (*names, *WORKER_CHOICES):
+        worker = getattr(fault, "worker", None)  # WorkerFault, worker.kill_pool_process
+        if isinstance(worker, str) and worker not in (*names, *WORKER_CHOICES):
             problems.append(
                 document.problem(
                     ("faults", index, "worker"),
                     "unknown fault target: the topology has no such worker",
-                    given=repr(fault.worker),
+                    given=repr(worker),
                     expected=one_of([*names, *WORKER_CHOICES]),
-                    hint=did_you_mean(fault.worker, names),
+                    hint=did_you_mean(worker, names),
                 )
             )
         if isinstance(fault, ProxyToxic):

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from chaos.errors import StackError
 
-
 def disconnect_clients(
-    direct_url: str, *, name: str | None = None, addr: str | None = None
+    direct_url: str, *, name: str | None = None, addr: str | None = None,
+    prefix: str | None = None,
 ) -> list[dict[str, str]]:
-    """Kill Redis's normal clients (those named ``name`` / at ``addr`` if given; ``addr`` is
-    ``host:port`` or a bare host) except this call's own connection; return who was killed."""
+    """Kill Redis's normal clients (those named ``name`` / whose name starts with ``prefix`` /
+    at ``addr`` if given; ``addr`` is ``host:port`` or a bare host) except this call's own
+    connection; return who was killed."""
     import redis
 
     client = redis.Redis.from_url(direct_url, socket_timeout=2.0, socket_connect_timeout=2.0)
@@ -25,6 +26,7 @@ def disconnect_clients(
             found for found in client.client_list(_type="normal")
             if int(found["id"]) != own_id
             and (name is None or found.get("name") == name)
+            and (prefix is None or str(found.get("name") or "").startswith(prefix))
             and (addr is None or addr in (found["addr"], found["addr"].rpartition(":")[0]))
         ]  # fmt: skip
         for found in chosen:

@@ -112,13 +112,14 @@ class BrokerHandle(abc.ABC):
     def is_running(self) -> bool: ...
 
     def disconnect_clients(
-        self, *, name: str | None = None, addr: str | None = None
+        self, *, name: str | None = None, addr: str | None = None, prefix: str | None = None
     ) -> list[dict[str, str]]:
-        """``CLIENT KILL`` of Redis's normal clients (all, or those with this name or address),
-        on Redis's own port: connections reset by the server. Returns the clients it killed."""
+        """``CLIENT KILL`` of Redis's normal clients (all, or those with this name, name prefix
+        or address), on Redis's own port: connections reset by the server. Returns the clients
+        it killed."""
         from chaos.stack._redis_clients import disconnect_clients
 
-        return disconnect_clients(self.direct_url, name=name, addr=addr)
+        return disconnect_clients(self.direct_url, name=name, addr=addr, prefix=prefix)
 
     @abc.abstractmethod
     def reconfigure(self, settings: Mapping[str, str]) -> dict[str, str]:

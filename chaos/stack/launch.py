@@ -133,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
 
     update_conf(app, overrides)
     stack_result_backend(app, str(app.conf.broker_url), overrides)
+    from chaos.client_names import WORKER_CLIENT_PREFIX, named_transport_options
+
+    # Named, so that broker.disconnect_clients can tell a worker's connections from the rest.
+    update_conf(app, {"broker_transport_options": named_transport_options(
+        app.conf.broker_transport_options, WORKER_CLIENT_PREFIX + str(options.hostname or ""))})
 
     from chaos import probe
 

@@ -58,3 +58,17 @@ def test_allow_unexercised_is_validated() -> None:
     with pytest.raises(ConfigError, match="allow_unexercised is true or false"):
         run_checks(build_history(SyntheticRun().events),
                    [{"check": "no_lost", "allow_unexercised": "yes"}])  # fmt: skip
+
+
+def test_a_fault_that_found_nothing_to_act_on_makes_held_verdicts_not_exercised() -> None:
+    run = SyntheticRun()
+    run.publish(1.0, "t1", "order=1")
+    run.fault("reset", "broker.disconnect_clients", 2.0, 2.0, clients="workers", disconnected=0)
+    run.execute(3.0, "t1")
+    run.finish(4.0)
+    (verdict,) = run_checks(build_history(run.events), [{"check": "no_lost"}])
+    assert verdict.status == "not exercised"
+    assert verdict.unexercised == [
+        "fault reset (broker.disconnect_clients, clients: workers) found no client connection "
+        "to close"
+    ]

@@ -22,15 +22,18 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "broker.pause": {},
     "broker.restart": {},
     "broker.oom": {},
+    "broker.disconnect_clients": {"clients": "workers"},
     "proxy.down": {},
     "proxy.toxic": {"toxic": "latency", "attributes": {"latency": 100}},
     "worker.kill": {"worker": "any"},
     "worker.terminate": {"worker": "worker-1", "grace": "2s"},
     "worker.restart": {"worker": "all"},
     "worker.scale": {"count": 2},
+    "worker.kill_pool_process": {"worker": "worker-2", "task": "send_invoice_email"},
     "failpoint": {"name": "shop.send_invoice_email", "raise": "builtins.RuntimeError"},
 }
-INSTANT = {"broker.restart", "worker.restart"}
+INSTANT = {"broker.restart", "worker.restart", "broker.disconnect_clients",
+           "worker.kill_pool_process"}
 
 
 def test_every_registered_type_has_an_example_here() -> None:

@@ -100,3 +100,14 @@ def test_a_failpoint_that_never_fired_is_unexercised_not_missing() -> None:
 
     run.runner.emit(1.2, "failpoint.fired", "t0", name="shop.x", action="raise", hit=1)
     assert assess(build_history(run.events)).unexercised == []
+
+
+def test_a_disconnect_that_closed_no_connection_is_unexercised() -> None:
+    run = planned_run()
+    run.fault("reset", "broker.disconnect_clients", 4.0, 4.0, clients="workers", disconnected=0)
+    run.fault("reset2", "broker.disconnect_clients", 5.0, 5.0, clients="all", disconnected=3)
+    run.finish(10.0)
+    assert assess(build_history(run.events)).unexercised == [
+        "fault reset (broker.disconnect_clients, clients: workers) found no client connection "
+        "to close"
+    ]

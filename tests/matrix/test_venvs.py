@@ -82,3 +82,13 @@ def test_constraints_are_tried_tightest_first(tmp_path: Path) -> None:
     assert tiers[1] == ["django==5.2.19", "pyyaml==6.0.3"]
     assert tiers[2] is None
     assert constraint_tiers(tmp_path / "missing.lock", {"celery"}) == [None]
+
+
+def test_the_cache_key_follows_the_checkout(tmp_path: Path) -> None:
+    """The project is installed editable: a venv built for another checkout runs its code."""
+    for checkout in ("one", "two"):
+        (tmp_path / checkout).mkdir()
+        (tmp_path / checkout / "requirements.lock").write_text(LOCK)
+        (tmp_path / checkout / "pyproject.toml").write_text("[project]\n")
+    version_set = VersionSet.parse("celery==5.6.2 kombu==5.6.2")
+    assert venv_key(version_set, tmp_path / "one") != venv_key(version_set, tmp_path / "two")

@@ -53,3 +53,18 @@ def await_settlement(self, invoice_id, deadline_seconds=10.0, started=None):
     if time.time() - started > deadline_seconds:
         raise TimeoutError(f"invoice {invoice_id} not settled within {deadline_seconds} s")
     raise self.retry(args=(invoice_id, deadline_seconds, started), kwargs={}, countdown=0.2)
+
+
+@app.task(name="billing.close_invoice")
+def close_invoice(invoice_id):
+    """Close the invoice and hand its archiving to the archive service's own queue ("archive",
+    which this project's workers do not consume; not in task_queues, so Celery creates it)."""
+    Invoice.objects.filter(pk=invoice_id).update(status="closed")
+    archive_invoice.apply_async((invoice_id,), queue="archive")
+    return invoice_id
+
+
+@app.task(name="billing.archive_invoice")
+def archive_invoice(invoice_id):
+    """Run by the archive service's workers (``-Q archive``), never by the billing workers."""
+    return invoice_id

@@ -1,0 +1,73 @@
+"""The suite catches real Celery bugs at the versions that have them, and holds at the fixed ones:
+a matrix of celery 5.6.2 (baseline) against 5.7.0 over two library scenarios.
+
+- eta-tasks-connection-reset (celery 5.6.1-5.6.2, fixed in 5.6.3 by celery#10218): countdown
+  tasks run twice at their ETA after the worker's connections are reset;
+- routing-leak-after-reconnect (celery#9462, fixed in 5.7.0 by celery#10335): a worker without
+  -Q consumes a queue a task body created, after a reconnect.
+
+Cost: the two venvs come from the cache (about 70 s each to build once); the runs take about
+25 s in all (the ETA scenario is dilated x10).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+AFFECTED, FIXED = "celery==5.6.2 kombu==5.6.2", "celery==5.7.0 kombu==5.7.0"
+ETA = ROOT / "scenarios" / "eta-tasks-connection-reset.yaml"
+ROUTING = ROOT / "tests" / "otherapp" / "scenarios" / "routing-leak-after-reconnect.yaml"
+
+
+def _failed(cell: dict) -> dict[str, str]:
+    return {e["key"]: e["message"] for e in cell["expectations"] if not e["held"]}
+
+
+def _run_dir_tasks(cell: dict, verdict: str) -> list[str]:
+    report = json.loads(Path(cell["run_dir"], "report.json").read_text())
+    (found,) = [v for v in report["verdicts"] if v["name"] == verdict]
+    return list(found.get("tasks") or [])
+
+
+@pytest.mark.slow
+def test_the_affected_celery_fails_naming_the_bug_and_the_fixed_one_holds(tmp_path: Path) -> None:
+    report = tmp_path / "matrix.json"
+    env = {**os.environ, "CHAOS_SKIP_DOCKER_SETUP": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "chaos", "matrix", str(ETA), str(ROUTING),
+         "--versions", AFFECTED, "--versions", FIXED,
+         "--out", str(tmp_path / "runs"), "--json", str(report)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    # 5.6.2 is the baseline: 5.7.0 breaks nothing it kept, so the exit is 0 and the diff says
+    # which promises the upgrade fixes.
+    assert done.returncode == 0, done.stdout + done.stderr
+    document = json.loads(report.read_text())
+    assert document["venvs"][AFFECTED]["versions"]["celery"] == "5.6.2"
+    assert document["venvs"][FIXED]["versions"]["celery"] == "5.7.0"
+
+    eta = document["cells"]["eta-tasks-connection-reset"]
+    assert eta[FIXED]["status"] == "held", _failed(eta[FIXED])
+    assert eta[AFFECTED]["status"] == "failed"
+    failed = _failed(eta[AFFECTED])
+    assert "ran twice (eta" in failed["invariant:duplicates"]
+    assert "unexplained" in failed["invariant:duplicates"]
+    assert "(and 9 more)" in failed["invariant:duplicates"]  # every one of the 10 invoices
+    assert len(_run_dir_tasks(eta[AFFECTED], "invariant:duplicates")) == 10
+
+    routing = document["cells"]["routing-leak-after-reconnect"]
+    assert routing[FIXED]["status"] == "held", _failed(routing[FIXED])
+    assert routing[AFFECTED]["status"] == "failed"
+    said = _failed(routing[AFFECTED])["invariant:routing"]
+    assert "archive_invoice[" in said and "delivered from 'archive'" in said
+    assert "consumes only billing" in said
+    fixed = {(f["scenario"], f["expectation"]) for f in document["fixes"]}
+    assert ("eta-tasks-connection-reset", "invariant:duplicates") in fixed
+    assert ("routing-leak-after-reconnect", "invariant:routing") in fixed
