@@ -95,8 +95,7 @@ def run(args: argparse.Namespace) -> int:
     for line in written.notes + [f"{t.name}: not pinned: {u}" for t in project.tasks
                                  for u in t.unread]:  # fmt: skip
         print(f"  note: {line}")
-    print("  not written: a pool-process kill for acks_late tasks (no fault type kills one "
-          "prefork child yet); a broker restart per task (link-down stands in for it)")
+    print("  not written: a broker restart per task (link-down stands in for it)")
     for path in written.files:
         load_scenario(path)  # a file that does not validate is our bug: ConfigError, loudly
     return 0

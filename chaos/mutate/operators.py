@@ -9,7 +9,8 @@ the promise it breaks ("risky_task declares max_retries=2 (was 3)"):
 - ``countdown`` / ``default_retry_delay``: x0.1 and x10 (in the decorator, in ``self.retry(...)``
   or ``retry_kwargs``);
 - ``bind``: removed from a bound task;
-- ``retry_throw``: ``self.retry(...)`` given ``throw=False`` (the retry no longer stops the task);
+- ``retry_throw``: ``self.retry(...)`` given ``throw=False`` (the retry no longer stops the task;
+  not planted in ``raise self.retry(...)``, which raises what the call returns: equivalent);
 - ``swallow``: the body of the ``except`` around ``self.retry`` replaced by ``pass``;
 - ``acks_late`` / ``reject_on_worker_lost``: flipped (acks_late added as True where the task does
   not say; reject_on_worker_lost only where acks_late is on, since alone it changes nothing);
@@ -167,6 +168,8 @@ class _Finder:
                  f"{self.source(decorator)}(acks_late=True)")  # fmt: skip
 
     def body(self, task: str, function: ast.FunctionDef) -> None:
+        # ``raise self.retry(..., throw=False)`` raises the Retry it returns: equivalent, not planted.
+        raised = {id(n.exc) for n in ast.walk(function) if isinstance(n, ast.Raise) and n.exc}
         for node in ast.walk(function):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 if node.func.attr != "retry":
@@ -174,7 +177,7 @@ class _Finder:
                 for keyword in node.keywords:
                     if keyword.arg == "countdown":
                         self.scale("countdown", task, "self.retry(...)", keyword)
-                if not any(k.arg == "throw" for k in node.keywords):
+                if id(node) not in raised and not any(k.arg == "throw" for k in node.keywords):
                     anchor, comma = _after_arguments(node)
                     self.add("retry_throw", task, f"{task}: self.retry(..., throw=False)",
                              anchor, f"{comma}throw=False")  # fmt: skip

@@ -7,7 +7,10 @@
   ``max_retries + 1`` attempts and ends FAILURE (an unbounded task: fails twice, then succeeds on
   its 3rd); the gaps are judged against the pinned countdown or backoff;
 - ``worker-kill`` (an ``acks_late`` task with a call to hold): the worker is SIGKILLed mid-task and
-  started again; the task must not be lost (acks_late keeps it in Redis: "delayed" is fine).
+  started again; the task must not be lost (acks_late keeps it in Redis: "delayed" is fine);
+- ``pool-kill`` (the same tasks): one prefork pool process SIGKILLed mid-task while the worker
+  lives; with ``reject_on_worker_lost`` the message goes back and the task ends SUCCESS, without
+  it Celery records WorkerLostError and the task ends FAILURE, as the declaration says.
 
 Each expects ``retries_as_declared`` with the declared policy pinned, so a changed declaration
 fails the gate until the library is regenerated.
@@ -40,6 +43,7 @@ LINK_DOWN = Kind("link-down", "the broker link cut for 2 s")
 LATENCY = Kind("latency", "300 ms of latency on the broker link")
 RETRY_LADDER = Kind("retry-ladder", "a failure injected where its retry path expects one")
 WORKER_KILL = Kind("worker-kill", "the worker SIGKILLed mid-task, started again 1 s later")
+POOL_KILL = Kind("pool-kill", "one prefork pool process SIGKILLed mid-task")
 
 
 def kinds_for(task: TaskPolicy) -> list[Kind]:
@@ -47,7 +51,7 @@ def kinds_for(task: TaskPolicy) -> list[Kind]:
     if task.retries and task.trigger is not None:
         kinds.append(RETRY_LADDER)
     if task.policy.get("acks_late") is True and task.slow is not None:
-        kinds.append(WORKER_KILL)
+        kinds += [WORKER_KILL, POOL_KILL]
     return kinds
 
 
@@ -91,3 +95,17 @@ def worker_kill(task: TaskPolicy) -> list[dict[str, Any]]:
         {"id": "worker-killed", "type": "worker.kill", "worker": "all",
          "after": "first_task_started + 1s", "for": "1s"},  # fmt: skip
     ]
+
+
+def pool_kill(task: TaskPolicy) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """A 3 s hold on a call of the task, its pool process killed 1 s into the execution, and the
+    final state the declaration implies."""
+    assert task.slow is not None
+    faults = [
+        {"id": "slow-call", "type": "failpoint", **task.slow.as_fault(), "delay": "3s",
+         "at": "0s"},  # fmt: skip
+        {"id": "pool-process-killed", "type": "worker.kill_pool_process", "task": task.name,
+         "after": "first_task_started + 1s"},  # fmt: skip
+    ]
+    final = "SUCCESS" if task.policy.get("reject_on_worker_lost") is True else "FAILURE"
+    return faults, {"final_state": final}

@@ -1,8 +1,8 @@
 """A starter library from a project's declarations, each task's policy pinned.
 
 For every task ``chaos.starter.reading`` found, the scenarios ``chaos.starter.kinds`` says apply
-(a link cut and latency for all; a retry ladder for a retrying task; a worker kill mid-task for an
-``acks_late`` one). Each expects ``retries_as_declared`` with a ``pin:`` of the policy as the
+(a link cut and latency for all; a retry ladder for a retrying task; a worker kill and a pool
+process kill mid-task for an ``acks_late`` one). Each expects ``retries_as_declared`` with a ``pin:`` of the policy as the
 sources declare it *now* (so that a later change to a declaration fails the gate, "declares 2, the
 scenario pins 3", until the library is regenerated on purpose), ``no_lost`` and ``duplicates``
 (allowed only for ``acks_late`` tasks, where at-least-once is the promise).
@@ -91,6 +91,10 @@ def _scenario(project: Project, task: TaskPolicy, kind: Kind, args: list[Any],
         faults = [fault]
         declared.update(ladder_expect)
         stream["count"] = 1
+    elif kind is kinds.POOL_KILL:
+        faults, final = kinds.pool_kill(task)
+        declared.update(final)
+        stream["count"] = 1
     else:
         faults = kinds.worker_kill(task)
     expect: list[dict[str, Any]] = [
@@ -100,11 +104,14 @@ def _scenario(project: Project, task: TaskPolicy, kind: Kind, args: list[Any],
     ]
     if kind is kinds.WORKER_KILL:
         expect.append({"check": "resume_within", "fault": "worker-killed"})
+    topology = {"topology": {"workers": 1, "pool": "prefork", "concurrency": 2}} if (
+        kind is kinds.POOL_KILL) else {}  # fmt: skip
     return {
         "name": f"{_short(task)}-{kind.slug}",
         "description": f"{task.name}: {kind.what}.",
         "seed": 1,
         "app": app,
+        **topology,
         "workload": [stream],
         "faults": faults,
         "expect": expect,

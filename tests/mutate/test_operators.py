@@ -43,6 +43,12 @@ TASKS = textwrap.dedent(
     @shared_task(acks_late=True)
     def label(order_id):
         return order_id
+
+
+    @shared_task(bind=True)
+    def poll(self, order_id):
+        if not ready(order_id):
+            return self.retry(countdown=5)
     """
 )
 
@@ -72,7 +78,9 @@ def test_every_operator_of_the_issue_is_found_with_its_promise(project: Path) ->
     assert promises["risky/countdown/1"] == "risky: self.retry(...) countdown=6 (was 60)"
     assert promises["risky/countdown/2"] == "risky: self.retry(...) countdown=600 (was 60)"
     assert promises["risky/bind/1"] == "risky: bind=True removed"
-    assert promises["risky/retry_throw/1"] == "risky: self.retry(..., throw=False)"
+    assert promises["poll/retry_throw/1"] == "poll: self.retry(..., throw=False)"
+    # raise self.retry(..., throw=False) raises the Retry the call returns: equivalent, not planted
+    assert "risky/retry_throw/1" not in promises
     assert promises["risky/swallow/1"] == "risky: the exception is swallowed (no retry)"
     assert promises["backoff/autoretry_for/1"] == "backoff: autoretry_for emptied"
     assert promises["backoff/retry_backoff/1"] == "backoff: retry_backoff removed"

@@ -47,7 +47,7 @@ def test_init_writes_a_pinned_library_that_validates(
     assert code == 0
     said = capsys.readouterr().out
     files = sorted(p.name for p in out.glob("*.yaml"))
-    assert "charge-invoice-link-down.yaml" in files and len(files) == 14  # +4: close/archive_invoice
+    assert "charge-invoice-link-down.yaml" in files and len(files) == 15  # +4: close/archive_invoice
     for path in out.glob("*.yaml"):
         load_scenario(path)
     document = yaml.safe_load((out / "charge-invoice-link-down.yaml").read_text())
@@ -132,4 +132,8 @@ def test_the_ladder_pins_attempts_and_dilates_long_waits(tmp_path: Path) -> None
     # An acks_late task is killed mid-task; a task without acks_late is not.
     kill = yaml.safe_load((tmp_path / "print-shipping-label-worker-kill.yaml").read_text())
     assert [f["type"] for f in kill["faults"]] == ["failpoint", "worker.kill"]
+    pool = yaml.safe_load((tmp_path / "print-shipping-label-pool-kill.yaml").read_text())
+    assert pool["topology"]["pool"] == "prefork"
+    # acks_late without reject_on_worker_lost: Celery records WorkerLostError, the task FAILS.
+    assert pool["expect"][0]["final_state"] == "FAILURE"
     assert not (tmp_path / "risky-task-worker-kill.yaml").exists()
