@@ -168,7 +168,7 @@ class _Finder:
                  f"{self.source(decorator)}(acks_late=True)")  # fmt: skip
 
     def body(self, task: str, function: ast.FunctionDef) -> None:
-        # ``raise self.retry(..., throw=False)`` raises the Retry it returns: equivalent, not planted.
+        # ``raise self.retry(..., throw=False)`` raises the Retry it returns: equivalent, skipped.
         raised = {id(n.exc) for n in ast.walk(function) if isinstance(n, ast.Raise) and n.exc}
         for node in ast.walk(function):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):

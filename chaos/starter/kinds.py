@@ -72,9 +72,11 @@ def ladder(task: TaskPolicy) -> tuple[dict[str, Any], dict[str, Any], dict[str, 
     assert task.trigger is not None
     bounded = task.policy.get("max_retries", CELERY_MAX_RETRIES) is not None
     retries = task.policy.get("max_retries", CELERY_MAX_RETRIES) if bounded else 2
-    fault: dict[str, Any] = {"id": "retry-trigger", "type": "failpoint",
-                             **task.trigger.target.as_fault(), "raise": task.trigger.exception,
-                             "message": "injected by chaos init's retry ladder", "at": "0s"}  # fmt: skip
+    fault: dict[str, Any] = {
+        "id": "retry-trigger", "type": "failpoint", **task.trigger.target.as_fault(),
+        "raise": task.trigger.exception, "message": "injected by chaos init's retry ladder",
+        "at": "0s",
+    }  # fmt: skip
     if not bounded:
         fault["hits"] = {"from": 1, "to": 2}
     expect = {"attempts": retries + 1, "final_state": "FAILURE" if bounded else "SUCCESS"}

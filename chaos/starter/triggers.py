@@ -117,6 +117,6 @@ def retry_trigger(function: ast.FunctionDef, imports: dict[str, str], module: st
 
 def slow_target(function: ast.FunctionDef, imports: dict[str, str], module: str,
                 is_local: IsLocal) -> Target | None:  # fmt: skip
-    """The first call in the task's body a ``delay:`` failpoint can hold (a worker kill mid-task)."""
+    """The first call in the task's body a ``delay:`` failpoint can hold (to kill it mid-task)."""
     targets = _targets_in(function.body, imports, module, is_local)
     return targets[0] if targets else None

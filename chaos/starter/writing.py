@@ -2,10 +2,11 @@
 
 For every task ``chaos.starter.reading`` found, the scenarios ``chaos.starter.kinds`` says apply
 (a link cut and latency for all; a retry ladder for a retrying task; a worker kill and a pool
-process kill mid-task for an ``acks_late`` one). Each expects ``retries_as_declared`` with a ``pin:`` of the policy as the
-sources declare it *now* (so that a later change to a declaration fails the gate, "declares 2, the
-scenario pins 3", until the library is regenerated on purpose), ``no_lost`` and ``duplicates``
-(allowed only for ``acks_late`` tasks, where at-least-once is the promise).
+process kill mid-task for an ``acks_late`` one). Each expects ``retries_as_declared`` with a
+``pin:`` of the policy as the sources declare it *now* (so that a later change to a declaration
+fails the gate, "declares 2, the scenario pins 3", until the library is regenerated on purpose),
+``no_lost`` and ``duplicates`` (allowed only for ``acks_late`` tasks, where at-least-once is the
+promise).
 
 What it cannot infer it says, in the file's header and in the summary: arguments it had to guess
 (give ``--args TASK=JSON``), policy values that are not literals (not pinned), a retrying task with
@@ -119,8 +120,10 @@ def _scenario(project: Project, task: TaskPolicy, kind: Kind, args: list[Any],
     }
 
 
-def write_library(project: Project, out: Path, *, args: dict[str, list[Any]],
-                  env: dict[str, str], setup: list[str], force: bool = False) -> Written:  # fmt: skip
+def write_library(
+    project: Project, out: Path, *, args: dict[str, list[Any]], env: dict[str, str],
+    setup: list[str], force: bool = False,
+) -> Written:  # fmt: skip
     """Write the starter library into ``out``; an existing file is kept unless ``force``."""
     out.mkdir(parents=True, exist_ok=True)
     written = Written(notes=list(project.notes))
@@ -132,9 +135,11 @@ def write_library(project: Project, out: Path, *, args: dict[str, list[Any]],
             written.guessed.append(f"{task.name}({', '.join(task.params)}): args {task_args} "
                                    "guessed")  # fmt: skip
         if task.retries and task.trigger is None:
-            written.notes.append(f"{task.name}: retries, but no call its retry path guards could "
-                                 "be named (a method or a local helper?): no retry ladder written; "
-                                 "add a failpoint() in the try block or write one by hand")  # fmt: skip
+            written.notes.append(
+                f"{task.name}: retries, but no call its retry path guards could be named (a "
+                "method or a local helper?): no retry ladder written; add a failpoint() in the "
+                "try block or write one by hand"
+            )
         for kind in kinds.kinds_for(task):
             path = out / f"{_short(task)}-{kind.slug}.yaml"
             if path.exists() and not force:

@@ -47,7 +47,7 @@ def test_init_writes_a_pinned_library_that_validates(
     assert code == 0
     said = capsys.readouterr().out
     files = sorted(p.name for p in out.glob("*.yaml"))
-    assert "charge-invoice-link-down.yaml" in files and len(files) == 15  # +4: close/archive_invoice
+    assert "charge-invoice-link-down.yaml" in files and len(files) == 15
     for path in out.glob("*.yaml"):
         load_scenario(path)
     document = yaml.safe_load((out / "charge-invoice-link-down.yaml").read_text())
@@ -113,14 +113,15 @@ def test_only_the_projects_own_functions_are_patched() -> None:
                "charge": "billing.gateway.charge"}  # fmt: skip
     local = lambda name: name.startswith("billing")  # noqa: E731
     trigger = retry_trigger(function, imports, "billing.tasks", None,
-                            lambda node, *_: "billing.gateway.GatewayUnavailable", local)  # fmt: skip
+                            lambda *_: "billing.gateway.GatewayUnavailable", local)  # fmt: skip
     # time.sleep, timezone.now, the ORM and a model's constructor are skipped; charge() imported by
     # name is patched where the task looks it up (billing.tasks), not where it is defined.
     assert trigger is not None and trigger.target.patch == "billing.tasks:charge"
 
 
 def test_the_ladder_pins_attempts_and_dilates_long_waits(tmp_path: Path) -> None:
-    assert main(["init", str(APP), "--out", str(tmp_path), "--args", "shop.tasks.risky_task=[1]"]) == 0
+    argv = ["init", str(APP), "--out", str(tmp_path), "--args", "shop.tasks.risky_task=[1]"]
+    assert main(argv) == 0
     ladder = yaml.safe_load((tmp_path / "risky-task-retry-ladder.yaml").read_text())
     declared = ladder["expect"][0]
     assert (declared["attempts"], declared["final_state"]) == (4, "FAILURE")  # max_retries=3
