@@ -32,6 +32,8 @@ probe (worker side; ``task_id`` and ``task`` set on every task.* event)
   ``worker.shutdown``   hostname, phase, signal, how
   ``worker.crashed``    hostname, error (Celery's "Unrecoverable error": the worker stops)
   ``worker.escalated``  hostname, pid, grace, signal (a warm shutdown that had to be SIGKILLed)
+test (the pytest plugin's ``chaos_journal``)
+  ``test.started``      test (the node id): a test's slice of a session journal counts from it
 runner
   ``run.started``       run_id, scenario, seed, backend, topology, expected_tasks
   ``phase``             name ("start", "workload", "faults", "heal", "drain", "check")

@@ -39,7 +39,11 @@ class Timeline:
         for stream, offset in zip(streams, map(sub, columns.walls, columns.monos)):
             offsets_by_stream[stream].append(offset)
         own_offset = {k: statistics.median(v) for k, v in offsets_by_stream.items()}
-        run_started = list(compress(count(), map("run.started".__eq__, columns.kinds)))
+        # The origin: the runner's run.started; in a pytest test's slice of a session journal, the
+        # test's own start (``test.started``, written by the ``chaos_journal`` fixture).
+        run_started = list(compress(count(), map("run.started".__eq__, columns.kinds))) or list(
+            compress(count(), map("test.started".__eq__, columns.kinds))
+        )
         first_start: int | None = None
         reference = 0.0
         if run_started:

@@ -153,9 +153,11 @@ def chaos_workers(chaos_stack: Stack) -> Sequence[WorkerHandle]:
 
 
 @pytest.fixture
-def chaos_journal(chaos_stack: Stack) -> Iterator[JournalView]:
-    """What the stack journaled during this test only; pass it to the assertion helpers."""
+def chaos_journal(chaos_stack: Stack, request: pytest.FixtureRequest) -> Iterator[JournalView]:
+    """What the stack journaled during this test only; pass it to the assertion helpers. Its
+    first event is ``test.started``: the test's times count from it, as a run's from run.started."""
     view = JournalView(chaos_stack.journal_path)
+    view.write("test.started", test=request.node.nodeid)
     yield view
     view.close()
 
