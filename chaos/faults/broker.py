@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from chaos.client_names import PRODUCER_CLIENT_NAME, WORKER_CLIENT_PREFIX
-from chaos.faults.entry import TimedFault
+from chaos.faults.entry import InstantFault, TimedFault
 from chaos.faults.registry import (
     Effect,
     FaultContext,
@@ -159,26 +159,16 @@ class BrokerOomType(_OnBroker):
 DISCONNECT_CHOICES = ("workers", "producer", "all")
 
 
-class BrokerDisconnectClients(TimedFault):
+class BrokerDisconnectClients(InstantFault):
     """Redis closes its clients' connections while it stays up (an instant fault)."""
 
+    instead: ClassVar[str] = (
+        "the clients reconnect at once; to keep them out, use proxy.down with for:"
+    )
     type: Literal["broker.disconnect_clients"]
     clients: Literal["workers", "producer", "all"] = Field(
         "workers", description="whose connections: the workers', the workload's, or every client"
     )
-
-    @model_validator(mode="after")
-    def _no_duration(self) -> BrokerDisconnectClients:
-        if self.for_ is not None or self.until is not None:
-            raise ValueError(
-                "broker.disconnect_clients is instantaneous (no for:/until:): the clients "
-                "reconnect at once; to keep them out, use proxy.down with for:"
-            )
-        return self
-
-    @property
-    def instantaneous(self) -> bool:
-        return True
 
 
 @register

@@ -8,7 +8,7 @@ They live below the scenario model because every fault module builds its pydanti
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     BaseModel,
@@ -148,3 +148,20 @@ class TimedFault(StrictEntry):
     @property
     def instantaneous(self) -> bool:
         return False
+
+
+class InstantFault(TimedFault):
+    """A fault that acts once: ``for:``/``until:`` are refused with ``instead`` (what holds it)."""
+
+    instead: ClassVar[str] = ""
+
+    @model_validator(mode="after")
+    def _no_duration(self) -> InstantFault:
+        if self.for_ is not None or self.until is not None:
+            kind = getattr(self, "type", type(self).__name__)
+            raise ValueError(f"{kind} is instantaneous (no for:/until:): {self.instead}")
+        return self
+
+    @property
+    def instantaneous(self) -> bool:
+        return True

@@ -13,11 +13,11 @@ tasks run in the main process, has nothing to kill. A fault that found nothing j
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from chaos.faults.entry import TimedFault
+from chaos.faults.entry import InstantFault
 from chaos.faults.registry import (
     Effect,
     FaultContext,
@@ -32,27 +32,17 @@ if TYPE_CHECKING:
     from chaos.scenario.timeline import ResolvedFault
 
 
-class WorkerKillPoolProcess(TimedFault):
+class WorkerKillPoolProcess(InstantFault):
     """One pool process of a worker (by name, ``any`` drawn from the seed, or ``all``)."""
 
+    instead: ClassVar[str] = (
+        "the pool replaces the process at once; to keep a worker down, use worker.kill with for:"
+    )
     type: Literal["worker.kill_pool_process"]
     worker: str = "any"
     task: str | None = Field(
         None, min_length=1, description="the pool process running this task (name or module.name)"
     )
-
-    @model_validator(mode="after")
-    def _no_duration(self) -> WorkerKillPoolProcess:
-        if self.for_ is not None or self.until is not None:
-            raise ValueError(
-                "worker.kill_pool_process is instantaneous (no for:/until:): the pool replaces "
-                "the process at once; to keep a worker down, use worker.kill with for:"
-            )
-        return self
-
-    @property
-    def instantaneous(self) -> bool:
-        return True
 
 
 def _named(event: Event, task: str | None) -> bool:

@@ -102,7 +102,7 @@ def test_only_the_projects_own_functions_are_patched() -> None:
         from billing.gateway import charge
         def task(self, invoice):
             try:
-                time.sleep(1); timezone.now(); Invoice.objects.get(pk=1); Invoice(pk=1)
+                time.time(); timezone.now(); Invoice.objects.get(pk=1); Invoice(pk=1)
                 charge(invoice); gateway.charge(invoice)
             except gateway.GatewayUnavailable as exc:
                 raise self.retry(exc=exc)
@@ -114,7 +114,7 @@ def test_only_the_projects_own_functions_are_patched() -> None:
     local = lambda name: name.startswith("billing")  # noqa: E731
     trigger = retry_trigger(function, imports, "billing.tasks", None,
                             lambda *_: "billing.gateway.GatewayUnavailable", local)  # fmt: skip
-    # time.sleep, timezone.now, the ORM and a model's constructor are skipped; charge() imported by
+    # time.time, timezone.now, the ORM and a model's constructor are skipped; charge() imported by
     # name is patched where the task looks it up (billing.tasks), not where it is defined.
     assert trigger is not None and trigger.target.patch == "billing.tasks:charge"
 

@@ -83,7 +83,7 @@ def test_processes_started_a_second_apart_share_one_app_clock(dilated: AppClock)
 WAITS = r"""
 import queue, select, threading, time
 print("begin", flush=True)
-time.sleep(1)
+time.sleep(1)  # noqa: sleep-ok - the wait under measurement (dilated: 0.1 real s), not a sync
 threading.Event().wait(1)
 select.select([], [], [], 1)
 try:
