@@ -33,6 +33,7 @@ import docker
 from docker.errors import APIError, ImageNotFound
 
 from chaos.errors import ConfigError, Problem, StackError
+from chaos.lockfile import pins_without_hashes
 from chaos.stack.docker.engine import engine_client
 from chaos.stack.docker.labels import LABEL_IMAGE_INPUTS
 
@@ -466,13 +467,16 @@ class ImageBuilder:
             "-r", str(staging / "requirements.in"),
         ]  # fmt: skip
         if lock_file is not None:
-            command += ["-c", str(lock_file)]
+            constraints = staging / "constraints.txt"
+            constraints.write_text(pins_without_hashes(lock_file.read_text()))
+            command += ["-c", str(constraints)]
         self.progress("runtime", "downloading the wheelhouse for the image's Python (pip download)")
         self._run_streaming("runtime", command)
         # The image installs exactly what was downloaded, by file name, with no index.
         wheels = sorted(path.name for path in staging.glob("*.whl"))
         (staging / "requirements.txt").write_text("".join(f"/wheels/{name}\n" for name in wheels))
         (staging / "requirements.in").unlink()
+        (staging / "constraints.txt").unlink(missing_ok=True)
         shutil.rmtree(wheelhouse, ignore_errors=True)
         os.replace(staging, wheelhouse)
         return wheelhouse
