@@ -16,7 +16,6 @@ no call its retry path guards (no ladder), tasks it skipped.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import yaml
 from chaos.starter import kinds
 from chaos.starter.kinds import Kind
 from chaos.starter.reading import Project, TaskPolicy
+from chaos.starter.workdir import workdir_for
 
 #: Policy keys ``retries_as_declared`` can pin (chaos.checks.pins.PINNABLE).
 PINNED = ("max_retries", "default_retry_delay", "retry_backoff", "retry_backoff_max",
@@ -69,7 +69,7 @@ def _header(task: TaskPolicy, kind: Kind, guessed: bool) -> str:
 
 def _scenario(project: Project, task: TaskPolicy, kind: Kind, args: list[Any],
               options: dict[str, Any], out: Path) -> dict[str, Any]:  # fmt: skip
-    app: dict[str, Any] = {"name": project.app, "workdir": os.path.relpath(project.root, out)}
+    app: dict[str, Any] = {"name": project.app, "workdir": workdir_for(project.root, out)}
     if project.settings:
         app["settings"] = project.settings
     if options.get("env"):
