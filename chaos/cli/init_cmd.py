@@ -1,8 +1,8 @@
 """``chaos init PROJECT_DIR``: a starter library from the project's own task declarations.
 
 Reads the project without importing it (``chaos.starter.reading``): the Celery app, the settings
-from manage.py, every task with its declared policy; writes two scenarios per task with that
-policy pinned (``chaos.starter.writing``), then says what it could not infer.
+from manage.py, every task with its declared policy; writes three scenarios or more per
+task with that policy pinned (``chaos.starter.writing``), then says what it could not infer.
 """
 
 from __future__ import annotations
@@ -95,7 +95,6 @@ def run(args: argparse.Namespace) -> int:
     for line in written.notes + [f"{t.name}: not pinned: {u}" for t in project.tasks
                                  for u in t.unread]:  # fmt: skip
         print(f"  note: {line}")
-    print("  not written: a broker restart per task (link-down stands in for it)")
     for path in written.files:
         load_scenario(path)  # a file that does not validate is our bug: ConfigError, loudly
     return 0

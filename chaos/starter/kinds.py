@@ -2,6 +2,10 @@
 
 - ``link-down`` (every task): the broker link cut for 2 s while the task is sent and run;
 - ``latency`` (every task): 300 ms on the link;
+- ``broker-restart`` (every task): Redis restarted (stop, start: its memory lost) while the worker
+  is connected and idle, before the task is first sent, so before any retry is pending; the
+  worker must reconnect on its own and run every task sent after it (a restart while a retry
+  waits is another promise, which kombu 5.7.0 breaks: scenarios/broker-restart-retry-pending.yaml);
 - ``retry-ladder`` (a retrying task whose retry path has a failpoint target,
   ``chaos.starter.triggers``): the guarded call fails on every attempt, so the task makes exactly
   ``max_retries + 1`` attempts and ends FAILURE (an unbounded task: fails twice, then succeeds on
@@ -37,6 +41,8 @@ class Kind:
     slug: str
     what: str
     """Said in the file's header and description, after "the task under"."""
+    header: tuple[str, ...] = ()
+    """More of the file's header comment: what the scenario arranges and why."""
 
 
 LINK_DOWN = Kind("link-down", "the broker link cut for 2 s")
@@ -44,10 +50,26 @@ LATENCY = Kind("latency", "300 ms of latency on the broker link")
 RETRY_LADDER = Kind("retry-ladder", "a failure injected where its retry path expects one")
 WORKER_KILL = Kind("worker-kill", "the worker SIGKILLed mid-task, started again 1 s later")
 POOL_KILL = Kind("pool-kill", "one prefork pool process SIGKILLed mid-task")
+#: The restart (at 1 s) comes before the first send (at 3 s): nothing is pending at it.
+RESTART_AT, FIRST_SEND_AFTER_RESTART = "1s", "3s"
+#: A worker retries its broker connection after 2 s, then 4 s more (reference facts §3): it runs
+#: again within 6 s of the restart; 15 s leaves room for a loaded 2-core machine.
+RESUME_WITHIN_SECONDS = 15
+BROKER_RESTART = Kind(
+    "broker-restart", "Redis restarted (stop, start) before any retry is pending",
+    header=(
+        f"Redis is stopped and started again at {RESTART_AT} (its memory is lost) while the worker",
+        f"is connected and idle, before the task is first sent (at {FIRST_SEND_AFTER_RESTART}): "
+        "no retry is pending and",
+        "no message waits in Redis. The worker must notice, reconnect on its own and run every",
+        "task sent after the restart. A restart while a retry is pending is another promise",
+        "(kombu 5.7.0 crashes the worker on it: scenarios/broker-restart-retry-pending.yaml).",
+    ),
+)  # fmt: skip
 
 
 def kinds_for(task: TaskPolicy) -> list[Kind]:
-    kinds = [LINK_DOWN, LATENCY]
+    kinds = [LINK_DOWN, LATENCY, BROKER_RESTART]
     if task.retries and task.trigger is not None:
         kinds.append(RETRY_LADDER)
     if task.policy.get("acks_late") is True and task.slow is not None:
@@ -111,3 +133,10 @@ def pool_kill(task: TaskPolicy) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     ]
     final = "SUCCESS" if task.policy.get("reject_on_worker_lost") is True else "FAILURE"
     return faults, {"final_state": final}
+
+
+def broker_restart() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The restart before the first send, and how soon the worker must run tasks again."""
+    restart = {"id": "redis-restart", "type": "broker.restart", "at": RESTART_AT}
+    resume = {"check": "resume_within", "fault": "redis-restart", "seconds": RESUME_WITHIN_SECONDS}
+    return [restart], resume

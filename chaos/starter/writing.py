@@ -1,12 +1,12 @@
 """A starter library from a project's declarations, each task's policy pinned.
 
 For every task ``chaos.starter.reading`` found, the scenarios ``chaos.starter.kinds`` says apply
-(a link cut and latency for all; a retry ladder for a retrying task; a worker kill and a pool
-process kill mid-task for an ``acks_late`` one). Each expects ``retries_as_declared`` with a
-``pin:`` of the policy as the sources declare it *now* (so that a later change to a declaration
-fails the gate, "declares 2, the scenario pins 3", until the library is regenerated on purpose),
-``no_lost`` and ``duplicates`` (allowed only for ``acks_late`` tasks, where at-least-once is the
-promise).
+(a link cut, latency and a broker restart for all; a retry ladder for a retrying task; a worker
+kill and a pool process kill mid-task for an ``acks_late`` one). Each expects
+``retries_as_declared`` with a ``pin:`` of the policy as the sources declare it *now* (so that a
+later change to a declaration fails the gate, "declares 2, the scenario pins 3", until the
+library is regenerated on purpose), ``no_lost`` and ``duplicates`` (allowed only for
+``acks_late`` tasks, where at-least-once is the promise).
 
 What it cannot infer it says, in the file's header and in the summary: arguments it had to guess
 (give ``--args TASK=JSON``), policy values that are not literals (not pinned), a retrying task with
@@ -16,7 +16,6 @@ no call its retry path guards (no ladder), tasks it skipped.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import yaml
 from chaos.starter import kinds
 from chaos.starter.kinds import Kind
 from chaos.starter.reading import Project, TaskPolicy
+from chaos.starter.workdir import workdir_for
 
 #: Policy keys ``retries_as_declared`` can pin (chaos.checks.pins.PINNABLE).
 PINNED = ("max_retries", "default_retry_delay", "retry_backoff", "retry_backoff_max",
@@ -63,13 +63,14 @@ def _header(task: TaskPolicy, kind: Kind, guessed: bool) -> str:
     if guessed:
         lines.append(f"# ARGS GUESSED: {task.name}({', '.join(task.params)}) needs arguments "
                      f"chaos init could not know: give --args {task.name}=JSON")  # fmt: skip
+    lines += [f"# {line}" for line in kind.header]
     lines += [f"# NOT PINNED (not a literal): {item}" for item in task.unread]
     return "\n".join(lines) + "\n"
 
 
 def _scenario(project: Project, task: TaskPolicy, kind: Kind, args: list[Any],
               options: dict[str, Any], out: Path) -> dict[str, Any]:  # fmt: skip
-    app: dict[str, Any] = {"name": project.app, "workdir": os.path.relpath(project.root, out)}
+    app: dict[str, Any] = {"name": project.app, "workdir": workdir_for(project.root, out)}
     if project.settings:
         app["settings"] = project.settings
     if options.get("env"):
@@ -84,6 +85,9 @@ def _scenario(project: Project, task: TaskPolicy, kind: Kind, args: list[Any],
     if kind is kinds.LINK_DOWN:
         faults = [{"id": "link-down", "type": "proxy.down", "at": "1s", "for": "2s"}]
         stream["count"] = 6  # publishes at 0 to 2.5 s: three of them inside the cut
+    elif kind is kinds.BROKER_RESTART:
+        faults, resume = kinds.broker_restart()
+        stream["at"] = kinds.FIRST_SEND_AFTER_RESTART
     elif kind is kinds.LATENCY:
         faults = [{"id": "slow-link", "type": "proxy.toxic", "toxic": "latency",
                    "attributes": {"latency": 300}, "at": "500ms", "for": "3s"}]  # fmt: skip
@@ -105,6 +109,8 @@ def _scenario(project: Project, task: TaskPolicy, kind: Kind, args: list[Any],
     ]
     if kind is kinds.WORKER_KILL:
         expect.append({"check": "resume_within", "fault": "worker-killed"})
+    if kind is kinds.BROKER_RESTART:
+        expect.append(resume)
     topology = {"topology": {"workers": 1, "pool": "prefork", "concurrency": 2}} if (
         kind is kinds.POOL_KILL) else {}  # fmt: skip
     return {

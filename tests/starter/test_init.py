@@ -47,7 +47,9 @@ def test_init_writes_a_pinned_library_that_validates(
     assert code == 0
     said = capsys.readouterr().out
     files = sorted(p.name for p in out.glob("*.yaml"))
-    assert "charge-invoice-link-down.yaml" in files and len(files) == 15
+    # 6 tasks x (link-down, latency, broker-restart), charge_invoice's ladder, worker and pool kill.
+    assert "charge-invoice-link-down.yaml" in files and len(files) == 21
+    assert len([name for name in files if name.endswith("-broker-restart.yaml")]) == 6
     for path in out.glob("*.yaml"):
         load_scenario(path)
     document = yaml.safe_load((out / "charge-invoice-link-down.yaml").read_text())
@@ -60,6 +62,15 @@ def test_init_writes_a_pinned_library_that_validates(
     assert "GUESSED billing.send_receipt(invoice_id)" in said
     assert "ARGS GUESSED" in (out / "send-receipt-link-down.yaml").read_text()
     assert "ARGS GUESSED" not in (out / "charge-invoice-link-down.yaml").read_text()
+    # A broker restart per task, before the first send: no retry can be pending at it, and the
+    # file's header says so.
+    restart_file = out / "await-settlement-broker-restart.yaml"
+    restart = yaml.safe_load(restart_file.read_text())
+    assert restart["faults"] == [{"id": "redis-restart", "type": "broker.restart", "at": "1s"}]
+    assert restart["workload"][0]["at"] == "3s"
+    assert {"check": "resume_within", "fault": "redis-restart", "seconds": 15} in restart["expect"]
+    assert "before any retry is pending" in restart_file.read_text().split("\nname:")[0]
+    assert "not written" not in said
     # An existing file is kept unless --force.
     assert main(["init", str(OTHERAPP), "--out", str(out)]) == 0
     assert "exists: kept" in capsys.readouterr().out

@@ -25,7 +25,6 @@ from chaos.errors import StackError, map_exceptions
 from chaos.journal import JournalWriter
 from chaos.probe import ENV_WORKER_NAME
 from chaos.stack._config import new_run_id, run_dir_for, validate_config
-from chaos.stack._django_db import ENV_DB_PATH, database_for_run
 from chaos.stack._journal_tail import JournalTail
 from chaos.stack._ping import redis_ping
 from chaos.stack._redis_config import reconfigure_redis
@@ -37,6 +36,7 @@ from chaos.stack.base import (
     StackConfig,
     WorkerHandle,
 )
+from chaos.stack.docker.app_world import app_world_mounts, prepare_app_world
 from chaos.stack.docker.dilation import app_wall, dilated_worker_mounts
 from chaos.stack.docker.engine import engine_client
 from chaos.stack.docker.host_relay import HostLoopbackRelay
@@ -54,7 +54,7 @@ from chaos.stack.docker.redis_container import (
     RedisBrokerContainer,
 )
 from chaos.stack.docker.toxiproxy_container import FIRST_PROXY_PORT, ToxiproxyContainer
-from chaos.stack.docker.worker_container import RUN_DIR_IN_CONTAINER, CeleryWorkerContainer
+from chaos.stack.docker.worker_container import CeleryWorkerContainer
 from chaos.stack.launch import ENV_BROKER_WAIT
 from chaos.stack.shape import worker_shape
 
@@ -308,12 +308,7 @@ class DockerStack(Stack):
         )
         self._proxy_container.with_run(self.run_id).with_private_network(self._network, PROXY_ALIAS)
 
-        if self.config.settings_module:
-            mark = time.monotonic()
-            database_for_run(
-                Path(self.config.workdir), self.config.settings_module, self.run_dir, {}
-            )
-            steps["django_db"] = time.monotonic() - mark
+        prepare_app_world(self.config, self.run_dir, self.run_id, steps)  # database, app.setup
         self._workers = [self._new_worker(f"worker-{n}") for n in range(1, self.config.workers + 1)]
 
         # Containers start in parallel: the launcher in each worker waits for the broker's PING
@@ -463,12 +458,10 @@ class DockerStack(Stack):
             ENV_BROKER_WAIT: str(self.config.start_timeout),
             "CELERY_BROKER_URL": self.worker_broker_url,
         }
-        if self.config.settings_module:
-            env["DJANGO_SETTINGS_MODULE"] = self.config.settings_module
-            env[ENV_DB_PATH] = f"{RUN_DIR_IN_CONTAINER}/db.sqlite3"
+        world_volumes, world_env = app_world_mounts(self.config)
         volumes, clock_env = dilated_worker_mounts(self.config.clock)
-        container.volumes.update(volumes)
-        container.with_envs(**{**env, **clock_env})
+        container.volumes.update({**world_volumes, **volumes})
+        container.with_envs(**{**env, **world_env, **clock_env})
         return container
 
     def saw_ready(self, hostname: str, since_wall: float) -> bool:
