@@ -65,10 +65,10 @@ def run_in_parallel(files: list[Path], args: argparse.Namespace, out_dir: Path,
     print(f"{len(plan)} scenarios, {width} at a time ({args.backend} backend); each one's "
           f"console: {jobs_dir}", flush=True)  # fmt: skip
     outcomes = _run_all(plan, args, out_dir, hosts, width)
-    for line in summary_lines(outcomes, width, jobs_dir):
-        print(line, flush=True)
-    if args.junit is not None:
-        print(f"JUnit XML: {merge_junit(outcomes, args.junit)}", flush=True)
+    lines = summary_lines(outcomes, width, jobs_dir)
+    if args.junit is not None:  # the counts stay the last line
+        lines.insert(-1, f"JUnit XML: {merge_junit(outcomes, args.junit)}")
+    print("\n".join(lines), flush=True)
     return worst_exit([outcome.code for outcome in outcomes])
 
 
