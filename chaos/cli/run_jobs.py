@@ -35,6 +35,7 @@ from chaos.cli.job_outcomes import (
     summary_lines,
     worst_exit,
 )
+from chaos.runner.rundir import run_files_error
 
 #: How long the children get to stop their stacks after the run is interrupted. A docker stack's
 #: removal takes a few seconds a container; past this, each child's process group is killed and
@@ -59,7 +60,10 @@ def run_in_parallel(files: list[Path], args: argparse.Namespace, out_dir: Path,
     out_dir = out_dir.resolve()
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S")
     jobs_dir = out_dir / f"jobs-{stamp}-{secrets.token_hex(2)}"
-    jobs_dir.mkdir(parents=True, exist_ok=False)
+    try:
+        jobs_dir.mkdir(parents=True, exist_ok=False)
+    except OSError as exc:  # as a run directory's: a file or read-only --out is bad input
+        raise run_files_error(exc, out_dir, "create") from None
     plan = plan_jobs(files, jobs_dir)
     width = min(args.jobs, len(plan))
     print(f"{len(plan)} scenarios, {width} at a time ({args.backend} backend); each one's "

@@ -60,6 +60,15 @@ def test_docker_hosts_without_the_docker_backend_exits_2(
     assert list(tmp_path.iterdir()) == [], "nothing started, nothing written"
 
 
+def test_an_out_that_is_a_file_exits_2_before_any_child_starts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "a-file"
+    out.write_text("")
+    assert main(["run", str(SCENARIO), str(OTHER), "--jobs", "2", "--out", str(out)]) == 2
+    assert "--out: cannot create the run directory here" in capsys.readouterr().err
+
+
 def test_engines_go_round_robin_by_slot() -> None:
     hosts = ["unix:///var/run/docker.sock", "tcp://127.0.0.1:2385"]
     assert [engine_for_slot(hosts, slot) for slot in range(5)] == [*hosts, *hosts, hosts[0]]
