@@ -3,7 +3,8 @@
 
 One run holds and one ends without a verdict (a planned fault that never applied: exit 3); the
 other still runs to its verdicts, the summary names the one without, and the exit code is the
-worst. SIGTERM to the parent stops both children and their stacks, and exits 143.
+worst. SIGTERM (or SIGINT) to the parent stops both children and their stacks, and exits 143
+(130).
 """
 
 from __future__ import annotations
@@ -105,7 +106,10 @@ def _wait_for(condition, seconds: float, what: str) -> None:  # type: ignore[no-
         time.sleep(0.05)  # polling a condition, not synchronising on time
 
 
-def test_sigterm_stops_every_child_and_its_stack_and_exits_143(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_stops_every_child_and_its_stack_and_exits_128_plus_it(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
     out = tmp_path / "runs"
     runner = subprocess.Popen(
         [sys.executable, "-m", "chaos", "run", str(SCENARIOS / "proxy-down.yaml"),
@@ -123,15 +127,15 @@ def test_sigterm_stops_every_child_and_its_stack_and_exits_143(tmp_path: Path) -
         ports = _listening(descendants)
         assert len(children) == 2 and len(ports) >= 4, "two runs, each with Redis and a proxy"
 
-        runner.send_signal(signal.SIGTERM)
+        runner.send_signal(signum)
         stdout, stderr = runner.communicate(timeout=EXIT_DEADLINE)
     finally:
         if runner.poll() is None:
             runner.kill()
             runner.communicate()
     text = stderr.decode(errors="replace")
-    assert runner.returncode == 143, text
-    assert "interrupted (SIGTERM)" in text and "Traceback" not in text, text
+    assert runner.returncode == 128 + signum, text
+    assert f"interrupted ({signum.name})" in text and "Traceback" not in text, text
     assert text.count("stopping ") == 2, text
     _wait_for(lambda: not any(_alive(p) for p in descendants), GONE_DEADLINE,
               f"every process ends: {[p.pid for p in descendants if _alive(p)]}")  # fmt: skip
@@ -141,5 +145,5 @@ def test_sigterm_stops_every_child_and_its_stack_and_exits_143(tmp_path: Path) -
     logs = sorted(out.glob("jobs-*/*.log"))
     assert len(logs) == 2
     for log in logs:
-        assert "interrupted (SIGTERM)" in log.read_text(), log.read_text()[-2000:]
+        assert f"interrupted ({signum.name})" in log.read_text(), log.read_text()[-2000:]
     assert b"reports:" not in stdout, "an interrupted run prints no summary of verdicts"
