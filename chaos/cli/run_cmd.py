@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from rich.console import Console
 
-from chaos.errors import ConfigError
+from chaos.cli.job_outcomes import MAX_JOBS, jobs_count
+from chaos.errors import ConfigError, Problem
 from chaos.report.junit import write_junit
 from chaos.runner.run import RunResult, run_scenario
 from chaos.runner.rundir import DEFAULT_OUT_DIR
@@ -17,13 +19,16 @@ from chaos.stack.backends import DEFAULT_BACKEND, backend_names
 EXAMPLE = f"""example:
   chaos run scenarios/broker-restart-during-orders.yaml
   chaos run scenarios/ --seed 7 --out /tmp/runs --junit results.xml
+  chaos run scenarios/ --jobs 2
+  chaos run scenarios/ --jobs 2 --backend docker --docker-hosts "$CHAOS_DOCKER_HOSTS"
 
 Each scenario gets its own run directory under --out (default {DEFAULT_OUT_DIR}): the scenario,
 seed and resolved timeline (for 'chaos replay'), the journal, report.json, report.html (a page
 to explore: open it in a browser) and the timeline picture; every file written is printed.
 Exit codes: 0 every expectation held, 1 an expectation failed, 2 bad input, 3 an infrastructure
 error (the stack could not start or died, the disk filled; never reported as a verdict), 130
-interrupted by SIGINT, 143 by SIGTERM."""
+interrupted by SIGINT, 143 by SIGTERM. With --jobs N, scenarios run N at a time, each in its own
+process: a line as each ends, then every report's path; the exit code is the worst of theirs."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -77,6 +82,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="write only report.json (no report.html, no picture)",
     )
+    parser.add_argument("--jobs", "-j", type=jobs_count, default=1, metavar="N",
+                        help=f"run N scenarios at once (1 to {MAX_JOBS}), each in its own "
+                             "process; every scenario runs even if one gets no verdict, and "
+                             "the exit code is the worst (default: 1, one after another)")
+    parser.add_argument("--docker-hosts", default=None, metavar="URL,URL",
+                        help="Docker engines for --backend docker (default: "
+                             "CHAOS_DOCKER_HOSTS with --jobs): job slot K uses engine K mod "
+                             "count; with --jobs 1, the first")  # fmt: skip
     parser.set_defaults(func=run)
 
 
@@ -90,6 +103,13 @@ def run(args: argparse.Namespace) -> int:
             problems.extend(exc.problems)
     if problems:
         raise ConfigError(problems)
+    hosts = chosen_engines(args)
+    if args.jobs > 1:
+        from chaos.cli.run_jobs import run_in_parallel
+
+        return run_in_parallel(files, args, args.out or DEFAULT_OUT_DIR, hosts)
+    if hosts:  # one at a time: the first engine, as pytest without xdist
+        os.environ["DOCKER_HOST"] = hosts[0]
     console = wide_console()
     results: list[RunResult] = []
     for path in files:
@@ -102,6 +122,25 @@ def run(args: argparse.Namespace) -> int:
         write_junit(args.junit, results)
         console.print(f"JUnit XML: {args.junit}")
     return 0 if all(result.ok for result in results) else 1
+
+
+def chosen_engines(args: argparse.Namespace) -> list[str]:
+    """The engines ``--docker-hosts`` (or, with --jobs, CHAOS_DOCKER_HOSTS) names; children and
+    image loading read them from CHAOS_DOCKER_HOSTS, so the option is written there."""
+    if args.docker_hosts is not None and args.backend != "docker":
+        raise ConfigError([Problem("--docker-hosts needs --backend docker",
+                                   given=args.backend)])  # fmt: skip
+    if args.backend != "docker" or (args.docker_hosts is None and args.jobs == 1):
+        return []
+    from chaos.stack.docker.engines import ENV_DOCKER_HOSTS, docker_hosts
+
+    hosts = docker_hosts(args.docker_hosts)
+    if args.docker_hosts is not None:
+        if not hosts:
+            raise ConfigError([Problem("--docker-hosts names no engine",
+                                       given=repr(args.docker_hosts))])  # fmt: skip
+        os.environ[ENV_DOCKER_HOSTS] = ",".join(hosts)
+    return hosts
 
 
 def wide_console() -> Console:

@@ -75,3 +75,35 @@ def test_library_scenario_runs_on_the_second_engine(second_engine, tmp_path):
                             filters={"type": "container", "event": "create",
                                      "label": [f"{LABEL_RUN_ID}={run_ids.pop()}"]})  # fmt: skip
     assert not list(on_first), "the run also created containers on the first engine"
+
+
+def _created_run_ids(client: docker.DockerClient, since: int) -> set[str]:
+    events = client.events(since=since, until=int(time.time()) + 1, decode=True,
+                           filters={"type": "container", "event": "create",
+                                    "label": [f"{LABEL_MANAGED}=true"]})  # fmt: skip
+    return {event["Actor"]["Attributes"].get(LABEL_RUN_ID) for event in events}
+
+
+def test_run_jobs_puts_each_slot_on_its_engine(second_engine, tmp_path):
+    first_url = "unix:///var/run/docker.sock"
+    since = int(time.time()) - 1
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DOCKER_HOST", "CHAOS_DOCKER_HOSTS")}  # fmt: skip
+    completed = subprocess.run(
+        [sys.executable, "-m", "chaos", "run", str(ROOT / "scenarios/proxy-down.yaml"),
+         str(ROOT / "scenarios/failpoint-send-invoice-email.yaml"), "--backend", "docker",
+         "--jobs", "2", "--docker-hosts", f"{first_url},{SECOND}", "--out", str(tmp_path),
+         "--no-report"],
+        capture_output=True, text=True, timeout=600, env=env, cwd=ROOT,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-2000:]
+    ended = [line for line in completed.stdout.splitlines() if line.startswith("[")]
+    on = {line.split()[2]: line.rsplit(" on ", 1)[1] for line in ended}
+    assert on == {"proxy-down": first_url, "failpoint-send-invoice-email": SECOND}, ended
+
+    # Each stack's containers were created on the engine its line names, and only there.
+    run_id = {name: next(tmp_path.glob(f"{name}-2*")).name for name in on}
+    on_second = _created_run_ids(second_engine, since)
+    on_first = _created_run_ids(docker.from_env(environment={}), since)
+    assert run_id["failpoint-send-invoice-email"] in on_second - on_first
+    assert run_id["proxy-down"] in on_first - on_second
