@@ -8,7 +8,8 @@ pays for on its next job. Either makes the soak exit 1; so does a run that gave 
 
     python benchmarks/soak.py [--backend local|docker] [--runs R] [--scenarios K] [FILE ...]
 
-(default: 5 short library scenarios x 3 runs on local; ``scripts/soak`` takes the stack lock).
+(default: 5 short library scenarios x 3 runs on local; ``scripts/soak`` holds the stack lock
+for the whole soak; ``--lock FILE`` takes a lock around each run instead).
 """
 
 from __future__ import annotations

@@ -12,8 +12,10 @@ import textwrap
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
+from chaos.journal import read_journal
 from chaos.stack._waiting import poll_until
 from chaos.stack.base import StackConfig
 from chaos.stack.docker import DockerStack, labelled_leftovers, reap_docker
@@ -22,6 +24,11 @@ from chaos.stack.docker import DockerStack, labelled_leftovers, reap_docker
 #: watchdog removes the four containers in parallel, then the network and the volume: 0.68 s
 #: measured at load 1.6 on two shared cores (the test prints it); 3 s allows a busier engine.
 REAPED_WITHIN = 3.0
+REPO = Path(__file__).resolve().parents[2]
+#: A short library scenario: the kill lands while its workload sends.
+SCENARIO = REPO / "scenarios" / "proxy-down.yaml"
+#: ``chaos run`` up to run.started: images present, the stack started on two shared cores.
+RUN_STARTED_WITHIN = 120.0
 
 pytestmark = pytest.mark.docker
 
@@ -90,6 +97,58 @@ def test_kill_9_of_the_owner_leaves_nothing_with_no_manual_step(docker_images, t
         assert f"reaped {run_id}" in log
     finally:
         _leave_nothing(owner, run_id)
+
+
+def _run_started(out: Path) -> str | None:
+    """The run id once the run's journal says run.started."""
+    for journal in out.glob("*/journal.jsonl"):
+        for event in read_journal(journal.parent):
+            if event.kind == "run.started":
+                return str(event.data["run_id"])
+    return None
+
+
+def _run_processes(run_id: str) -> list[int]:
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get("CHAOS_RUN_ID") == run_id:
+                found.append(process.pid)
+        except psutil.Error:
+            continue
+    return found
+
+
+def test_kill_9_of_chaos_run_mid_run_leaves_no_container_network_or_process(
+    docker_images, tmp_path
+):
+    run = subprocess.Popen(
+        [sys.executable, "-m", "chaos", "run", "--backend", "docker", "--out", str(tmp_path),
+         "--no-report", str(SCENARIO)],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    run_id = None
+    try:
+        run_id = poll_until(lambda: _run_started(tmp_path), RUN_STARTED_WITHIN)
+        assert run_id and run.poll() is None, run.communicate(timeout=10)[1][-2000:]
+        assert labelled_leftovers(run_id) and _run_processes(run_id)  # the workload, the worker
+        os.kill(run.pid, signal.SIGKILL)
+        killed = time.monotonic()
+        run.wait(timeout=10)
+        gone = poll_until(
+            lambda: labelled_leftovers(run_id) == [] and _run_processes(run_id) == [],
+            REAPED_WITHIN,
+        )
+        print(f"chaos run --backend docker reaped {time.monotonic() - killed:.2f} s after kill -9")
+        assert gone, f"left: {labelled_leftovers(run_id)}, processes {_run_processes(run_id)}"
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait(timeout=10)
+        if run_id:
+            reap_docker(run_id)
+            for pid in _run_processes(run_id):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_kill_9_of_owner_and_watchdog_then_reap_leaves_nothing(docker_images, tmp_path):
