@@ -52,6 +52,16 @@ class RunResult:
     verdicts: tuple[tuple[str, str], ...]
     seconds: float
     leftovers: list[str] = field(default_factory=list)
+    ports_checked: int = 0
+
+    @property
+    def summary(self) -> str:
+        """The signature in short, for the progress line: the exit and verdicts by status."""
+        counts: dict[str, int] = {}
+        for _, status in self.verdicts:
+            counts[status] = counts.get(status, 0) + 1
+        cells = ", ".join(f"{count} {status}" for status, count in counts.items())
+        return f"exit {self.exit_code}: {cells or 'no verdicts'}"
 
     @property
     def signature(self) -> str:
@@ -136,13 +146,16 @@ def _processes_of(run_id: str) -> list[str]:
     return found
 
 
-def leftovers_of(run_dir: Path, backend: str) -> list[str]:
-    """What the run left: processes, listening ports, docker objects, its registry entry."""
+def leftovers_of(run_dir: Path, backend: str) -> tuple[list[str], int]:
+    """What the run left (processes, listening ports, docker objects, its registry entry) and
+    how many ports were checked."""
     from chaos.stack.local.ports import is_listening
     from chaos.stack.local.reaping import registered_runs
 
     stack_file = run_dir / "stack.json"
-    stack_record = json.loads(stack_file.read_text()) if stack_file.exists() else {}
+    if not stack_file.exists():  # never a clean bill by accident: say what was not checked
+        return [f"no {stack_file} (its ports and containers unchecked)"], 0
+    stack_record = json.loads(stack_file.read_text())
     run_id = str(stack_record.get("run_id") or run_dir.name)
     ports = ports_of(stack_record)
     left = _processes_of(run_id)
@@ -152,7 +165,7 @@ def leftovers_of(run_dir: Path, backend: str) -> list[str]:
         from chaos.stack.docker import labelled_leftovers
 
         left += labelled_leftovers(run_id)
-    return left
+    return left, len(ports)
 
 
 def run_once(scenario: Path, backend: str, out: Path, lock: str | None) -> RunResult:
@@ -171,10 +184,17 @@ def run_once(scenario: Path, backend: str, out: Path, lock: str | None) -> RunRe
     ]
     reports = [run_dir / "report.json" for run_dir in run_dirs]
     report = json.loads(reports[0].read_text()) if reports and reports[0].exists() else {}
-    left = [item for run_dir in run_dirs for item in leftovers_of(run_dir, backend)]
+    left: list[str] = []
+    ports_checked = 0
+    for run_dir in run_dirs:
+        found, ports = leftovers_of(run_dir, backend)
+        left += found
+        ports_checked += ports
     if finished.returncode not in VERDICT_EXITS:
         print(finished.stderr[-800:], file=sys.stderr)
-    return RunResult(scenario.stem, finished.returncode, verdicts_of(report), seconds, left)
+        left = [item for item in left if "stack.json" not in item]  # already a failed run
+    return RunResult(scenario.stem, finished.returncode, verdicts_of(report), seconds, left,
+                     ports_checked)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -195,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 result = run_once(file, args.backend, out, args.lock)
                 results.append(result)
                 print(f"round {round_number} {file.stem:36} {result.seconds:6.1f} s  "
-                      f"{result.signature}"
+                      f"{result.summary}; {result.ports_checked} ports checked"
                       f"{'  LEFT: ' + ', '.join(result.leftovers) if result.leftovers else ''}",
                       flush=True)  # fmt: skip
     problems = soak_problems(results)

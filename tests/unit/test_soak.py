@@ -78,3 +78,10 @@ def test_a_leftover_fails_the_soak(soak) -> None:
     assert soak.soak_problems(results) == [
         "run 2 (proxy-down) left port 40001 listening, network chaos-r2"
     ]
+
+
+def test_the_progress_line_counts_verdicts_by_status(soak) -> None:
+    result = _result(soak, exit_code=1,
+                     verdicts=[("a", "held"), ("b", "failed"), ("c", "held")])  # fmt: skip
+    assert result.summary == "exit 1: 2 held, 1 failed"
+    assert _result(soak, exit_code=3, verdicts=()).summary == "exit 3: no verdicts"
