@@ -404,12 +404,14 @@ class DockerStack(Stack):
         reaps whatever a failed close left."""
         watchdog, self._watchdog = self._watchdog, None
         try:
-            self._save_logs()
-            self._workers = []
-            self._proxy_container = self._redis = self._redis_net = None
-            self._network = self._volume = None
-            if watchdog is not None or self._journal is not None:  # parts carry the run label
-                reap_docker(self.run_id)
+            try:
+                self._save_logs()  # a log that cannot be kept (disk full) still lets parts go
+            finally:
+                self._workers = []
+                self._proxy_container = self._redis = self._redis_net = None
+                self._network = self._volume = None
+                if watchdog is not None or self._journal is not None:  # parts carry the label
+                    reap_docker(self.run_id)
             if self._relay is not None:
                 self._relay.stop()
                 self._relay = None
