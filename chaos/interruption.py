@@ -27,7 +27,7 @@ class Terminated(KeyboardInterrupt):
     signum = signal.SIGTERM
 
     def __str__(self) -> str:
-        return "SIGTERM: stopped cleanly, every stack closed"
+        return "interrupted by SIGTERM: stopped cleanly, every stack closed"
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
