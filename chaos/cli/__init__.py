@@ -18,11 +18,11 @@ import os
 import select
 import signal
 import sys
-import threading
 from collections.abc import Sequence
 
 from chaos.errors import ConfigError, StackError
 from chaos.extras import missing_extra_error
+from chaos.interruption import Terminated, raise_on_sigterm  # noqa: F401 - Terminated: API
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -81,25 +81,6 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (what CI runners and ``timeout`` send), raised where SIGINT's KeyboardInterrupt
-    would be, so that it unwinds through the same clean-ups: the stack, workers and proxy stop."""
-
-    signum = signal.SIGTERM
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    # One clean stop: a second SIGTERM during the clean-up must not cut it short (SIGKILL still
-    # ends everything at once).
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise Terminated()
-
-
-def _install_sigterm_handler() -> None:
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _on_sigterm)
-
-
 def _is_disk_error(exc: OSError) -> bool:
     return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG)
 
@@ -123,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(command or "")
     args = parser.parse_args(arguments)
     name = f"chaos {args.command}"
-    _install_sigterm_handler()
+    raise_on_sigterm()
     try:
         try:
             return int(args.func(args))

@@ -41,6 +41,7 @@ from chaos.pytest.fixtures import (  # noqa: F401
 )
 from chaos.pytest.journal import JournalView
 from chaos.pytest.options import add_options
+from chaos.pytest.sigterm import register as take_sigterm_as_interrupt
 
 MARKER = (
     "chaos(reset=True): a resilience test against a real stack; reset=False keeps the session "
@@ -55,6 +56,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER)
     _choose_docker_engine(config)
+    take_sigterm_as_interrupt(config)
 
 
 def _choose_docker_engine(config: pytest.Config) -> None:

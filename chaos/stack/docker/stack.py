@@ -5,7 +5,8 @@ alias; the producer on the host reaches the same proxy on a port published on th
 (TC_HOST or DOCKER_HOST's host; 127.0.0.1 for a local engine). Redis keeps its data in a named
 volume, so a killed and restarted broker comes back at the same alias with what its persistence
 setting saved. Every container, the network and the volume carry the
-run id as a label; ``close()`` removes them, and ``reap_docker`` removes what a killed runner left.
+run id as a label; ``close()`` removes them by that label through ``reap_docker``, the function
+the run's watchdog (chaos.stack.watchdog) calls when the runner is killed instead.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from docker.errors import APIError, NotFound
 from testcontainers.core.network import Network
 
 from chaos.errors import StackError, map_exceptions
@@ -47,7 +47,7 @@ from chaos.stack.docker.images import (
     print_builds_only,
 )
 from chaos.stack.docker.labels import run_labels
-from chaos.stack.docker.reaping import labelled_leftovers, reap_docker
+from chaos.stack.docker.reaping import reap_docker
 from chaos.stack.docker.redis_container import (
     REDIS_PORT,
     NetworkHolderContainer,
@@ -57,6 +57,7 @@ from chaos.stack.docker.toxiproxy_container import FIRST_PROXY_PORT, ToxiproxyCo
 from chaos.stack.docker.worker_container import CeleryWorkerContainer
 from chaos.stack.launch import ENV_BROKER_WAIT
 from chaos.stack.shape import worker_shape
+from chaos.stack.watchdog import Watchdog
 
 #: auto | toxiproxy | own, for stacks opened without saying (``chaos run --backend docker``).
 ENV_PROXY_IMAGE = "CHAOS_DOCKER_PROXY_IMAGE"
@@ -123,6 +124,10 @@ class DockerWorker(WorkerHandle):
     @property
     def hostname(self) -> str:
         return f"{self.name}@{self._stack.run_id}"
+
+    @property
+    def is_created(self) -> bool:
+        return self._created
 
     @property
     def pid(self) -> int | None:
@@ -241,6 +246,7 @@ class DockerStack(Stack):
         self._tail = JournalTail(self.journal_path)
         self._worker_image = ""
         self._relay: HostLoopbackRelay | None = None
+        self._watchdog: Watchdog | None = None
         self.started_seconds: dict[str, float] = {}
         """How long each start-up step took (the benchmark reads it)."""
 
@@ -253,6 +259,8 @@ class DockerStack(Stack):
             client = engine_client()
             reap_docker(client=client)  # leftovers of runners that died (owner process gone)
             self.run_dir.mkdir(parents=True, exist_ok=True)
+            # Reaps this run's containers, network and volume if this process is killed.
+            self._watchdog = Watchdog.start(self.run_id, self.run_dir, docker=True)
             self._journal = JournalWriter.for_run_dir(self.run_dir, "stack", self.config.clock)
         try:
             with map_exceptions("docker", "starting the docker stack"):
@@ -386,57 +394,40 @@ class DockerStack(Stack):
             (logs / f"{name}.log").write_text(text)
 
     def close(self) -> None:
-        """Remove every container, then the network and the volume (they are in use until then)."""
-        problems: list[str] = []
-        with ThreadPoolExecutor(max_workers=2 + len(self._workers)) as pool:
-            removals = [pool.submit(worker.remove) for worker in self._workers]
-            for name, container in (("proxy", self._proxy_container), ("redis", self._redis)):
-                if container is not None and container._container is not None:
-                    removals.append(pool.submit(self._remove_container, name, container))
-            for future in removals:
-                try:
-                    future.result()
-                except (APIError, StackError) as exc:
-                    problems.append(str(exc))
-        if self._redis_net is not None and self._redis_net._container is not None:
+        """Keep each container's log, then remove every part by the run's label (reap_docker:
+        the one function the watchdog uses too); the watchdog is released once all is gone and
+        reaps whatever a failed close left."""
+        watchdog, self._watchdog = self._watchdog, None
+        try:
             try:
-                self._redis_net.remove()  # after Redis: it runs in this one's namespace
-            except APIError as exc:
-                problems.append(str(exc))
-        self._workers = []
-        self._proxy_container = None
-        self._redis = None
-        self._redis_net = None
-        if self._network is not None and self._network._network is not None:
-            try:
-                self._network.remove()
-            except NotFound:
-                pass
-            except APIError as exc:
-                problems.append(f"network: {exc}")
-            self._network = None
-        if self._volume is not None:
-            try:
-                self._volume.remove(force=True)
-            except NotFound:
-                pass
-            except APIError as exc:
-                problems.append(f"volume: {exc}")
-            self._volume = None
-        if problems or labelled_leftovers(self.run_id):
-            # Whatever resisted (or was created by a start that failed half-way) is reaped by
-            # label: a run must never leave anything behind.
-            reap_docker(self.run_id)
-        if self._relay is not None:
-            self._relay.stop()
-            self._relay = None
-        if self._journal is not None:
-            self._journal.close()
-            self._journal = None
+                self._save_logs()  # a log that cannot be kept (disk full) still lets parts go
+            finally:
+                self._workers = []
+                self._proxy_container = self._redis = self._redis_net = None
+                self._network = self._volume = None
+                if watchdog is not None or self._journal is not None:  # parts carry the label
+                    reap_docker(self.run_id)
+            if self._relay is not None:
+                self._relay.stop()
+                self._relay = None
+            if self._journal is not None:
+                self._journal.close()
+                self._journal = None
+        except BaseException:
+            if watchdog is not None:
+                watchdog.abandon()
+            raise
+        if watchdog is not None:
+            watchdog.release()
 
-    def _remove_container(self, name: str, container: Any) -> None:
-        self.save_log(name, container)
-        container.remove()
+    def _save_logs(self) -> None:
+        named = [(worker.name, worker.container) for worker in self._workers if worker.is_created]
+        named += [(name, container) for name, container in
+                  (("proxy", self._proxy_container), ("redis", self._redis))
+                  if container is not None and container._container is not None]  # fmt: skip
+        with ThreadPoolExecutor(max_workers=max(1, len(named))) as pool:
+            for future in [pool.submit(self.save_log, name, c) for name, c in named]:
+                future.result()
 
     # --- what workers get ---------------------------------------------------------------------
 

@@ -1,0 +1,59 @@
+"""SIGTERM taken as SIGINT's KeyboardInterrupt, for ``chaos`` and for pytest sessions alike.
+
+CI runners cancelling a job and ``timeout`` send SIGTERM, whose default action ends the process
+with no clean-up: workers, Redis and containers stay behind. Raised as a KeyboardInterrupt, it
+unwinds through the same ``finally`` blocks and fixture teardowns as Ctrl-C does, and the process
+ends with the shell's status for the signal (128 + 15 = 143).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+#: What a shell reports for a process that SIGTERM ended; ours after a clean stop.
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+_Handler = Callable[[int, FrameType | None], Any] | int | None
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where SIGINT's KeyboardInterrupt would be, so that it unwinds through the
+    same clean-ups: the stack, workers and proxy stop."""
+
+    signum = signal.SIGTERM
+
+    def __str__(self) -> str:
+        return "interrupted by SIGTERM: stopped cleanly, every stack closed"
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # One clean stop: a second SIGTERM during the clean-up must not cut it short (SIGKILL still
+    # ends everything at once).
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated()
+
+
+def raise_on_sigterm() -> _Handler | None:
+    """From now on SIGTERM raises ``Terminated`` in the main thread; return the handler it
+    replaced (for ``restore``), or None when called off the main thread (nothing changed:
+    Python only runs signal handlers there)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous: _Handler = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    return previous
+
+
+def restore(previous: _Handler | None) -> None:
+    """Put back the SIGTERM handler ``raise_on_sigterm`` replaced."""
+    if previous is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, previous)
+
+
+def exit_status(interrupt: KeyboardInterrupt) -> int:
+    """128 + the signal behind ``interrupt``: 130 for Ctrl-C, 143 for SIGTERM."""
+    return 128 + int(getattr(interrupt, "signum", signal.SIGINT))
