@@ -15,7 +15,7 @@ import pytest
 from chaos.errors import StackError
 from chaos.inputs import read_yaml
 from chaos.mutate.operators import find_mutants
-from chaos.mutate.order import order_for, relevance
+from chaos.mutate.order import nominal_seconds, order_for, relevance
 from chaos.mutate.run import Baselines, run_mutants
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,7 +77,7 @@ def test_a_views_mutant_meets_the_scenarios_that_go_through_views_first() -> Non
         "risky-task-retry-ladder.yaml")  # naive path vs task path only  # fmt: skip
 
 
-def test_equal_ranks_keep_the_order_given() -> None:
+def test_equal_ranks_put_the_shorter_first_then_keep_the_order_given() -> None:
     documents = [
         ("a", {"workload": [{"path": "naive"}]}),
         ("b", {"expect": [{"check": "retries_as_declared", "task": "shop.tasks.risky"}]}),
@@ -88,6 +88,12 @@ def test_equal_ranks_keep_the_order_given() -> None:
     ]
     assert [name for name, _ in order_for("risky", documents)] == ["d", "b", "c", "f", "a", "e"]
     assert [name for name, _ in order_for("view place", documents)] == list("abcdef")
+    long = {"name": "long", "faults": [{"at": "60s", "for": "15s"}], "drain": "10s"}
+    dilated = {**long, "clock": {"dilation": 10}}  # 8.5 s of real time
+    short = {"name": "short", "faults": [{"after": "first_task_started + 2s"}], "drain": "8s"}
+    assert [nominal_seconds(d) for d in (long, dilated, short)] == [85, 8.5, 10]
+    ranked = [("long", long), ("short", short), ("dilated", dilated), ("d", documents[3][1])]
+    assert [name for name, _ in order_for("risky", ranked)] == ["d", "dilated", "short", "long"]
 
 
 @dataclass
