@@ -97,12 +97,13 @@ class Baselines:
                  run: RunOne = run_one) -> None:  # fmt: skip
         self.app_dir, self.out_dir, self.seed, self.run = app_dir, out_dir, seed, run
         self.held: list[str] = []
-        """The scenarios whose baseline ran and held, in the order they ran."""
+        """The scenarios whose baseline ran and held (file names), in the order they ran."""
         self.seconds = 0.0
+        self._done: set[Path] = set()
 
     def require(self, path: Path, document: dict[str, Any]) -> None:
         """Return once ``path`` holds on the unmutated project; StackError (exit 3) if not."""
-        if path.name in self.held:
+        if path.resolve() in self._done:
             return
         began = time.monotonic()
         try:
@@ -115,6 +116,7 @@ class Baselines:
             raise StackError("mutate", f"{path.name} does not hold on the unmutated project "
                              f"({_first_failure(result)}); no mutant it kills would mean anything",
                              hint="fix the scenario or the app first")  # fmt: skip
+        self._done.add(path.resolve())
         self.held.append(path.name)
 
     def require_all(self, documents: Sequence[tuple[Path, dict[str, Any]]]) -> None:
