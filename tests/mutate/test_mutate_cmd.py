@@ -1,5 +1,5 @@
-"""``chaos mutate`` on the reference app, for real: the baseline holds, each planted bug is killed
-by the verdict that names its promise, and the user's tree is untouched."""
+"""``chaos mutate`` on the reference app, for real: each planted bug is killed by the verdict that
+names its promise, the killing scenario's baseline holds, and the user's tree is untouched."""
 
 from __future__ import annotations
 
@@ -36,4 +36,7 @@ def test_planted_policy_bugs_are_killed_with_the_promise_they_break(tmp_path: Pa
     outcome, message = outcomes["view-place_order/delay/1"]
     assert outcome == "killed" and "sent no task" in message, message
     assert report["score"] == 1.0
+    # lazy baseline: the one scenario that killed ran once on the unmutated copy, and held
+    assert report["baseline"]["mode"] == "lazy"
+    assert report["baseline"]["held"] == ["failpoint-send-invoice-email.yaml"]
     assert _tree_digest(REPO / "app") == before  # mutants live in copies only
