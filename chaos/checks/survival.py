@@ -17,6 +17,7 @@ restart, scale) within ``MARGIN_SECONDS`` of the stop.
 
 from __future__ import annotations
 
+from chaos.checks.allowance import dilated_note, machine_allowance
 from chaos.checks.capacity import last_heal
 from chaos.checks.faults import effects
 from chaos.checks.registry import register_invariant
@@ -25,10 +26,14 @@ from chaos.faults import Effect
 from chaos.history.model import FaultWindow, RunHistory, WorkerEvent, format_seconds
 
 #: Celery's reconnect backoff grows 2 s per attempt (2, 4, 6 ... s), so after an outage of a
-#: minute the next attempt comes at most ~16 s after the heal; 20 s leaves room for a slow start.
-RECONNECT_SECONDS = 20.0
+#: minute the next attempt comes at most ~16 s after the heal (the worker's own timer: app s).
+RECONNECT_BACKOFF_SECONDS = 16.0
+#: Room for a slow start on top of it (the machine's: real s, chaos.checks.allowance).
+RECONNECT_ROOM_SECONDS = 4.0
+RECONNECT_SECONDS = RECONNECT_BACKOFF_SECONDS + RECONNECT_ROOM_SECONDS
 #: A stop this close to a worker fault's window is that fault's doing (a warm shutdown's
-#: ``worker_shutdown`` lands after the window's start; a restart's old process after its end).
+#: ``worker_shutdown`` lands after the window's start; a restart's old process after its end):
+#: the machine's latency, real s.
 MARGIN_SECONDS = 2.0
 
 
@@ -41,7 +46,8 @@ def _disrupting(history: RunHistory) -> list[FaultWindow]:
 
 
 def _explained(history: RunHistory, at: float) -> bool:
-    return any(w.overlaps(at - MARGIN_SECONDS, at + MARGIN_SECONDS) for w in _disrupting(history))
+    margin = machine_allowance(history, MARGIN_SECONDS)
+    return any(w.overlaps(at - margin, at + margin) for w in _disrupting(history))
 
 
 def _run_end(history: RunHistory) -> float:
@@ -81,22 +87,36 @@ def _last_by_host(history: RunHistory) -> dict[str, WorkerEvent]:
     return last
 
 
+def reconnect_bound(history: RunHistory) -> float:
+    """App seconds a worker may take to reconnect after the last heal: Celery's backoff as it is,
+    the room for a slow start scaled by the dilated clock."""
+    return RECONNECT_BACKOFF_SECONDS + machine_allowance(history, RECONNECT_ROOM_SECONDS)
+
+
+def _bound_text(history: RunHistory) -> str:
+    if not dilated_note(history):
+        return f"{reconnect_bound(history):g} s"
+    return (f"{reconnect_bound(history):g} s (Celery's {RECONNECT_BACKOFF_SECONDS:g} s + "
+            f"{RECONNECT_ROOM_SECONDS:g} s{dilated_note(history)})")  # fmt: skip
+
+
 def _not_back(history: RunHistory, end: float, heal: float | None) -> list[Finding]:
     """Workers whose last word was a lost connection, long after the last heal."""
     if heal is None:
         return []
+    bound = reconnect_bound(history)
     findings = []
     for hostname, event in _last_by_host(history).items():
         if event.kind != "worker.connection_lost":
             continue
         since = max(event.at, heal)
-        if end - since <= RECONNECT_SECONDS:
+        if end - since <= bound:
             continue
         findings.append(Finding(
             f"{_short(hostname)} lost its broker connection at {format_seconds(event.at)} and had "
             f"not reconnected by the run's end at {format_seconds(end)}, "
             f"{end - since:.1f} s after the last heal at {format_seconds(heal)} (bound "
-            f"{RECONNECT_SECONDS:g} s)",
+            f"{_bound_text(history)})",
             None, tuple(history.windows_around(event.at, end)),
         ))  # fmt: skip
     return findings
@@ -112,8 +132,8 @@ def check_workers(history: RunHistory) -> Verdict:
         "workers",
         findings,
         expected=("no worker exits unless a fault stops it; each reconnects within "
-                  f"{RECONNECT_SECONDS:g} s of the last heal"),  # fmt: skip
+                  f"{_bound_text(history)} of the last heal"),  # fmt: skip
         observed=f"{len(findings)} of {workers} workers crashed, stopped or stayed disconnected",
         held=f"{workers} workers, none exited on its own, each connected at the end",
-        details={"reconnect_seconds": RECONNECT_SECONDS},
+        details={"reconnect_seconds": reconnect_bound(history)},
     )
