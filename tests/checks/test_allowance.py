@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+import chaos
 from chaos.checks import run_checks
 from chaos.checks.allowance import dilated_note, dilation_of, machine_allowance
 from chaos.history import build_history
@@ -32,6 +33,7 @@ def test_the_allowance_is_the_real_latency_times_the_run_s_dilation() -> None:
     assert machine_allowance(4.0, 0.25) == 1.0
     assert dilated_note(build_history(real.events)) == ""
     assert dilated_note(build_history(dilated.events)) == ", x10 for the dilated clock"
+    assert chaos.machine_allowance is machine_allowance  # public, for checks of your own
 
 
 # --- liveness: BASE_SECONDS + SECONDS_PER_SLOT are the machine's ------------------------------
