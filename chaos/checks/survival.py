@@ -12,7 +12,11 @@ Two ways a broker fault can take a worker out that no task-level check names as 
   ``RECONNECT_SECONDS`` after the last heal without a ``connection_restored`` or a new ready.
 
 Explained stops: a window of a fault whose effects include ``WORKERS_DISRUPTED`` (kill, terminate,
-restart, scale) within ``MARGIN_SECONDS`` of the stop.
+restart, scale) within ``MARGIN_SECONDS`` of the stop. A crash only by a window that had begun
+when it came: no signal makes a worker log "Unrecoverable error" before it is sent, and the
+margin before a window's start is for a stop the runner journals after waiting for it
+(``worker.terminate`` waits for the exit). Without that, a crash followed within the margin by a
+supervisor's restart would read as the restart's doing (20 app s of margin at x10).
 """
 
 from __future__ import annotations
@@ -45,8 +49,10 @@ def _disrupting(history: RunHistory) -> list[FaultWindow]:
     return [w for w in history.fault_windows if Effect.WORKERS_DISRUPTED in effects(w)]
 
 
-def _explained(history: RunHistory, at: float) -> bool:
+def _explained(history: RunHistory, at: float, crashed: bool) -> bool:
     margin = machine_allowance(history, MARGIN_SECONDS)
+    if crashed:
+        return any(w.start <= at and w.overlaps(at - margin, at) for w in _disrupting(history))
     return any(w.overlaps(at - margin, at + margin) for w in _disrupting(history))
 
 
@@ -62,7 +68,7 @@ def _exits(history: RunHistory, end: float) -> list[Finding]:
     for event in sorted(history.worker_events, key=lambda e: e.at):
         if event.kind not in ("worker.crashed", "worker.shutdown") or event.pid in seen:
             continue
-        if event.at >= end or _explained(history, event.at):
+        if event.at >= end or _explained(history, event.at, event.kind == "worker.crashed"):
             continue
         seen.add(event.pid)
         crash = crashes.get(event.pid)

@@ -198,6 +198,40 @@ def test_a_stop_a_real_second_after_a_worker_fault_is_that_fault_s_doing_at_x10(
         assert invariant(run, "workers").ok is explained
 
 
+def crash_then_supervisor_run(dilation: float) -> SyntheticRun:
+    """broker-restart-retry-pending as journaled at x10: kombu crashes the worker at 2.94 s, the
+    supervisor's worker.kill comes 3.8 s later (inside 20 app s of stop margin)."""
+    run = SyntheticRun(dilation=dilation)
+    run.worker_ready(0.5)
+    run.fault("redis-restart", "broker.restart", 3.61, 3.61)
+    run.connection(2.92, "lost")
+    parent, _ = run.worker(1)
+    parent.emit(2.94, "worker.crashed", hostname="worker-1",
+                error="AttributeError(\"'NoneType' object has no attribute 'hostname'\")")
+    parent.emit(3.02, "worker.shutdown", hostname="worker-1", phase="completed")
+    run.fault("supervisor-restart", "worker.kill", 6.72, 12.26, target="worker-1")
+    run.finish(80.0)
+    return run
+
+
+@pytest.mark.parametrize("dilation", [1.0, 10.0])
+def test_a_crash_before_the_supervisor_s_kill_is_never_the_kill_s_doing(dilation: float) -> None:
+    verdict = invariant(crash_then_supervisor_run(dilation), "workers")
+    assert not verdict.ok
+    assert "worker-1 (pid 100) crashed at 2.94 s: AttributeError" in verdict.message
+
+
+def test_a_stop_the_runner_journals_before_its_terminate_is_still_explained() -> None:
+    """worker.terminate waits for the exit, so the warm shutdown lands before fault.applied."""
+    run = SyntheticRun(dilation=10.0)
+    run.worker_ready(0.5)
+    parent, _ = run.worker(1)
+    parent.emit(5.0, "worker.shutdown", hostname="worker-1", phase="started")
+    run.fault("stop", "worker.terminate", 15.0, 16.0, target="worker-1")
+    run.finish(30.0)
+    assert invariant(run, "workers").ok
+
+
 def test_the_synthetic_run_records_its_clock_as_the_runner_does() -> None:
     started = SyntheticRun(dilation=10.0).events[0]
     assert started.data["clock"] == {"dilation": 10.0, "real_start": START_WALL}
