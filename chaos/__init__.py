@@ -36,6 +36,7 @@ _LAZY = {
     "Verdict": "chaos.checks",
     "run_checks": "chaos.checks",
     "CHECKS": "chaos.checks",
+    "machine_allowance": "chaos.checks.allowance",
     "StubEndpoint": "chaos.stubs",
 }
 
@@ -51,6 +52,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from chaos.checks import CHECKS, Verdict, run_checks
+    from chaos.checks.allowance import machine_allowance
     from chaos.history import RunHistory, load_history
     from chaos.journal import Event, JournalWriter, read_journal
     from chaos.proxy import ProxyHandle, ProxyServer, ToxiproxyClient, start_proxy_server

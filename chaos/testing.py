@@ -104,10 +104,13 @@ class SyntheticRun:
     events: list[Event] = field(default_factory=list)
     writers: dict[tuple[str, int], SyntheticWriter] = field(default_factory=dict)
     persistence: str = "none"
+    dilation: float = 1.0
+    """The app's clock ran this many times faster than real time (times given are the app's)."""
 
     def __post_init__(self) -> None:
         self.runner = self.writer("runner@host", 10)
         self.producer = self.writer("producer@host", 20)
+        clock = {"clock": {"dilation": self.dilation, "real_start": START_WALL}}
         self.runner.emit(
             0.0,
             "run.started",
@@ -116,6 +119,7 @@ class SyntheticRun:
             seed=0,
             backend="local",
             persistence=self.persistence,
+            **(clock if self.dilation != 1.0 else {}),
         )
 
     def writer(self, name: str, pid: int, skew: float = 0.0) -> SyntheticWriter:

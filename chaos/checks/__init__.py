@@ -13,6 +13,8 @@ Bad parameters are a ConfigError naming the expectation and the parameter.
 - ``routing``, ``schedule``, ``explained``, ``liveness``, ``lost``, ``survival``: the always-on
   invariants (``INVARIANTS``, run by ``run_checks(..., invariants=True)``); ``capacity``:
   workers' free pool slots over time, which liveness and the retry schedule judge lateness by;
+- ``allowance``: a tolerance for the machine's latency is real seconds, N times as many app
+  seconds under a dilated clock (policy bounds never are);
 - ``table``: the verdict table for the console.
 """
 

@@ -12,12 +12,16 @@ import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from chaos.checks.allowance import machine_allowance
 from chaos.checks.faults import effects
 from chaos.history.model import FaultWindow, RunHistory
 
 #: Fault types that change nothing about the broker or the workers (a failpoint slows task
 #: code, which the busy accounting already sees).
 _QUIET_FAMILIES = ("failpoint",)
+#: A worker's ``worker.ready`` may be journaled after its first receipt or start (real s: the
+#: machine's latency, N times as many app seconds under a dilated clock).
+READY_LAG_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +100,9 @@ def _spans(history: RunHistory) -> list[WorkerSpan]:
 def span_at(history: RunHistory, hostname: str | None, at: float) -> WorkerSpan | None:
     """The life of ``hostname`` that ``at`` falls in (the latest ready before it)."""
     found = None
+    lag = machine_allowance(history, READY_LAG_SECONDS)
     for span in worker_spans(history):
-        if span.hostname == hostname and span.start <= at + 0.5:
+        if span.hostname == hostname and span.start <= at + lag:
             found = span
     return found
 
@@ -166,11 +171,12 @@ def _disconnected(history: RunHistory, hostname: str, end: float) -> list[tuple[
 def _free_of_span(history: RunHistory, span: WorkerSpan) -> list[tuple[float, float]]:
     """When this worker life had a free slot, was connected, and no disruptive fault acted."""
     changes: list[tuple[float, int]] = []
+    lag = machine_allowance(history, READY_LAG_SECONDS)
     for task in history.tasks.values():
         for attempt in task.attempts:
             if attempt.worker != span.hostname or attempt.started_at is None:
                 continue
-            if not span.start - 0.5 <= attempt.started_at <= span.end:
+            if not span.start - lag <= attempt.started_at <= span.end:
                 continue
             ended = attempt.ended_at if attempt.ended_at is not None else span.end
             changes += [(attempt.started_at, 1), (ended, -1)]

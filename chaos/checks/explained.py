@@ -21,15 +21,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from chaos.checks.allowance import machine_allowance
 from chaos.checks.capacity import disruptive_windows, span_at
 from chaos.checks.faults import effects, is_worker_fault
 from chaos.checks.registry import register_invariant
 from chaos.checks.verdict import Finding, Verdict, verdict_from_findings
 from chaos.history.model import Attempt, RunHistory, TaskHistory, format_seconds
 
-#: kombu's default visibility_timeout when the worker did not say (s).
+#: kombu's default visibility_timeout when the worker did not say (s: a policy, never scaled).
 DEFAULT_VISIBILITY_TIMEOUT = 3600.0
-#: An ack is sent just after the task ends; a link failing within this long loses it (s).
+#: An ack is sent just after the task ends; a link failing within this long loses it (real s,
+#: the machine's latency: N times as many app seconds under a dilated clock).
 ACK_SECONDS = 1.0
 
 
@@ -45,7 +47,8 @@ def _worker_lost(history: RunHistory, first: Attempt, second: Attempt) -> bool:
 
 def _connection_lost(history: RunHistory, first: Attempt) -> bool:
     start = first.started_at or 0.0
-    end = (first.ended_at if first.ended_at is not None else start) + ACK_SECONDS
+    end = first.ended_at if first.ended_at is not None else start
+    end += machine_allowance(history, ACK_SECONDS)
     link = [w for w in disruptive_windows(history) if effects(w) and not is_worker_fault(w)]
     if any(w.overlaps(start, end) for w in link):
         return True
@@ -88,7 +91,7 @@ def explain(history: RunHistory, task: TaskHistory, first: Attempt, second: Atte
         second.redelivered
         and held_since is not None
         and second.started_at is not None
-        and second.started_at - held_since >= timeout - ACK_SECONDS
+        and second.started_at - held_since >= timeout - machine_allowance(history, ACK_SECONDS)
     ):
         return f"visibility timeout ({timeout:g} s)"
     return None

@@ -7,22 +7,24 @@ connected, and had a free pool slot by our own started/finished accounting is co
 ``BASE_SECONDS + SECONDS_PER_SLOT x slots`` of it is a stall. That catches a catatonic worker
 after a Redis restart (celery#8030: connected, idle, never consuming) and a short task held
 behind a long one while another slot is free, which ``resume_within`` (first execution and drain)
-does not look at.
+does not look at. The bound is the machine's latency, in real seconds: N times as many app
+seconds under a dilated clock (``chaos.checks.allowance``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chaos.checks.allowance import dilated_note, machine_allowance
 from chaos.checks.capacity import disruptive_windows, free_time, last_heal
 from chaos.checks.held import restored_at
 from chaos.checks.registry import register_invariant
 from chaos.checks.verdict import Finding, Verdict, verdict_from_findings
 from chaos.history.model import RunHistory, TaskHistory, format_seconds
 
-#: BRPOP's 1 s timeout, the consumer's poll tick, pool dispatch and a reconnect settling (s).
+#: BRPOP's 1 s timeout, the consumer's poll tick, pool dispatch and a reconnect settling (real s).
 BASE_SECONDS = 5.0
-#: Each pool slot may take its prefetched message in turn (s per slot).
+#: Each pool slot may take its prefetched message in turn (real s per slot).
 SECONDS_PER_SLOT = 1.0
 
 
@@ -94,7 +96,7 @@ def _stall(history: RunHistory, due: Due, heal: float, end: float) -> Finding | 
     if due.started is None and any(w.overlaps(due.at, end) for w in disruptive_windows(history)):
         return None  # left in the broker by a fault: no_lost's question, not a stall
     free = free_time(history, due.routing_key)
-    bound = BASE_SECONDS + SECONDS_PER_SLOT * free.slots
+    bound = machine_allowance(history, BASE_SECONDS + SECONDS_PER_SLOT * free.slots)
     waited = free.within(since, until)
     if waited <= bound:
         return None
@@ -104,7 +106,8 @@ def _stall(history: RunHistory, due: Due, heal: float, end: float) -> Finding | 
     message = (
         f"{due.task.label}: attempt {due.attempt} due at {format_seconds(due.at)}, {ended}; "
         f"{waited:.2f} s of it with a free pool slot on {', '.join(free.hostnames)} "
-        f"(bound {bound:.2f} s = {BASE_SECONDS:g} s + {SECONDS_PER_SLOT:g} s x {free.slots} slots)"
+        f"(bound {bound:.2f} s = {BASE_SECONDS:g} s + {SECONDS_PER_SLOT:g} s x {free.slots} slots"
+        f"{dilated_note(history)})"
     )
     windows = tuple(history.windows_around(due.at, until))
     return Finding(message, due.task.task_id, windows)
@@ -117,7 +120,7 @@ def check_liveness(history: RunHistory) -> Verdict:
     end = history.meta.finished_at if history.meta.finished_at is not None else history.end_at
     expected = (
         f"after the last heal, no task waits more than {BASE_SECONDS:g} s + "
-        f"{SECONDS_PER_SLOT:g} s per pool slot while a slot is free"
+        f"{SECONDS_PER_SLOT:g} s per pool slot while a slot is free{dilated_note(history)}"
     )
     if heal is None:
         return verdict_from_findings(

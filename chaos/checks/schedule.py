@@ -10,7 +10,9 @@ autoretry asking for more than it declares fails too.
 
 Tolerances: ``EARLY_SECONDS`` before the declared delay or the eta (the worker's timer resolution
 and the order in which clocks are read); ``LATE_SECONDS`` of *free capacity* after it (a busy pool
-or a fault makes a retry late without breaking the promise; a free one does not).
+or a fault makes a retry late without breaking the promise; a free one does not). Both are the
+machine's latency in real seconds, N times as many app seconds under a dilated clock
+(``chaos.checks.allowance``); the declared delay and the eta are the app's and never scaled.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+from chaos.checks.allowance import dilated_note, machine_allowance
 from chaos.checks.capacity import free_time
 from chaos.checks.explained import duplicate_pairs, explain
 from chaos.checks.held import restored_at
@@ -29,9 +32,10 @@ from chaos.checks.pins import same_exception
 from chaos.checks.verdict import Finding, Verdict, verdict_from_findings
 from chaos.history.model import Attempt, RunHistory, TaskHistory, format_seconds
 
+#: Real seconds (see the module's docstring).
 EARLY_SECONDS = 0.25
 LATE_SECONDS = 2.0
-#: How close two copies' etas must be to be "one eta" (s).
+#: How close two copies' etas must be to be "one eta" (s): the same value copied, not a latency.
 SAME_ETA_SECONDS = 0.001
 
 
@@ -74,6 +78,7 @@ def _routing_key(task: TaskHistory) -> str | None:
 
 def _retry_findings(history: RunHistory, task: TaskHistory) -> list[Finding]:
     findings = []
+    early, late = (machine_allowance(history, s) for s in (EARLY_SECONDS, LATE_SECONDS))
     executions = task.executions
     policy = task.policy
     for before in executions:
@@ -100,18 +105,18 @@ def _retry_findings(history: RunHistory, task: TaskHistory) -> list[Finding]:
             findings.append(Finding(f"{task.label}: attempt {n}'s retry asked for "
                                     f"{asked:.2f} s, the task declares {source}",
                                     task.task_id, windows))  # fmt: skip
-        if gap < lowest - EARLY_SECONDS:
+        if gap < lowest - early:
             findings.append(Finding(f"{where}, sooner than its declared {source} "
-                                    f"(tolerance {EARLY_SECONDS:g} s)", task.task_id, windows))  # fmt: skip
+                                    f"(tolerance {early:g} s)", task.task_id, windows))  # fmt: skip
             continue
         # Late while kombu had not yet restored a message a dead worker held: the transport's
         # visibility_timeout, not the task's schedule (chaos.checks.held).
         restored = restored_at(history, task, n + 1)
         late_from = max(retried + highest, restored if restored is not None else 0.0)
         free = free_time(history, _routing_key(task)).within(late_from, after.started_at)
-        if free > LATE_SECONDS:
+        if free > late:
             findings.append(Finding(f"{where}, its declared {source}; {free:.2f} s of the delay "
-                                    f"with a free pool slot (tolerance {LATE_SECONDS:g} s)",
+                                    f"with a free pool slot (tolerance {late:g} s)",
                                     task.task_id, windows))  # fmt: skip
     return findings
 
@@ -129,7 +134,7 @@ def check_retry_schedule(history: RunHistory) -> Verdict:
         "retry_schedule",
         findings,
         expected=f"each retry's delay as declared (-{EARLY_SECONDS:g} s; late only while busy "
-        f"or faulted, +{LATE_SECONDS:g} s of free slot)",
+        f"or faulted, +{LATE_SECONDS:g} s of free slot{dilated_note(history)})",
         observed=f"{len(findings)} off schedule in {judged} retried tasks",
         held=f"{judged} retried tasks, every delay as declared",
     )
@@ -137,15 +142,16 @@ def check_retry_schedule(history: RunHistory) -> Verdict:
 
 def _eta_findings(history: RunHistory, task: TaskHistory) -> list[Finding]:
     findings = []
+    tolerance = machine_allowance(history, EARLY_SECONDS)
     for attempt in task.executions:
         if attempt.eta_at is None or attempt.started_at is None:
             continue
         early = attempt.eta_at - attempt.started_at
-        if early > EARLY_SECONDS:
+        if early > tolerance:
             findings.append(Finding(
                 f"{task.label}: {attempt.label()} started at {format_seconds(attempt.started_at)}"
                 f" on {attempt.worker or '?'}, {early:.2f} s before its eta "
-                f"{format_seconds(attempt.eta_at)} (tolerance {EARLY_SECONDS:g} s)",
+                f"{format_seconds(attempt.eta_at)} (tolerance {tolerance:g} s)",
                 task.task_id, tuple(history.windows_around(attempt.eta_at, attempt.started_at)),
             ))  # fmt: skip
     for first, second in duplicate_pairs(task):
@@ -176,8 +182,8 @@ def check_eta(history: RunHistory) -> Verdict:
     return verdict_from_findings(
         "eta",
         findings,
-        expected=f"no start before the eta (-{EARLY_SECONDS:g} s), one execution per eta "
-        "(lateness: see invariant:liveness)",
+        expected=f"no start before the eta (-{EARLY_SECONDS:g} s{dilated_note(history)}), one "
+        "execution per eta (lateness: see invariant:liveness)",
         observed=f"{len(findings)} broken in {counts['tasks']} ETA tasks",
         held=f"{counts['tasks']} ETA tasks, each started at or after its eta, once",
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from types import SimpleNamespace
 from xml.etree import ElementTree
 
@@ -14,10 +13,7 @@ from chaos.testing import RETRYING_POLICY, SyntheticRun
 
 
 def dilated_run(dilation: float) -> SyntheticRun:
-    run = SyntheticRun()
-    started = run.events[0]
-    clock = {"dilation": dilation, "real_start": 1_700_000_000.0}
-    run.events[0] = dataclasses.replace(started, data={**started.data, "clock": clock})
+    run = SyntheticRun(dilation=dilation)
     # What the app's processes journal under the clock: 60 s gaps of app time (6 s real at x10).
     run.retried_task(1.0, "t-1", "order=1", attempts=3, countdown=60.0, final="success",
                      policy=RETRYING_POLICY)  # fmt: skip
