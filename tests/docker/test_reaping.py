@@ -12,13 +12,13 @@ import textwrap
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from chaos.journal import read_journal
 from chaos.stack._waiting import poll_until
 from chaos.stack.base import StackConfig
 from chaos.stack.docker import DockerStack, labelled_leftovers, reap_docker
+from chaos.stack.local.reaping import processes_with_run_id
 
 #: How soon after kill -9 of the owner nothing of its run may be left (issue 17 asks 2 s). The
 #: watchdog removes the four containers in parallel, then the network and the volume: 0.68 s
@@ -109,14 +109,7 @@ def _run_started(out: Path) -> str | None:
 
 
 def _run_processes(run_id: str) -> list[int]:
-    found = []
-    for process in psutil.process_iter():
-        try:
-            if process.environ().get("CHAOS_RUN_ID") == run_id:
-                found.append(process.pid)
-        except psutil.Error:
-            continue
-    return found
+    return [process.pid for process in processes_with_run_id(run_id)]
 
 
 def test_kill_9_of_chaos_run_mid_run_leaves_no_container_network_or_process(

@@ -97,8 +97,9 @@ def _pidfile_processes(run_dir: Path) -> list[psutil.Process]:
     return found
 
 
-def _environment_processes(run_id: str) -> list[psutil.Process]:
-    """Processes whose environment carries this run id (pool children, lost pidfiles)."""
+def processes_with_run_id(run_id: str) -> list[psutil.Process]:
+    """Processes whose environment carries this run id (pool children, lost pidfiles); zombies
+    included. The tests ask it what a run left behind."""
     found = []
     for process in psutil.process_iter():
         try:
@@ -115,7 +116,7 @@ def run_processes(record: RunRecord) -> list[psutil.Process]:
     me = os.getpid()
     found = {
         process.pid: process
-        for process in _pidfile_processes(Path(record.run_dir)) + _environment_processes(record.run_id)
+        for process in _pidfile_processes(Path(record.run_dir)) + processes_with_run_id(record.run_id)
         if process.pid != me and _running(process)
     }
     return [found[pid] for pid in sorted(found)]

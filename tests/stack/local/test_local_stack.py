@@ -7,14 +7,13 @@ import itertools
 from pathlib import Path
 from types import ModuleType
 
-import psutil
 import pytest
 
 from chaos.errors import StackError
 from chaos.producer import Producer
 from chaos.stack import LocalStack, open_stack
 from chaos.stack.base import StackConfig
-from chaos.stack.local.reaping import registered_runs
+from chaos.stack.local.reaping import processes_with_run_id, registered_runs
 
 
 def _kinds(events, kind: str, task_id: str | None = None):
@@ -22,14 +21,7 @@ def _kinds(events, kind: str, task_id: str | None = None):
 
 
 def _run_processes(run_id: str) -> list[int]:
-    found = []
-    for process in psutil.process_iter():
-        try:
-            if process.environ().get("CHAOS_RUN_ID") == run_id:
-                found.append(process.pid)
-        except psutil.Error:
-            continue
-    return found
+    return [process.pid for process in processes_with_run_id(run_id)]
 
 
 @pytest.mark.parametrize("worker_start", ["spawn", "forkserver"])

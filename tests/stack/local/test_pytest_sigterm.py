@@ -15,6 +15,7 @@ import psutil
 from chaos.interruption import EXIT_TERMINATED
 from chaos.stack._waiting import poll_until
 from chaos.stack.local.ports import is_listening
+from chaos.stack.local.reaping import processes_with_run_id
 
 from ..conftest import PLAIN_APP_DIR
 
@@ -67,14 +68,7 @@ def _still_running(pid: int) -> bool:
 
 
 def _run_processes(run_id: str) -> list[int]:
-    found = []
-    for process in psutil.process_iter():
-        try:
-            if process.environ().get("CHAOS_RUN_ID") == run_id:
-                found.append(process.pid)
-        except psutil.Error:
-            continue
-    return found
+    return [process.pid for process in processes_with_run_id(run_id)]
 
 
 def test_sigterm_tears_the_session_stack_down_and_exits_143(tmp_path: Path) -> None:

@@ -16,20 +16,9 @@ import pytest
 
 from chaos.stack._waiting import poll_until
 from chaos.stack.local.ports import is_listening
-from chaos.stack.local.reaping import reap_run, registered_runs
+from chaos.stack.local.reaping import processes_with_run_id, reap_run, registered_runs
 
 OWNER_SCRIPT = Path(__file__).resolve().parent / "stack_owner.py"
-
-
-def _run_processes(run_id: str) -> list[psutil.Process]:
-    found = []
-    for process in psutil.process_iter():
-        try:
-            if process.environ().get("CHAOS_RUN_ID") == run_id:
-                found.append(process)
-        except psutil.Error:
-            continue
-    return found
 
 
 def _still_running(pid: int) -> bool:
@@ -62,7 +51,7 @@ def _family(started: dict, worker_start: str) -> list[int]:
     # The worker's main process and its prefork child carry the run id in their environment
     # (redis-server rewrites its process title over it: its pidfile names it instead).
     # A forked worker shows the fork server's environment: only its pidfile and group name it.
-    tagged = _run_processes(started["run_id"])
+    tagged = processes_with_run_id(started["run_id"])
     assert len(tagged) >= (2 if worker_start == "spawn" else 0)
     pool_children = [
         child.pid for pid in started["pids"][1:] for child in psutil.Process(pid).children()
@@ -73,7 +62,7 @@ def _family(started: dict, worker_start: str) -> list[int]:
 
 def _nothing_left(started: dict, family: list[int]) -> bool:
     return (
-        _run_processes(started["run_id"]) == []
+        processes_with_run_id(started["run_id"]) == []
         and not any(_still_running(pid) for pid in family)
         and not any(is_listening(port) for port in started["ports"])
         and started["run_id"] not in [r.run_id for r in registered_runs()]
@@ -88,7 +77,7 @@ def _leave_nothing(owner: subprocess.Popen[str], started: dict, family: list[int
     for record in registered_runs():
         if record.run_id == started.get("run_id"):
             reap_run(record)
-    for process in _run_processes(started.get("run_id", "")):
+    for process in processes_with_run_id(started.get("run_id", "")):
         process.kill()
     for pid in family + started.get("pids", []) + [started.get("watchdog") or 0]:
         if pid and _still_running(pid):
@@ -107,7 +96,7 @@ def test_a_runner_killed_with_kill_9_leaves_nothing_2_s_later(
         os.kill(owner.pid, signal.SIGKILL)
         owner.wait(timeout=10)
         assert poll_until(lambda: _nothing_left(started, family), REAPED_WITHIN), (
-            f"left 2 s after kill -9: {_run_processes(started['run_id'])}, "
+            f"left 2 s after kill -9: {processes_with_run_id(started['run_id'])}, "
             f"{[pid for pid in family if _still_running(pid)]}, "
             f"{(tmp_path / 'run' / 'logs' / 'watchdog.log').read_text(errors='replace')[-500:]}"
         )
