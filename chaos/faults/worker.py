@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
 from chaos.errors import StackError
 from chaos.faults.entry import Duration, TimedFault
 from chaos.faults.registry import Effect, FaultContext, FaultType, Resolution, register
+from chaos.stack._ping import redis_ping
 
 if TYPE_CHECKING:
     from chaos.scenario.timeline import ResolvedFault
@@ -50,6 +52,12 @@ def _workers(context: FaultContext, target: str) -> list[Any]:
     return workers
 
 
+def _broker_answers(context: FaultContext) -> bool:
+    """True when Redis answers PING through the proxy, where the workers dial it."""
+    url = urlsplit(context.stack.producer_broker_url)
+    return redis_ping(url.hostname or "127.0.0.1", url.port or 6379)
+
+
 class _OneOrAll(FaultType):
     """A signal to one named worker, one drawn from the seed (``any``) or ``all``."""
 
@@ -69,9 +77,17 @@ class _OneOrAll(FaultType):
         return {}
 
     def heal(self, context: FaultContext, fault: ResolvedFault) -> None:
+        # With the broker unreachable (killed, hung, behind a downed proxy) the worker is started
+        # and left to Celery's own connection retry at start-up, as a supervisor's restart is in
+        # production: waiting for it to be ready would hold the fault timeline, the broker's own
+        # heal included, until start_timeout.
+        reachable = _broker_answers(context)
         for worker in _workers(context, fault.target):
             if not worker.is_alive():
-                worker.start()
+                if reachable:
+                    worker.start()
+                else:
+                    worker.spawn()
 
     def effects(self, params: Mapping[str, Any]) -> frozenset[Effect]:
         return frozenset({Effect.WORKERS_DISRUPTED})

@@ -6,6 +6,10 @@ is finalized, installs the probe, sets Django up if the app is a Django one, the
 broker to answer PING (bounded by ``$CHAOS_BROKER_WAIT`` seconds) before the worker starts. That
 wait lets the stack start the worker's imports at the same time as Redis and the proxy: a worker
 whose first connect fails sleeps 2 s before its retry, which would cost more than the overlap wins.
+Only at the stack's start: a worker launched once the stack is up (``STACK_UP_FILE`` in the run
+directory: a fault's restart, a scale-out) starts at once and meets the broker as production's
+does, through Celery's own connection retry at start-up (``broker_connection_retry_on_startup``),
+so that a worker started while Redis is down is a fault a scenario can really inject.
 
 When the stack spawns a worker before its proxy listens, the broker URL is not known yet:
 ``$CHAOS_BROKER_URL_FILE`` names the file the stack writes it to. The launcher imports what does
@@ -42,6 +46,8 @@ ENV_CELERY_SETTINGS = "CHAOS_CELERY_SETTINGS"
 ENV_BROKER_WAIT = "CHAOS_BROKER_WAIT"
 ENV_SPAWN_WALL = "CHAOS_SPAWN_WALL"
 ENV_BROKER_URL_FILE = "CHAOS_BROKER_URL_FILE"
+#: The stack writes it in the run directory once its start-up is over (chaos.stack.launch).
+STACK_UP_FILE = "stack.up"
 EXIT_BAD_APP = 2
 EXIT_NO_BROKER = 3
 EXIT_WRONG_CLOCK = 4
@@ -156,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         boot["django_setup"] = time.monotonic() - began
 
     began = time.monotonic()
-    if not _wait_for_broker(str(app.conf.broker_url), wait):
+    if not _stack_is_up() and not _wait_for_broker(str(app.conf.broker_url), wait):
         print(f"chaos launcher: the broker at {app.conf.broker_url} never answered PING",
               file=sys.stderr)  # fmt: skip
         return EXIT_NO_BROKER
@@ -193,6 +199,18 @@ def _import_app_independent_modules() -> None:
             importlib.import_module(name)
         except ImportError:
             pass  # Django, for an app that does not use it
+
+
+def mark_stack_up(run_dir: Path) -> None:
+    """Say that the stack's start-up is over: workers launched from now on do not wait for PING."""
+    (run_dir / STACK_UP_FILE).touch()
+
+
+def _stack_is_up() -> bool:
+    from chaos.journal import ENV_RUN_DIR  # imported by the probe by now
+
+    run_dir = os.environ.get(ENV_RUN_DIR)
+    return bool(run_dir) and (Path(run_dir) / STACK_UP_FILE).exists()
 
 
 def _read_broker_url(path: str, timeout: float) -> str | None:

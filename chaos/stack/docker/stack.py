@@ -55,7 +55,7 @@ from chaos.stack.docker.redis_container import (
 )
 from chaos.stack.docker.toxiproxy_container import FIRST_PROXY_PORT, ToxiproxyContainer
 from chaos.stack.docker.worker_container import CeleryWorkerContainer
-from chaos.stack.launch import ENV_BROKER_WAIT
+from chaos.stack.launch import ENV_BROKER_WAIT, mark_stack_up
 from chaos.stack.shape import worker_shape
 from chaos.stack.watchdog import Watchdog
 
@@ -339,6 +339,7 @@ class DockerStack(Stack):
             worker.wait_ready(self._remaining(began))
         steps["workers_ready"] = time.monotonic() - began
         self._write_stack_file()
+        mark_stack_up(self.run_dir)  # from now on a (re)started worker meets the broker alone
 
     def _start_redis(self) -> None:
         assert self._redis_net is not None and self._redis is not None

@@ -33,6 +33,7 @@ from chaos.stack.launch import (
     ENV_CELERY_SETTINGS,
     ENV_SPAWN_WALL,
     launcher_argv,
+    mark_stack_up,
 )
 from chaos.stack.local.broker import LocalBroker
 from chaos.stack.local.forkserver import ForkedChild
@@ -243,6 +244,7 @@ class LocalStack(Stack):
             worker.wait_ready(self._remaining(began))
         steps["workers_ready"] = time.monotonic() - began
         self._write_stack_file()
+        mark_stack_up(self.run_dir)  # from now on a (re)started worker meets the broker alone
 
     @property
     def _broker_url_file(self) -> Path:
