@@ -19,6 +19,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -105,6 +107,20 @@ class Watchdog:
 
 
 # --- the watchdog process ---------------------------------------------------------------------
+
+
+@contextmanager
+def closing_under(watchdog: Watchdog | None) -> Iterator[None]:
+    """A stack's ``close()`` body: the watchdog is released when it ends cleanly, and abandoned
+    (it reaps what the close left) when it raises, a second Ctrl-C included."""
+    try:
+        yield
+    except BaseException:
+        if watchdog is not None:
+            watchdog.abandon()
+        raise
+    if watchdog is not None:
+        watchdog.release()
 
 
 def _kill_named(named: list[tuple[int, float]]) -> list[int]:

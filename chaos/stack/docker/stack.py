@@ -57,7 +57,7 @@ from chaos.stack.docker.toxiproxy_container import FIRST_PROXY_PORT, ToxiproxyCo
 from chaos.stack.docker.worker_container import CeleryWorkerContainer
 from chaos.stack.launch import ENV_BROKER_WAIT, mark_stack_up
 from chaos.stack.shape import worker_shape
-from chaos.stack.watchdog import Watchdog
+from chaos.stack.watchdog import Watchdog, closing_under
 
 #: auto | toxiproxy | own, for stacks opened without saying (``chaos run --backend docker``).
 ENV_PROXY_IMAGE = "CHAOS_DOCKER_PROXY_IMAGE"
@@ -399,7 +399,7 @@ class DockerStack(Stack):
         the one function the watchdog uses too); the watchdog is released once all is gone and
         reaps whatever a failed close left."""
         watchdog, self._watchdog = self._watchdog, None
-        try:
+        with closing_under(watchdog):
             try:
                 self._save_logs()  # a log that cannot be kept (disk full) still lets parts go
             finally:
@@ -414,12 +414,6 @@ class DockerStack(Stack):
             if self._journal is not None:
                 self._journal.close()
                 self._journal = None
-        except BaseException:
-            if watchdog is not None:
-                watchdog.abandon()
-            raise
-        if watchdog is not None:
-            watchdog.release()
 
     def _save_logs(self) -> None:
         named = [(worker.name, worker.container) for worker in self._workers if worker.is_created]

@@ -42,7 +42,7 @@ from chaos.stack.local.process import ChildProcess
 from chaos.stack.local.proxy_link import BrokerProxy
 from chaos.stack.local.reaping import reap_stale_runs, register_run, unregister_run
 from chaos.stack.shape import worker_shape
-from chaos.stack.watchdog import Watchdog
+from chaos.stack.watchdog import Watchdog, closing_under
 
 
 def _parent_pid(pid: int) -> int | None:
@@ -283,7 +283,7 @@ class LocalStack(Stack):
         """Stop everything this stack started (SIGKILL by group: teardown must be quick); the
         watchdog is released once all is stopped, and reaps whatever a failed close left."""
         watchdog, self._watchdog = self._watchdog, None
-        try:
+        with closing_under(watchdog):
             for worker in self._workers:
                 worker.kill()
             if self._proxy is not None:
@@ -292,12 +292,6 @@ class LocalStack(Stack):
                 self._broker.kill()
             if self._journal is not None:
                 self._journal.close()
-        except BaseException:
-            if watchdog is not None:
-                watchdog.abandon()
-            raise
-        if watchdog is not None:
-            watchdog.release()
         if self._registered:
             unregister_run(self.run_id)
             self._registered = False
