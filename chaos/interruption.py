@@ -8,6 +8,7 @@ ends with the shell's status for the signal (128 + 15 = 143).
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -16,6 +17,8 @@ from typing import Any
 
 #: What a shell reports for a process that SIGTERM ended; ours after a clean stop.
 EXIT_TERMINATED = 128 + signal.SIGTERM
+#: Names, in a child's environment, the descriptor of a pipe whose only writer is its parent.
+PARENT_PIPE_VARIABLE = "CHAOS_PARENT_PIPE"
 
 _Handler = Callable[[int, FrameType | None], Any] | int | None
 
@@ -57,3 +60,25 @@ def restore(previous: _Handler | None) -> None:
 def exit_status(interrupt: KeyboardInterrupt) -> int:
     """128 + the signal behind ``interrupt``: 130 for Ctrl-C, 143 for SIGTERM."""
     return 128 + int(getattr(interrupt, "signum", signal.SIGINT))
+
+
+def terminate_with_parent() -> bool:
+    """If our parent handed us a pipe (``PARENT_PIPE_VARIABLE``), SIGTERM ourselves when it
+    closes: the kernel closes the parent's write end however the parent ends, ``kill -9``
+    included, so a child of ``chaos run --jobs`` stops its stack cleanly instead of running on
+    unowned. Returns whether a pipe was watched. Portable, unlike Linux's PR_SET_PDEATHSIG."""
+    value = os.environ.pop(PARENT_PIPE_VARIABLE, None)  # not for our own children
+    if value is None or not value.isdigit():
+        return False
+    fd = int(value)
+
+    def wait_for_end() -> None:
+        try:
+            while os.read(fd, 64):  # the parent never writes; anything read is ignored
+                pass
+        except OSError:
+            pass
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=wait_for_end, name="chaos-parent-pipe", daemon=True).start()
+    return True

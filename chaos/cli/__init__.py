@@ -22,7 +22,11 @@ from collections.abc import Sequence
 
 from chaos.errors import ConfigError, StackError
 from chaos.extras import missing_extra_error
-from chaos.interruption import Terminated, raise_on_sigterm  # noqa: F401 - Terminated: API
+from chaos.interruption import (  # noqa: F401 - Terminated: API
+    Terminated,
+    raise_on_sigterm,
+    terminate_with_parent,
+)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -105,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(arguments)
     name = f"chaos {args.command}"
     raise_on_sigterm()
+    terminate_with_parent()  # a ``chaos run --jobs`` child ends with its parent
     try:
         try:
             return int(args.func(args))

@@ -5,7 +5,9 @@ app's Django settings, the journal's writer), so each scenario gets a fresh inte
 with ``python -m chaos run FILE`` and the parent's options. Its console goes to a log file (N
 progress displays at once would be unreadable); its verdicts come back in a JUnit file. Each
 child is a session leader, so a Ctrl-C at the terminal reaches the parent alone, which passes
-exactly one signal to every child: a second one would cut a child's clean-up short.
+exactly one signal to every child: a second one would cut a child's clean-up short. Each child
+also holds the read end of a pipe whose only writer is the parent: if the parent is killed
+(``kill -9``, an OOM kill), the pipe closes and every child stops its stack as on SIGTERM.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from chaos.cli.job_outcomes import (
     summary_lines,
     worst_exit,
 )
+from chaos.interruption import PARENT_PIPE_VARIABLE
 from chaos.runner.rundir import run_files_error
 
 #: How long the children get to stop their stacks after the run is interrupted. A docker stack's
@@ -68,7 +71,12 @@ def run_in_parallel(files: list[Path], args: argparse.Namespace, out_dir: Path,
     width = min(args.jobs, len(plan))
     print(f"{len(plan)} scenarios, {width} at a time ({args.backend} backend); each one's "
           f"console: {jobs_dir}", flush=True)  # fmt: skip
-    outcomes = _run_all(plan, args, out_dir, hosts, width)
+    lifeline, held = os.pipe()  # ``held``, the write end, never leaves this process
+    try:
+        outcomes = _run_all(plan, args, out_dir, hosts, width, lifeline)
+    finally:
+        os.close(lifeline)
+        os.close(held)
     lines = summary_lines(outcomes, width, jobs_dir)
     if args.junit is not None:  # the counts stay the last line
         lines.insert(-1, f"JUnit XML: {merge_junit(outcomes, args.junit)}")
@@ -77,7 +85,7 @@ def run_in_parallel(files: list[Path], args: argparse.Namespace, out_dir: Path,
 
 
 def _run_all(plan: list[Job], args: argparse.Namespace, out_dir: Path, hosts: list[str],
-             width: int) -> list[Outcome]:  # fmt: skip
+             width: int, lifeline: int) -> list[Outcome]:  # fmt: skip
     pending = list(plan)
     free = list(range(width))
     running: dict[int, _Running] = {}
@@ -88,7 +96,7 @@ def _run_all(plan: list[Job], args: argparse.Namespace, out_dir: Path, hosts: li
             while pending and free:
                 slot, job = free.pop(0), pending.pop(0)
                 running[job.index] = _start(job, args, out_dir, engine_for_slot(hosts, slot),
-                                            slot, ended)  # fmt: skip
+                                            slot, ended, lifeline)  # fmt: skip
             index, code = ended.get()  # a signal interrupts the wait (KeyboardInterrupt)
             done = running.pop(index)
             free = sorted([*free, done.slot])
@@ -103,15 +111,15 @@ def _run_all(plan: list[Job], args: argparse.Namespace, out_dir: Path, hosts: li
 
 
 def _start(job: Job, args: argparse.Namespace, out_dir: Path, engine: str | None, slot: int,
-           ended: queue.Queue[tuple[int, int]]) -> _Running:  # fmt: skip
-    env = dict(os.environ)
+           ended: queue.Queue[tuple[int, int]], lifeline: int) -> _Running:  # fmt: skip
+    env = {**os.environ, PARENT_PIPE_VARIABLE: str(lifeline)}
     if engine is not None:
         env["DOCKER_HOST"] = engine
     with job.log.open("wb") as log:  # the child holds its own descriptor
         process = subprocess.Popen(
             [sys.executable, "-m", "chaos", *child_argv(job, args, out_dir)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-            start_new_session=True,
+            start_new_session=True, pass_fds=(lifeline,),
         )  # fmt: skip
     running = _Running(job, process, slot, engine, time.monotonic())
     threading.Thread(target=lambda: ended.put((job.index, process.wait())),
