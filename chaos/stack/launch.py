@@ -207,8 +207,12 @@ def mark_stack_up(run_dir: Path) -> None:
 
 
 def _stack_is_up() -> bool:
+    from chaos import run_channel
     from chaos.journal import ENV_RUN_DIR  # imported by the probe by now
 
+    served = run_channel.channel()  # a container of a run whose files live with the runner
+    if served is not None:
+        return served.ask(run_channel.STACK_UP) == "1"
     run_dir = os.environ.get(ENV_RUN_DIR)
     return bool(run_dir) and (Path(run_dir) / STACK_UP_FILE).exists()
 

@@ -48,6 +48,7 @@ from chaos.stack.docker.images import (
 )
 from chaos.stack.docker.labels import run_labels
 from chaos.stack.docker.reaping import reap_docker
+from chaos.stack.docker.run_service import RunService
 from chaos.stack.docker.redis_container import (
     REDIS_PORT,
     NetworkHolderContainer,
@@ -246,6 +247,7 @@ class DockerStack(Stack):
         self._tail = JournalTail(self.journal_path)
         self._worker_image = ""
         self._relay: HostLoopbackRelay | None = None
+        self._service: RunService | None = None
         self._watchdog: Watchdog | None = None
         self.started_seconds: dict[str, float] = {}
         """How long each start-up step took (the benchmark reads it)."""
@@ -292,6 +294,7 @@ class DockerStack(Stack):
         self._network.name = f"chaos-{self.run_id}"
         self._network.create()
         self._relay = HostLoopbackRelay(self._network_gateway())
+        self._service = RunService.for_gateway(self.run_dir, self._network_gateway())
         self._volume = client.volumes.create(
             name=f"chaos-{self.run_id}-redis", labels=run_labels(self.run_id, "volume")
         )
@@ -411,6 +414,9 @@ class DockerStack(Stack):
             if self._relay is not None:
                 self._relay.stop()
                 self._relay = None
+            if self._service is not None:  # after the containers: none writes any more
+                self._service.stop()
+                self._service = None
             if self._journal is not None:
                 self._journal.close()
                 self._journal = None
@@ -429,14 +435,17 @@ class DockerStack(Stack):
     def new_worker_container(self, name: str, hostname: str) -> CeleryWorkerContainer:
         if self._network is None:
             raise StackError(name, "the stack is not started")
+        assert self._service is not None
         container = (
             CeleryWorkerContainer(self._worker_image, app=self.config.app, hostname=hostname)
-            .with_run_dir(self.run_dir, self.run_id)
+            .with_run_service(self.run_id, self._service.address)
             .with_shape(worker_shape(self.config, name))
             .with_celery_settings(self.celery_settings())
             .with_name(f"chaos-{self.run_id}-{name}")
         )
         container.with_private_network(self._network)
+        if self.config.settings_module:
+            container.with_run_dir_mounted(self.run_dir)  # the app's database (see README)
         assert self._relay is not None
         env = {
             **self._relay.rewrite(self.config.env),
