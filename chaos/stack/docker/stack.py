@@ -36,7 +36,7 @@ from chaos.stack.base import (
     StackConfig,
     WorkerHandle,
 )
-from chaos.stack.docker.app_world import app_world_mounts, prepare_app_world
+from chaos.stack.docker.app_world import app_world_env, prepare_app_world
 from chaos.stack.docker.dilation import app_wall, dilated_worker_mounts
 from chaos.stack.docker.engine import engine_client
 from chaos.stack.docker.host_relay import HostLoopbackRelay
@@ -453,9 +453,9 @@ class DockerStack(Stack):
             ENV_BROKER_WAIT: str(self.config.start_timeout),
             "CELERY_BROKER_URL": self.worker_broker_url,
         }
-        world_volumes, world_env = app_world_mounts(self.config)
+        world_env = app_world_env(self.config)
         volumes, clock_env = dilated_worker_mounts(self.config.clock)
-        container.volumes.update({**world_volumes, **volumes})
+        container.volumes.update(volumes)
         container.with_envs(**{**env, **world_env, **clock_env})
         return container
 
