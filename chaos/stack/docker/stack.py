@@ -37,7 +37,7 @@ from chaos.stack.base import (
     WorkerHandle,
 )
 from chaos.stack.docker.app_world import app_world_env, prepare_app_world
-from chaos.stack.docker.dilation import app_wall, dilated_worker_mounts
+from chaos.stack.docker.dilation import app_wall, dilated_worker_env
 from chaos.stack.docker.engine import engine_client
 from chaos.stack.docker.host_relay import HostLoopbackRelay
 from chaos.stack.docker.images import (
@@ -452,12 +452,11 @@ class DockerStack(Stack):
             ENV_WORKER_NAME: name,
             ENV_BROKER_WAIT: str(self.config.start_timeout),
             "CELERY_BROKER_URL": self.worker_broker_url,
+            **app_world_env(self.config),
         }
-        world_env = app_world_env(self.config)
-        volumes, clock_env = dilated_worker_mounts(self.config.clock)
-        container.volumes.update(volumes)
-        container.with_envs(**{**env, **world_env, **clock_env})
-        return container
+        env, prefix = dilated_worker_env(self.config.clock, env)
+        container.with_envs(**env)
+        return container.with_command_prefix(prefix)
 
     def saw_ready(self, hostname: str, since_wall: float) -> bool:
         """True once the journal holds a worker.ready from ``hostname`` written after ``since``."""

@@ -36,6 +36,7 @@ class CeleryWorkerContainer(ChaosContainer):
         self.app = app
         self.hostname = hostname
         self.shape = WorkerShape(pool="solo", mingle=False, gossip=False, heartbeat=False)
+        self.command_prefix: list[str] = []
         # docker-init (tini) as PID 1 forwards SIGTERM to the worker and reaps prefork children.
         self._kwargs["init"] = True
         self._kwargs["working_dir"] = APP_DIR_IN_CONTAINER
@@ -53,6 +54,11 @@ class CeleryWorkerContainer(ChaosContainer):
         """Share the run directory with the host, read-write: the app's SQLite database, which
         the producer on the host writes too (an engine on another machine cannot have it)."""
         self.volumes[str(Path(run_dir).resolve())] = {"bind": RUN_DIR_IN_CONTAINER, "mode": "rw"}
+        return self
+
+    def with_command_prefix(self, prefix: list[str]) -> CeleryWorkerContainer:
+        """What starts the launcher (``python -m chaos.clockrecord`` on a dilated clock)."""
+        self.command_prefix = list(prefix)
         return self
 
     def with_pool(self, pool: str, concurrency: int = 1) -> CeleryWorkerContainer:
@@ -75,5 +81,6 @@ class CeleryWorkerContainer(ChaosContainer):
         from chaos.stack.launch import launcher_argv
 
         self.with_command(
-            launcher_argv("python", self.app, hostname=self.hostname, shape=self.shape)
-        )
+            [*self.command_prefix,
+             *launcher_argv("python", self.app, hostname=self.hostname, shape=self.shape)]
+        )  # fmt: skip
