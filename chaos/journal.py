@@ -4,7 +4,9 @@ Every writer (the runner, the producer, each worker's probe, a failpoint) append
 line to ``RUN_DIR/journal.jsonl`` with a single ``os.write`` on an ``O_APPEND`` descriptor, so
 lines from concurrent processes never interleave (Linux appends a write of one buffer atomically
 on a local file system). The journal never lives in the Redis under test: what it records must
-survive the faults it records.
+survive the faults it records. A process in a container of the docker backend, which shares no
+file system with the runner, sends each line to the runner's run service instead
+(``chaos.run_channel``), which appends it the same way before it answers.
 
 Event kinds and the fields of ``data`` they carry (all optional unless said):
 
