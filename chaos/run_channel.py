@@ -68,6 +68,15 @@ class RunChannel:
 _channel: RunChannel | None = None
 
 
+def _renew_in_child() -> None:
+    """A fork while another thread held the channel's lock would leave the child's copy held."""
+    if _channel is not None:
+        _channel._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_renew_in_child)
+
+
 def channel() -> RunChannel | None:
     """The process's channel when its stack says to use one (``CHAOS_RUN_SERVICE``), else None."""
     global _channel
