@@ -4,8 +4,10 @@ One private Docker network per run. Workers reach Redis only through the proxy, 
 alias; the producer on the host reaches the same proxy on a port published on the engine's host
 (TC_HOST or DOCKER_HOST's host; 127.0.0.1 for a local engine). Redis keeps its data in a named
 volume, so a killed and restarted broker comes back at the same alias with what its persistence
-setting saved. Every container, the network and the volume carry the
-run id as a label; ``close()`` removes them by that label through ``reap_docker``, the function
+setting saved. Workers share no folder with the runner for the journal and the failpoints: they
+reach the runner's run service (chaos.stack.docker.run_service). Every container, the network and
+the volume carry the run id as a label; ``close()`` removes them by that label through
+``reap_docker``, the function
 the run's watchdog (chaos.stack.watchdog) calls when the runner is killed instead.
 """
 
@@ -293,8 +295,10 @@ class DockerStack(Stack):
         self._network = Network(docker_network_kw={"labels": run_labels(self.run_id, "network")})
         self._network.name = f"chaos-{self.run_id}"
         self._network.create()
-        self._relay = HostLoopbackRelay(self._network_gateway())
-        self._service = RunService.for_gateway(self.run_dir, self._network_gateway())
+        gateway = self._network_gateway()
+        self._relay = HostLoopbackRelay(gateway)
+        # Where the workers journal, read failpoint plans and count hits: no shared folder.
+        self._service = RunService.for_gateway(self.run_dir, gateway)
         self._volume = client.volumes.create(
             name=f"chaos-{self.run_id}-redis", labels=run_labels(self.run_id, "volume")
         )
@@ -380,6 +384,7 @@ class DockerStack(Stack):
             "run_id": self.run_id,
             "backend": "docker",
             "network": self._network.name if self._network else None,
+            "run_service": self._service.address if self._service else None,
             "broker": {"container": f"chaos-{self.run_id}-redis", "direct_url": self.broker.direct_url},
             "proxy": {"api_url": self.proxy_api_url, "producer_url": self.producer_broker_url,
                       "worker_url": self.worker_broker_url,
