@@ -7,8 +7,8 @@ volume, so a killed and restarted broker comes back at the same alias with what 
 setting saved. Workers share no folder with the runner for the journal and the failpoints: they
 reach the runner's run service (chaos.stack.docker.run_service). Every container, the network and
 the volume carry the run id as a label; ``close()`` removes them by that label through
-``reap_docker``, the function
-the run's watchdog (chaos.stack.watchdog) calls when the runner is killed instead.
+``reap_docker``, the function the run's watchdog (chaos.stack.watchdog) calls when the runner
+is killed instead.
 """
 
 from __future__ import annotations
