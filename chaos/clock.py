@@ -110,6 +110,34 @@ def _libc() -> ctypes.CDLL:
     return libc
 
 
+def boot_id() -> str:
+    """This kernel's boot id: processes that share it share the monotonic clocks."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def write_start_record(sem_name: str, shm_name: str, origin: list[float]) -> None:
+    """libfaketime's shared start record (a POSIX semaphore and shared memory) with ``origin``
+    (one reading of each clock of ``_CLOCKS``); ClockError if the semaphore cannot be made."""
+    libc = _libc()
+    sem = libc.sem_open(sem_name.encode(), os.O_CREAT | os.O_EXCL, 0o600, 1)
+    if not sem or sem == ctypes.c_void_p(-1).value:  # SEM_FAILED
+        raise ClockError(f"sem_open {sem_name} failed: {os.strerror(ctypes.get_errno())}")
+    libc.sem_close(sem)
+    fields: list[int] = [0, 0]
+    for seconds in origin:
+        whole = int(seconds // 1)
+        fields += [whole, int(round((seconds - whole) * 1e9)) % 1_000_000_000]
+    fd = os.open(f"/dev/shm{shm_name}", os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+    try:
+        os.ftruncate(fd, mmap.PAGESIZE)
+        os.pwrite(fd, _SHARED_LAYOUT.pack(*fields), 0)
+    finally:
+        os.close(fd)
+
+
 class AppClock:
     """Real time (``dilation`` 1) or the run's dilated time, read the way the app reads it."""
 
@@ -154,23 +182,16 @@ class AppClock:
         reap_stale_origins()
         tag = f"{_TAG}{os.getpid()}_{secrets.token_hex(4)}"
         sem_name, shm_name = f"/{tag}_sem", f"/{tag}_shm"
-        libc = _libc()
-        sem = libc.sem_open(sem_name.encode(), os.O_CREAT | os.O_EXCL, 0o600, 1)
-        if not sem or sem == ctypes.c_void_p(-1).value:  # SEM_FAILED
-            raise ClockError(f"sem_open {sem_name} failed: {os.strerror(ctypes.get_errno())}")
-        libc.sem_close(sem)
-        fields: list[int] = [0, 0]
-        for seconds in self._origin:
-            whole = int(seconds // 1)
-            fields += [whole, int(round((seconds - whole) * 1e9)) % 1_000_000_000]
-        fd = os.open(f"/dev/shm{shm_name}", os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
-        try:
-            os.ftruncate(fd, mmap.PAGESIZE)
-            os.pwrite(fd, _SHARED_LAYOUT.pack(*fields), 0)
-        finally:
-            os.close(fd)
+        write_start_record(sem_name, shm_name, self._origin)
         self._names = (sem_name, shm_name)
         return self
+
+    def start_record(self) -> dict[str, Any]:
+        """What another machine's (or container's) process needs to write the same start record
+        in its own /dev/shm (``chaos.clockrecord``): names, origin, and this kernel's boot id."""
+        self.open()
+        assert self._names is not None
+        return {"names": list(self._names), "origin": list(self._origin), "boot_id": boot_id()}
 
     def close(self) -> None:
         """Remove the shared start record (processes that still map it keep their copy)."""

@@ -17,6 +17,7 @@ change. Patch where the code looks the name up, as with ``unittest.mock``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import json
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chaos import run_channel
 from chaos.errors import ConfigError, Problem
 from chaos.journal import ENV_RUN_DIR
 
@@ -108,11 +110,10 @@ class _PlanSource:
         self.patches = list(content.get("patches") or [])
 
     def fire(self, name: str) -> None:
-        self.refresh()
-        plan = self.plans.get(name)
-        if plan is None:
+        armed = self.armed_hit(name)
+        if armed is None:
             return
-        hit = self._count_hit(plan)
+        plan, hit = armed
         if not plan.fires_on(hit):
             return
         exception = _exception_class(plan.raise_) if plan.raise_ else None
@@ -121,6 +122,12 @@ class _PlanSource:
             time.sleep(plan.delay)  # noqa: sleep-ok the delay is the fault being injected
         if exception is not None:
             raise exception(plan.message)
+
+    def armed_hit(self, name: str) -> tuple[FailpointPlan, int] | None:
+        """The plan armed for ``name`` and this hit's number (counted), or None if unarmed."""
+        self.refresh()
+        plan = self.plans.get(name)
+        return None if plan is None else (plan, self._count_hit(plan))
 
     def _count_hit(self, plan: FailpointPlan) -> int:
         """The hit's number across every process of the run: one byte appended per hit, and the
@@ -158,6 +165,45 @@ class _PlanSource:
         )
 
 
+class _ServedPlanSource(_PlanSource):
+    """The plans and hit counts of a run whose files live with its runner (a container on a
+    Docker engine): asked of the run service (``chaos.run_channel``), which keeps them in the run
+    directory as ``_PlanSource`` does, so hits are counted across every process of the run."""
+
+    def __init__(self, run_dir: Path, channel: run_channel.RunChannel) -> None:
+        super().__init__(run_dir)
+        self.channel = channel
+
+    def refresh(self) -> None:
+        content = json.loads(self.channel.ask(run_channel.PLANS) or "{}")
+        self.plans = {
+            name: FailpointPlan.from_dict(entry.get("arming", name), entry)
+            for name, entry in (content.get("plans") or {}).items()
+        }
+        self.patches = list(content.get("patches") or [])
+
+    def armed_hit(self, name: str) -> tuple[FailpointPlan, int] | None:
+        answer = json.loads(self.channel.ask(run_channel.HIT, name))
+        if answer is None:
+            return None
+        return FailpointPlan(**answer["plan"]), int(answer["hit"])
+
+
+def served_answer(run_dir: Path, verb: str, payload: str) -> str:
+    """The run service's answer to a failpoint request, from the run directory's files."""
+    source = _PlanSource(run_dir)
+    if verb == run_channel.PLANS:
+        try:
+            return (run_dir / PLANS_FILE).read_text(encoding="utf-8").replace("\n", " ")
+        except FileNotFoundError:
+            return "{}"
+    armed = source.armed_hit(payload)
+    if armed is None:
+        return "null"
+    plan, hit = armed
+    return json.dumps({"plan": dataclasses.asdict(plan), "hit": hit})
+
+
 def _current_task() -> tuple[str | None, str | None]:
     try:
         from celery import current_task
@@ -190,7 +236,10 @@ def _not_an_exception_class(path: str, why: str) -> ConfigError:
 
 def _source_from_environment() -> _PlanSource | None:
     run_dir = os.environ.get(ENV_RUN_DIR)
-    return _PlanSource(Path(run_dir)) if run_dir else None
+    if not run_dir:
+        return None
+    served = run_channel.channel()
+    return _ServedPlanSource(Path(run_dir), served) if served else _PlanSource(Path(run_dir))
 
 
 _source: _PlanSource | None = _source_from_environment()

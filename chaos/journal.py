@@ -4,7 +4,9 @@ Every writer (the runner, the producer, each worker's probe, a failpoint) append
 line to ``RUN_DIR/journal.jsonl`` with a single ``os.write`` on an ``O_APPEND`` descriptor, so
 lines from concurrent processes never interleave (Linux appends a write of one buffer atomically
 on a local file system). The journal never lives in the Redis under test: what it records must
-survive the faults it records.
+survive the faults it records. A process in a container of the docker backend, which shares no
+file system with the runner, sends each line to the runner's run service instead
+(``chaos.run_channel``), which appends it the same way before it answers.
 
 Event kinds and the fields of ``data`` they carry (all optional unless said):
 
@@ -76,6 +78,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from chaos import run_channel
 
 JOURNAL_FILE = "journal.jsonl"
 SCHEMA_VERSION = 1
@@ -162,8 +166,12 @@ class JournalWriter:
         self._seq = itertools.count()
         self._lock = threading.Lock()
         self._broken: Exception | None = None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        # In a container of a run whose files live with the runner: events go over its socket.
+        self._channel = run_channel.channel() if _served_by_run_service(self.path) else None
+        self._fd = -1
+        if self._channel is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         # A fork while another thread holds the lock would leave the child's copy held forever.
         reference = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: _renew_lock(reference))
@@ -210,6 +218,9 @@ class JournalWriter:
         """
         if self._broken is not None:
             raise self._broken
+        if self._channel is not None:
+            self._send(line)
+            return
         try:
             written = os.write(self._fd, line)
         except OSError as exc:
@@ -224,6 +235,20 @@ class JournalWriter:
         _leave_failure_mark(self.path, reason)
         self._broken = StackError("journal", reason,
                                   hint="free space where the run directory lives (--out)")  # fmt: skip
+        raise self._broken
+
+    def _send(self, line: bytes) -> None:
+        """The line to the run service, which answers once it is in the runner's journal."""
+        assert self._channel is not None
+        try:
+            answer = self._channel.ask(run_channel.JOURNAL, line.decode().rstrip("\n"))
+        except OSError as exc:
+            answer = f"cannot reach the run service at {self._channel.address}: {exc}"
+        if answer == "ok":
+            return
+        from chaos.errors import StackError
+
+        self._broken = StackError("journal", f"an event did not reach the journal: {answer}")
         raise self._broken
 
     def close(self) -> None:
@@ -272,6 +297,13 @@ def journal_write_failures(path: Path | str) -> list[str]:
         pid = mark.name.rsplit(".", 1)[-1]
         failures.append(f"pid {pid}: {reason or 'an append failed'}")
     return failures
+
+
+def _served_by_run_service(path: Path) -> bool:
+    """True for this run's journal in a process told to reach it through the run service."""
+    run_dir = os.environ.get(ENV_RUN_DIR)
+    return bool(run_dir and os.environ.get(run_channel.ENV_RUN_SERVICE)
+                and path.parent == Path(run_dir))  # fmt: skip
 
 
 def _renew_lock(reference: weakref.ref[JournalWriter]) -> None:

@@ -46,6 +46,9 @@ ENV_CELERY_SETTINGS = "CHAOS_CELERY_SETTINGS"
 ENV_BROKER_WAIT = "CHAOS_BROKER_WAIT"
 ENV_SPAWN_WALL = "CHAOS_SPAWN_WALL"
 ENV_BROKER_URL_FILE = "CHAOS_BROKER_URL_FILE"
+#: JSON {"module", "text"}: a settings module the launcher writes and puts on sys.path (the docker
+#: backend's Django settings wrapper: a container has no file of the runner's machine).
+ENV_SETTINGS_WRAPPER = "CHAOS_SETTINGS_WRAPPER"
 #: The stack writes it in the run directory once its start-up is over (chaos.stack.launch).
 STACK_UP_FILE = "stack.up"
 EXIT_BAD_APP = 2
@@ -103,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chaos launcher: not on the run's dilated clock: {wrong_clock}", file=sys.stderr)
         return EXIT_WRONG_CLOCK
     sys.path.insert(0, os.getcwd())
+    _write_settings_wrapper()
     wait = float(os.environ.get(ENV_BROKER_WAIT, "30"))
 
     broker_url: str | None = None
@@ -201,14 +205,32 @@ def _import_app_independent_modules() -> None:
             pass  # Django, for an app that does not use it
 
 
+def _write_settings_wrapper() -> None:
+    """Write ``$CHAOS_SETTINGS_WRAPPER``'s module into a fresh folder first on ``sys.path``
+    (a forked pool child inherits it)."""
+    given = os.environ.get(ENV_SETTINGS_WRAPPER)
+    if not given:
+        return
+    import tempfile
+
+    wrapper = json.loads(given)
+    folder = tempfile.mkdtemp(prefix="chaos-settings-")
+    Path(folder, f"{wrapper['module']}.py").write_text(wrapper["text"], encoding="utf-8")
+    sys.path.insert(0, folder)
+
+
 def mark_stack_up(run_dir: Path) -> None:
     """Say that the stack's start-up is over: workers launched from now on do not wait for PING."""
     (run_dir / STACK_UP_FILE).touch()
 
 
 def _stack_is_up() -> bool:
+    from chaos import run_channel
     from chaos.journal import ENV_RUN_DIR  # imported by the probe by now
 
+    served = run_channel.channel()  # a container of a run whose files live with the runner
+    if served is not None:
+        return served.ask(run_channel.STACK_UP) == "1"
     run_dir = os.environ.get(ENV_RUN_DIR)
     return bool(run_dir) and (Path(run_dir) / STACK_UP_FILE).exists()
 

@@ -65,13 +65,20 @@ def test_a_worker_container_and_the_runner_share_the_dilated_clock(docker_images
 def test_a_worker_container_without_the_start_record_refuses_to_start(
     docker_images, tmp_path, monkeypatch
 ):
-    original = docker_stack.dilated_worker_mounts
+    import json
 
-    def without_the_record(clock):
-        volumes, env = original(clock)
-        return {k: v for k, v in volumes.items() if not k.startswith("/dev/shm/")}, env
+    from chaos.clockrecord import ENV_CLOCK_PRELOAD, ENV_CLOCK_RECORD
 
-    monkeypatch.setattr(docker_stack, "dilated_worker_mounts", without_the_record)
+    original = docker_stack.dilated_worker_env
+
+    def without_the_record(clock, env):
+        # Preloaded at once, as the host's processes are: no chaos.clockrecord writes the record.
+        env, _prefix = original(clock, env)
+        names = json.loads(env.pop(ENV_CLOCK_RECORD))["names"]
+        return {**env, "LD_PRELOAD": env.pop(ENV_CLOCK_PRELOAD),
+                "FAKETIME_SHARED": " ".join(names)}, []  # fmt: skip
+
+    monkeypatch.setattr(docker_stack, "dilated_worker_env", without_the_record)
     with pytest.raises(StackError) as raised:
         run_scenario(SCENARIO, backend="docker", out_dir=tmp_path, quiet=True)
     text = str(raised.value)

@@ -14,7 +14,7 @@ from chaos.stack._waiting import poll_until
 from chaos.stack.base import StackConfig
 from chaos.stack.docker import DockerStack
 
-from .conftest import wait_for_event
+from .conftest import bind_mounts, wait_for_event
 
 pytestmark = pytest.mark.docker
 
@@ -38,6 +38,22 @@ def test_task_sent_from_the_host_executes_in_a_worker_container(docker_stack, ce
     assert event["data"]["attempt"] == 0
     started = wait_for_event(docker_stack.run_dir, "task.started", task_id)
     assert started["data"]["hostname"] == docker_stack.workers[0].hostname
+
+
+def test_only_the_apps_database_folder_is_bind_mounted(docker_stack, celery_app):
+    """The run's journal, failpoints and start-up mark reach the runner through its run service,
+    the settings wrapper travels as text: the one bind mount left is the run directory on the
+    workers, for the app's SQLite database the producer on this machine writes too (README)."""
+    from chaos.stack.docker import engine_client
+
+    mounts = bind_mounts(engine_client(), docker_stack.run_id)
+    run = f"chaos-{docker_stack.run_id}"
+    assert {f"{run}-redis", f"{run}-redis-net", f"{run}-proxy", f"{run}-worker-1"} <= set(mounts)
+    database_folder = str(docker_stack.run_dir.resolve())
+    assert mounts == {name: [database_folder] if "-worker-" in name else [] for name in mounts}
+    # ... and the worker's events are in the runner's journal while the run goes on.
+    task_id = send(celery_app, docker_stack, 6)
+    assert wait_for_event(docker_stack.run_dir, "task.succeeded", task_id)
 
 
 def test_broker_killed_then_started_again_serves_the_workers(docker_stack, celery_app):

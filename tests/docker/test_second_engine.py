@@ -2,7 +2,9 @@
 
 The scenario runs in a child ``chaos run`` with DOCKER_HOST at the second engine (this process's
 engine client and Testcontainers settings are per process). Its images are loaded from the first
-engine (docker save | load) or built. Bind mounts stay: both engines share this filesystem.
+engine (docker save | load) or built. The run's journal and failpoints reach the runner through
+its run service, not a shared folder: the only bind mount is the run directory, for the app's
+database (the producer on this machine writes it too; README, "A bigger or remote engine").
 """
 
 from __future__ import annotations
@@ -107,3 +109,57 @@ def test_run_jobs_puts_each_slot_on_its_engine(second_engine, tmp_path):
     on_first = _created_run_ids(docker.from_env(environment={}), since)
     assert run_id["failpoint-send-invoice-email"] in on_second - on_first
     assert run_id["proxy-down"] in on_first - on_second
+
+
+STACK_ON_THE_SECOND_ENGINE = """
+import json, os, sys
+from pathlib import Path
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "myproject.settings")
+django.setup()
+from chaos.producer import Producer
+from chaos.stack.base import StackConfig
+from chaos.stack.docker import DockerStack, engine_client
+from chaos.stack.docker.labels import LABEL_RUN_ID
+from myproject.celery import app
+
+with DockerStack(StackConfig(workers=1, run_dir=Path(sys.argv[1]), start_timeout=120)) as stack:
+    containers = engine_client().containers.list(
+        all=True, filters={"label": f"{LABEL_RUN_ID}={stack.run_id}"})
+    mounts = {c.name: [m["Source"] for m in c.attrs["Mounts"] if m["Type"] == "bind"]
+              for c in containers}
+    with Producer.for_stack(app, stack) as producer:
+        sent = producer.send("shop.tasks.send_invoice_email", args=[7], key="order=7")
+    print(json.dumps({"mounts": mounts, "task_id": sent.task_id, "run_id": stack.run_id,
+                      "run_dir": str(stack.run_dir.resolve())}))
+    sys.stdout.flush()
+    sys.stdin.readline()  # the test reads the journal while the stack is up
+"""
+
+
+def test_a_stack_on_the_second_engine_mounts_only_the_database_folder(second_engine, tmp_path):
+    from chaos.stack.base import REFERENCE_APP_DIR
+
+    from .conftest import wait_for_event
+
+    env = {**os.environ, "DOCKER_HOST": SECOND,
+           "PYTHONPATH": os.pathsep.join([str(REFERENCE_APP_DIR), str(ROOT)])}  # fmt: skip
+    child = subprocess.Popen([sys.executable, "-c", STACK_ON_THE_SECOND_ENGINE, str(tmp_path)],
+                             env=env, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        line = child.stdout.readline()  # type: ignore[union-attr]
+        assert line, child.stderr.read()[-3000:]  # type: ignore[union-attr]
+        seen = json.loads(line)
+        # The worker on the other engine journals into this machine's run directory, live.
+        assert wait_for_event(Path(seen["run_dir"]), "task.succeeded", seen["task_id"])
+    finally:
+        child.communicate("\n", timeout=120)
+    assert child.returncode == 0
+    run = f"chaos-{seen['run_id']}"
+    mounts = seen["mounts"]
+    assert {f"{run}-redis", f"{run}-redis-net", f"{run}-proxy", f"{run}-worker-1"} <= set(mounts)
+    assert mounts == {name: [seen["run_dir"]] if "-worker-" in name else [] for name in mounts}
+    left = second_engine.containers.list(all=True,
+                                         filters={"label": f"{LABEL_RUN_ID}={seen['run_id']}"})
+    assert not left, [c.name for c in left]

@@ -5,13 +5,14 @@ docker what they mean on the local backend.
 The migration and the set-up commands run on the host, as on the local backend, on the run's
 database file in the run directory; the containers see that file through the bind mount at
 ``RUN_DIR_IN_CONTAINER``. Only the route differs: the workers get the container's path, through
-the app's own variable (``app.database.env``) or through the suite's settings wrapper, which is
-mounted read-only into the container's working directory (on ``sys.path`` for ``python -m``), so
-that no image's ``PYTHONPATH`` has to be known or overridden.
+the app's own variable (``app.database.env``) or through the suite's settings wrapper, whose text
+the launcher writes into a folder it puts on ``sys.path`` (``ENV_SETTINGS_WRAPPER``), so that no
+image's ``PYTHONPATH`` has to be known or overridden and no host file is mounted for it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -21,16 +22,14 @@ from chaos.probe import ENV_WORKER_NAME
 from chaos.stack._app_setup import run_setup
 from chaos.stack._django_db import database_env, database_for_run, settings_wrapper
 from chaos.stack.base import StackConfig
-from chaos.stack.docker.worker_container import APP_DIR_IN_CONTAINER, RUN_DIR_IN_CONTAINER
-from chaos.stack.launch import ENV_BROKER_WAIT, ENV_CELERY_SETTINGS
+from chaos.stack.docker.worker_container import RUN_DIR_IN_CONTAINER
+from chaos.stack.launch import ENV_BROKER_WAIT, ENV_CELERY_SETTINGS, ENV_SETTINGS_WRAPPER
 
 #: Both backends give the app the run's database under this name in the run directory.
 RUN_DATABASE_FILE = "db.sqlite3"
 #: Variables of an enclosing run (or of the shell) that must not reach this run's set-up.
 _NOT_INHERITED = (ENV_RUN_DIR, ENV_RUN_ID, ENV_WORKER_NAME, ENV_CELERY_SETTINGS, ENV_BROKER_WAIT,
                   "DJANGO_SETTINGS_MODULE", "CELERY_BROKER_URL")  # fmt: skip
-
-Volumes = dict[str, dict[str, str]]
 
 
 def host_env(config: StackConfig, run_dir: Path, run_id: str) -> dict[str, str]:
@@ -66,16 +65,19 @@ def prepare_app_world(config: StackConfig, run_dir: Path, run_id: str,
         steps["setup"] = time.monotonic() - mark
 
 
-def app_world_mounts(config: StackConfig) -> tuple[Volumes, dict[str, str]]:
-    """(volumes, environment) that point a worker container at the run's database; empty for an
-    app without Django settings."""
+def app_world_env(config: StackConfig) -> dict[str, str]:
+    """The environment that points a worker container at the run's database (empty for an app
+    without Django settings). The suite's settings wrapper travels in it as text, written by the
+    launcher into a folder of the container (``chaos.stack.launch``): no file of this machine is
+    mounted for it."""
     if not config.settings_module:
-        return {}, {}
+        return {}
     database = Path(RUN_DIR_IN_CONTAINER) / RUN_DATABASE_FILE
     env = database_env(config.settings_module, database, {}, via_env=config.database_env)
-    env.pop("PYTHONPATH", None)  # the host's folder: the wrapper is mounted instead
+    env.pop("PYTHONPATH", None)  # the host's folder: the wrapper is written in the container
     if config.database_env:
-        return {}, env
+        return env
     name, folder = settings_wrapper(config.settings_module)
-    mount = {"bind": f"{APP_DIR_IN_CONTAINER}/{name}.py", "mode": "ro"}
-    return {str(folder / f"{name}.py"): mount}, env
+    text = (folder / f"{name}.py").read_text(encoding="utf-8")
+    env[ENV_SETTINGS_WRAPPER] = json.dumps({"module": name, "text": text})
+    return env

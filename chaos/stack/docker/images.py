@@ -34,6 +34,7 @@ from docker.errors import APIError, ImageNotFound
 
 from chaos.errors import ConfigError, Problem, StackError
 from chaos.lockfile import pins_without_hashes
+from chaos.stack.docker.dilation import dilated_clock_files
 from chaos.stack.docker.engine import engine_client
 from chaos.stack.docker.labels import LABEL_IMAGE_INPUTS
 
@@ -90,6 +91,7 @@ ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 HOME=/
 COPY chaos /opt/chaos/chaos
 RUN python -m compileall -q /opt/chaos
 ENV PYTHONPATH=/opt/chaos
+COPY clock /opt/chaos-clock
 """
 
 PROXY_DOCKERFILE = """\
@@ -281,6 +283,7 @@ class ImageBuilder:
         lock_file = PROJECT_ROOT / "requirements.lock"
         lock_text = lock_file.read_text() if lock_file.is_file() else ""
         chaos_files = FileSnapshot(self.chaos_package_dir)
+        clock_files = dilated_clock_files()  # a dilated clock's libraries, when this machine has
         tag = (
             InputsDigest("runtime")
             .text(base)
@@ -288,6 +291,8 @@ class ImageBuilder:
             .text("\n".join(requirements))
             .text(lock_text)
             .snapshot(chaos_files)
+            .text(repr(sorted((name, hashlib.sha256(body).hexdigest())
+                              for name, body in clock_files.items())))
             .tag(f"{REPOSITORY_PREFIX}/runtime")
         )
         if self._needs_build("runtime", tag):
@@ -296,6 +301,7 @@ class ImageBuilder:
             members = [(path, f"wheels/{path.name}") for path in sorted(wheelhouse.iterdir())]
             context = {"Dockerfile": RUNTIME_DOCKERFILE.encode()}
             context.update({f"chaos/{name}": body for name, body in chaos_files.contents.items()})
+            context.update({f"clock/{name}": body for name, body in clock_files.items()})
             self._build("runtime", tag, self._context_tar(context, members), {"BASE_IMAGE": base})
             self._done("runtime", tag, began)
         return tag

@@ -4,9 +4,11 @@ One private Docker network per run. Workers reach Redis only through the proxy, 
 alias; the producer on the host reaches the same proxy on a port published on the engine's host
 (TC_HOST or DOCKER_HOST's host; 127.0.0.1 for a local engine). Redis keeps its data in a named
 volume, so a killed and restarted broker comes back at the same alias with what its persistence
-setting saved. Every container, the network and the volume carry the
-run id as a label; ``close()`` removes them by that label through ``reap_docker``, the function
-the run's watchdog (chaos.stack.watchdog) calls when the runner is killed instead.
+setting saved. Workers share no folder with the runner for the journal and the failpoints: they
+reach the runner's run service (chaos.stack.docker.run_service). Every container, the network and
+the volume carry the run id as a label; ``close()`` removes them by that label through
+``reap_docker``, the function the run's watchdog (chaos.stack.watchdog) calls when the runner
+is killed instead.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ from chaos.stack.base import (
     StackConfig,
     WorkerHandle,
 )
-from chaos.stack.docker.app_world import app_world_mounts, prepare_app_world
-from chaos.stack.docker.dilation import app_wall, dilated_worker_mounts
+from chaos.stack.docker.app_world import app_world_env, prepare_app_world
+from chaos.stack.docker.dilation import app_wall, dilated_worker_env
 from chaos.stack.docker.engine import engine_client
 from chaos.stack.docker.host_relay import HostLoopbackRelay
 from chaos.stack.docker.images import (
@@ -48,6 +50,7 @@ from chaos.stack.docker.images import (
 )
 from chaos.stack.docker.labels import run_labels
 from chaos.stack.docker.reaping import reap_docker
+from chaos.stack.docker.run_service import RunService
 from chaos.stack.docker.redis_container import (
     REDIS_PORT,
     NetworkHolderContainer,
@@ -246,6 +249,7 @@ class DockerStack(Stack):
         self._tail = JournalTail(self.journal_path)
         self._worker_image = ""
         self._relay: HostLoopbackRelay | None = None
+        self._service: RunService | None = None
         self._watchdog: Watchdog | None = None
         self.started_seconds: dict[str, float] = {}
         """How long each start-up step took (the benchmark reads it)."""
@@ -291,7 +295,10 @@ class DockerStack(Stack):
         self._network = Network(docker_network_kw={"labels": run_labels(self.run_id, "network")})
         self._network.name = f"chaos-{self.run_id}"
         self._network.create()
-        self._relay = HostLoopbackRelay(self._network_gateway())
+        gateway = self._network_gateway()
+        self._relay = HostLoopbackRelay(gateway)
+        # Where the workers journal, read failpoint plans and count hits: no shared folder.
+        self._service = RunService.for_gateway(self.run_dir, gateway)
         self._volume = client.volumes.create(
             name=f"chaos-{self.run_id}-redis", labels=run_labels(self.run_id, "volume")
         )
@@ -377,6 +384,7 @@ class DockerStack(Stack):
             "run_id": self.run_id,
             "backend": "docker",
             "network": self._network.name if self._network else None,
+            "run_service": self._service.address if self._service else None,
             "broker": {"container": f"chaos-{self.run_id}-redis", "direct_url": self.broker.direct_url},
             "proxy": {"api_url": self.proxy_api_url, "producer_url": self.producer_broker_url,
                       "worker_url": self.worker_broker_url,
@@ -411,6 +419,9 @@ class DockerStack(Stack):
             if self._relay is not None:
                 self._relay.stop()
                 self._relay = None
+            if self._service is not None:  # after the containers: none writes any more
+                self._service.stop()
+                self._service = None
             if self._journal is not None:
                 self._journal.close()
                 self._journal = None
@@ -429,26 +440,28 @@ class DockerStack(Stack):
     def new_worker_container(self, name: str, hostname: str) -> CeleryWorkerContainer:
         if self._network is None:
             raise StackError(name, "the stack is not started")
+        assert self._service is not None
         container = (
             CeleryWorkerContainer(self._worker_image, app=self.config.app, hostname=hostname)
-            .with_run_dir(self.run_dir, self.run_id)
+            .with_run_service(self.run_id, self._service.address)
             .with_shape(worker_shape(self.config, name))
             .with_celery_settings(self.celery_settings())
             .with_name(f"chaos-{self.run_id}-{name}")
         )
         container.with_private_network(self._network)
+        if self.config.settings_module:
+            container.with_run_dir_mounted(self.run_dir)  # the app's database (see README)
         assert self._relay is not None
         env = {
             **self._relay.rewrite(self.config.env),
             ENV_WORKER_NAME: name,
             ENV_BROKER_WAIT: str(self.config.start_timeout),
             "CELERY_BROKER_URL": self.worker_broker_url,
+            **app_world_env(self.config),
         }
-        world_volumes, world_env = app_world_mounts(self.config)
-        volumes, clock_env = dilated_worker_mounts(self.config.clock)
-        container.volumes.update({**world_volumes, **volumes})
-        container.with_envs(**{**env, **world_env, **clock_env})
-        return container
+        env, prefix = dilated_worker_env(self.config.clock, env)
+        container.with_envs(**env)
+        return container.with_command_prefix(prefix)
 
     def saw_ready(self, hostname: str, since_wall: float) -> bool:
         """True once the journal holds a worker.ready from ``hostname`` written after ``since``."""

@@ -1,9 +1,11 @@
 """``CeleryWorkerContainer``: one ``celery worker`` of the app, started by the project's launcher.
 
-The run directory is bind-mounted at ``RUN_DIR_IN_CONTAINER``: the probe and the failpoints write
-the journal there and the app's SQLite result database lives there, so host and containers share
-them and they stay outside the fault domain. The container runs as the host user, so that what it
-writes in the run directory belongs to whoever started the run.
+The container shares no file with the runner for the run itself: the probe and the failpoints
+reach the journal and the armed plans through the runner's run service (``chaos.run_channel``,
+``CHAOS_RUN_SERVICE``), so the engine may be another machine. ``CHAOS_RUN_DIR`` still names
+``RUN_DIR_IN_CONTAINER`` (it says "in a run"); only an app with a database gets that folder
+bind-mounted, for the SQLite file the producer on the host shares with the workers. The container
+runs as the host user, so that the database's files stay yours.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos.journal import ENV_RUN_DIR, ENV_RUN_ID
+from chaos.run_channel import ENV_RUN_SERVICE
 from chaos.stack.docker.container import ChaosContainer
 from chaos.stack.shape import WorkerShape
 
@@ -33,17 +36,29 @@ class CeleryWorkerContainer(ChaosContainer):
         self.app = app
         self.hostname = hostname
         self.shape = WorkerShape(pool="solo", mingle=False, gossip=False, heartbeat=False)
+        self.command_prefix: list[str] = []
         # docker-init (tini) as PID 1 forwards SIGTERM to the worker and reaps prefork children.
         self._kwargs["init"] = True
         self._kwargs["working_dir"] = APP_DIR_IN_CONTAINER
         if hasattr(os, "getuid"):
             self._kwargs["user"] = f"{os.getuid()}:{os.getgid()}"
 
-    def with_run_dir(self, run_dir: Path, run_id: str) -> CeleryWorkerContainer:
-        """Share the run directory (journal, database) with the host, read-write."""
+    def with_run_service(self, run_id: str, address: str) -> CeleryWorkerContainer:
+        """Take part in the run through the runner's run service at ``address`` (host:port)."""
         self.with_run(run_id)
+        self.with_envs(**{ENV_RUN_DIR: RUN_DIR_IN_CONTAINER, ENV_RUN_ID: run_id,
+                          ENV_RUN_SERVICE: address})  # fmt: skip
+        return self
+
+    def with_run_dir_mounted(self, run_dir: Path) -> CeleryWorkerContainer:
+        """Share the run directory with the host, read-write: the app's SQLite database, which
+        the producer on the host writes too (an engine on another machine cannot have it)."""
         self.volumes[str(Path(run_dir).resolve())] = {"bind": RUN_DIR_IN_CONTAINER, "mode": "rw"}
-        self.with_envs(**{ENV_RUN_DIR: RUN_DIR_IN_CONTAINER, ENV_RUN_ID: run_id})
+        return self
+
+    def with_command_prefix(self, prefix: list[str]) -> CeleryWorkerContainer:
+        """What starts the launcher (``python -m chaos.clockrecord`` on a dilated clock)."""
+        self.command_prefix = list(prefix)
         return self
 
     def with_pool(self, pool: str, concurrency: int = 1) -> CeleryWorkerContainer:
@@ -66,5 +81,6 @@ class CeleryWorkerContainer(ChaosContainer):
         from chaos.stack.launch import launcher_argv
 
         self.with_command(
-            launcher_argv("python", self.app, hostname=self.hostname, shape=self.shape)
-        )
+            [*self.command_prefix,
+             *launcher_argv("python", self.app, hostname=self.hostname, shape=self.shape)]
+        )  # fmt: skip
