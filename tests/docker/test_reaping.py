@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from chaos.journal import read_journal
 from chaos.stack._waiting import poll_until
 from chaos.stack.base import StackConfig
 from chaos.stack.docker import DockerStack, labelled_leftovers, reap_docker
+from chaos.stack.docker.reaping import not_removed
 from chaos.stack.local.reaping import processes_with_run_id
 
 #: How soon after kill -9 of the owner nothing of its run may be left (issue 17 asks 2 s). The
@@ -45,6 +47,25 @@ OWNER_SCRIPT = textwrap.dedent(
     stack.start()
     print(stack.run_id, stack._watchdog.pid, flush=True)
     threading.Event().wait(120)  # held until the test kills this process with SIGKILL
+    """
+)
+
+
+#: A run whose owner made its parts and died: containers, a network and a volume, labelled as a
+#: stack labels them (cheaper than a stack: no worker to wait for).
+DEAD_OWNER_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import docker
+    from chaos.stack.docker.labels import run_labels
+
+    image, run_id = sys.argv[1:3]
+    client = docker.from_env()
+    client.networks.create(f"chaos-{run_id}", labels=run_labels(run_id, "network"))
+    client.volumes.create(f"chaos-{run_id}-v", labels=run_labels(run_id, "volume"))
+    for n in range(4):
+        client.containers.run(image, ["sleep", "120"], detach=True, name=f"chaos-{run_id}-{n}",
+                              network=f"chaos-{run_id}", labels=run_labels(run_id, f"part-{n}"))
     """
 )
 
@@ -167,3 +188,52 @@ def test_reap_leaves_stacks_whose_owner_is_alive(docker_stack):
     reap_docker()
     assert docker_stack.broker.is_running()
     assert labelled_leftovers(docker_stack.run_id)
+
+
+def test_reapers_meeting_on_one_dead_run_both_succeed(docker_images, tmp_path):
+    """Two reapers at once (a watchdog and ``chaos clean``, two xdist workers' stacks starting):
+    the engine answers the second removal of a container 409 "already in progress". That error
+    made ``reap_docker`` raise in whichever reaper came second: the cause of
+    test_reap_leaves_stacks_whose_owner_is_alive failing once under ``-n 2``."""
+    run_id = f"deadowner{os.getpid()}{int(time.time() * 1000) % 100000}"
+    made = subprocess.run([sys.executable, "-c", DEAD_OWNER_SCRIPT, docker_images.redis, run_id],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    try:
+        assert made.returncode == 0, made.stderr[-2000:]
+        assert len(labelled_leftovers(run_id)) == 6  # 4 containers, the network, the volume
+        for attempt in range(3):  # a collision each time: both list, then both remove
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                answers = list(pool.map(lambda _: reap_docker(run_id), range(2)))
+            assert labelled_leftovers(run_id) == []
+            assert [not_removed(answer) for answer in answers] == [[], []]
+            assert sum(len(answer) for answer in answers) >= 6
+            if attempt < 2:
+                made = subprocess.run(
+                    [sys.executable, "-c", DEAD_OWNER_SCRIPT, docker_images.redis, run_id],
+                    capture_output=True, text=True, timeout=120,
+                )  # fmt: skip
+                assert made.returncode == 0, made.stderr[-2000:]
+    finally:
+        reap_docker(run_id)
+
+
+def test_a_part_reap_docker_cannot_remove_is_named_not_dropped(docker_images):
+    """A network still in use by a container that is not the run's stays, and the answer says so
+    (close() and chaos clean report it; see test_close_that_leaks_a_part_raises)."""
+    run_id = f"inuse{os.getpid()}{int(time.time() * 1000) % 100000}"
+    made = subprocess.run([sys.executable, "-c", DEAD_OWNER_SCRIPT, docker_images.redis, run_id],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert made.returncode == 0, made.stderr[-2000:]
+    import docker
+
+    client = docker.from_env()
+    stranger = client.containers.run(docker_images.redis, ["sleep", "120"], detach=True,
+                                     network=f"chaos-{run_id}")  # fmt: skip
+    try:
+        answer = reap_docker(run_id)
+        left = not_removed(answer)
+        assert len(left) == 1 and left[0].startswith(f"network chaos-{run_id} NOT removed: ")
+        assert labelled_leftovers(run_id) == [f"network chaos-{run_id}"]
+    finally:
+        stranger.remove(force=True)
+        reap_docker(run_id)
