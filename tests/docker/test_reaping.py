@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from chaos.errors import StackError
 from chaos.journal import read_journal
 from chaos.stack._waiting import poll_until
 from chaos.stack.base import StackConfig
@@ -234,6 +235,43 @@ def test_a_part_reap_docker_cannot_remove_is_named_not_dropped(docker_images):
         left = not_removed(answer)
         assert len(left) == 1 and left[0].startswith(f"network chaos-{run_id} NOT removed: ")
         assert labelled_leftovers(run_id) == [f"network chaos-{run_id}"]
-    finally:
+        # chaos clean names it and exits 3 (infrastructure), not 0 as if all were gone.
+        clean = subprocess.run([sys.executable, "-m", "chaos", "clean", "--run", run_id],
+                               capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert clean.returncode == 3, clean.stdout + clean.stderr
+        assert f"network chaos-{run_id} NOT removed: " in clean.stdout
         stranger.remove(force=True)
+        stranger = None
+        clean = subprocess.run([sys.executable, "-m", "chaos", "clean", "--run", run_id],
+                               capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert clean.returncode == 0, clean.stdout + clean.stderr
+        assert f"removed network chaos-{run_id}" in clean.stdout
+        assert labelled_leftovers(run_id) == []
+    finally:
+        if stranger is not None:
+            stranger.remove(force=True)
         reap_docker(run_id)
+
+
+def test_close_that_leaks_a_part_raises(docker_images, tmp_path):
+    """close() that could not remove a part says so as a StackError (chaos run: exit 3; a
+    fixture: a teardown error), as a Testcontainers container whose removal fails does."""
+    import docker
+
+    client = docker.from_env()
+    stack = DockerStack(StackConfig(workers=1, run_dir=tmp_path, start_timeout=60),
+                        images=docker_images)  # fmt: skip
+    stranger = None
+    try:
+        stack.start()
+        # Not the run's: a container someone attached to the run's network by hand.
+        stranger = client.containers.run(docker_images.redis, ["sleep", "120"], detach=True,
+                                         network=f"chaos-{stack.run_id}")  # fmt: skip
+        with pytest.raises(StackError, match=r"close\(\) left parts of the run behind: network"):
+            stack.close()
+        assert labelled_leftovers(stack.run_id) == [f"network chaos-{stack.run_id}"]
+    finally:
+        if stranger is not None:
+            stranger.remove(force=True)
+        stack.close()  # closed already: removes what is left, raises nothing now
+    assert labelled_leftovers(stack.run_id) == []
