@@ -111,3 +111,80 @@ def test_sigterm_tears_the_session_stack_down_and_exits_143(tmp_path: Path) -> N
         for pid in started.get("pids", []) + _run_processes(started.get("run_id", "-")):
             if _still_running(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+HELD_TEST_PER_WORKER = """
+import json, os, threading
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_holds_the_worker_stack_until_terminated(chaos_stack, n):
+    started = {
+        "worker": os.environ.get("PYTEST_XDIST_WORKER"),
+        "session_pid": os.getpid(),
+        "run_id": chaos_stack.run_id,
+        "run_dir": str(chaos_stack.run_dir),
+        "pids": [chaos_stack.broker.process.pid] + [w.pid for w in chaos_stack.workers],
+        "ports": [chaos_stack.broker.port, chaos_stack.proxy.listen_port],
+    }
+    target = Path(os.environ["STACK_UP_DIR"]) / f"{os.environ['PYTEST_XDIST_WORKER']}.json"
+    staging = target.with_suffix(".tmp")
+    staging.write_text(json.dumps(started))
+    staging.replace(target)  # by rename: never read half-written
+    threading.Event().wait(120)  # held until SIGTERM (bounded, should the signal never come)
+"""
+
+
+def test_sigterm_under_xdist_closes_every_workers_stack_and_exits_143(tmp_path: Path) -> None:
+    """``pytest -n 2`` with one stack per xdist worker; SIGTERM to the session (what ``timeout``
+    and a cancelled CI job send) once both stacks are up: each worker's fixture closes its own
+    stack (not the watchdog), the session exits 143, no process or port of either run is left."""
+    (tmp_path / "conftest.py").write_text(CONFTEST)
+    (tmp_path / "test_held.py").write_text(HELD_TEST_PER_WORKER)
+    up_dir = tmp_path / "up"
+    up_dir.mkdir()
+    session = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:django",
+         "-q", "-n", "2", "--chaos-keep", f"--chaos-out={tmp_path / 'runs'}",
+         "--rootdir", str(tmp_path), "-c", os.devnull, str(tmp_path / "test_held.py")],
+        cwd=tmp_path, env={**_without_django(os.environ), "STACK_UP_DIR": str(up_dir)},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    runs: list[dict] = []
+    try:
+        both_up = poll_until(
+            lambda: len(list(up_dir.glob("*.json"))) == 2 or session.poll() is not None,
+            STACK_UP_WITHIN,
+        )
+        if not both_up:
+            raise AssertionError("the inner session's two stacks did not come up")
+        assert session.poll() is None, session.communicate()[0]
+        runs = [json.loads(path.read_text()) for path in sorted(up_dir.glob("*.json"))]
+        assert sorted(run["worker"] for run in runs) == ["gw0", "gw1"]
+        assert len({run["run_id"] for run in runs}) == 2  # a stack per worker
+        assert all(_still_running(pid) for run in runs for pid in run["pids"])
+
+        session.send_signal(signal.SIGTERM)  # the controller only, as ``timeout`` sends it
+        output, _ = session.communicate(timeout=STOPPED_WITHIN)
+
+        assert session.returncode == EXIT_TERMINATED, output
+        assert "Traceback" not in output, output
+        for run in runs:
+            assert [pid for pid in run["pids"] if _still_running(pid)] == [], (run, output)
+            assert _run_processes(run["run_id"]) == [], (run, output)
+            assert not any(is_listening(port) for port in run["ports"]), (run, output)
+            assert not _still_running(run["session_pid"]), (run, output)  # the xdist worker
+            # Each worker's fixture closed its stack: its watchdog was released, reaped nothing.
+            log = (Path(run["run_dir"]) / "logs" / "watchdog.log").read_text(errors="replace")
+            assert "reaped" not in log, (run, log, output)
+    finally:
+        if session.poll() is None:
+            os.killpg(session.pid, signal.SIGKILL)
+            session.communicate(timeout=10)
+        for run in runs:
+            for pid in run["pids"] + _run_processes(run["run_id"]):
+                if _still_running(pid):
+                    os.kill(pid, signal.SIGKILL)
