@@ -25,7 +25,7 @@ from chaos.extras import missing_extra_error
 from chaos.interruption import (  # noqa: F401 - Terminated: API
     Terminated,
     raise_on_sigterm,
-    terminate_with_parent,
+    terminate_when_pipe_closes,
 )
 
 EXIT_OK = 0
@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(arguments)
     name = f"chaos {args.command}"
     raise_on_sigterm()
-    terminate_with_parent()  # a ``chaos run --jobs`` child ends with its parent
+    terminate_when_pipe_closes()  # a ``chaos run --jobs`` child ends with its parent
     try:
         try:
             return int(args.func(args))

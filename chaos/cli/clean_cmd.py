@@ -48,28 +48,35 @@ def run(args: argparse.Namespace) -> int:
         reaped += 1
         killed = ", ".join(map(str, pids)) if pids else "nothing left running"
         print(f"stopped {record.run_id} ({why}): {killed}")
-    missing = named - {record.run_id for record in records}
-    for run_id in sorted(missing):
-        print(f"no such run: {run_id} (registry: {state_dir() / 'runs'})")
     if not records:
         print(f"no registered runs (registry: {state_dir() / 'runs'})")
-    reap_docker_leftovers(args, named)
-    return 2 if missing else 0
+    docker_names = reap_docker_leftovers(args, named)
+    # A docker run is not in the local registry: its objects' names carry its id.
+    missing = {run_id for run_id in named - {record.run_id for record in records}
+               if not any(run_id in name for name in docker_names)}  # fmt: skip
+    for run_id in sorted(missing):
+        print(f"no such run: {run_id} (registry: {state_dir() / 'runs'}; no docker object)")
+    # 3, an infrastructure error, when a docker object could not be removed (named above).
+    return 2 if missing else 3 if not_removed(docker_names) else 0
 
 
-def reap_docker_leftovers(args: argparse.Namespace, named: set[str]) -> None:
+def not_removed(names: list[str]) -> list[str]:
+    return [name for name in names if " NOT removed: " in name]  # reaping.NOT_REMOVED
+
+
+def reap_docker_leftovers(args: argparse.Namespace, named: set[str]) -> list[str]:
     """Remove the labelled docker objects of stale runs (or of the named ones, or all); in a dry
-    run, list them."""
+    run, list them. Returns what was found, each entry as ``reap_docker`` says it."""
     try:
         from chaos.stack.docker.engines import known_engines
     except ImportError:
         print("docker: nothing reaped (the docker extra is not installed)")
-        return
-    for url in known_engines():  # every engine of CHAOS_DOCKER_HOSTS, else DOCKER_HOST's
-        _reap_engine(url, args, named)
+        return []
+    # Every engine of CHAOS_DOCKER_HOSTS, else DOCKER_HOST's.
+    return [name for url in known_engines() for name in _reap_engine(url, args, named)]
 
 
-def _reap_engine(url: str, args: argparse.Namespace, named: set[str]) -> None:
+def _reap_engine(url: str, args: argparse.Namespace, named: set[str]) -> list[str]:
     try:
         from chaos.stack.docker import reap_docker
         from chaos.stack.docker.engines import client_for
@@ -84,8 +91,14 @@ def _reap_engine(url: str, args: argparse.Namespace, named: set[str]) -> None:
         )  # fmt: skip
     except StackError as exc:
         print(f"docker: nothing reaped ({exc.failure.reason})")
-        return
+        return []
     for name in removed:
-        print(f"would remove {name} (on {url})" if args.dry_run else f"removed {name} (on {url})")
+        if args.dry_run:
+            print(f"would remove {name} (on {url})")
+        elif not_removed([name]):
+            print(f"{name} (on {url})")  # "network X NOT removed: why"
+        else:
+            print(f"removed {name} (on {url})")
     if not removed:
         print(f"docker {url}: nothing labelled was left")
+    return removed

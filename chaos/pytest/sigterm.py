@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import pytest
 
-from chaos.interruption import EXIT_TERMINATED, Terminated, raise_on_sigterm, restore
+from chaos.interruption import (
+    EXIT_TERMINATED,
+    Terminated,
+    raise_on_sigterm,
+    restore,
+    terminate_with_parent,
+)
 
 PLUGIN_NAME = "chaos-sigterm"
 
@@ -37,6 +43,9 @@ class SigtermPlugin:
 
 
 def register(config: pytest.Config) -> None:
-    """Take SIGTERM as Ctrl-C for this session (its main thread's; each xdist worker's too)."""
+    """Take SIGTERM as Ctrl-C for this session (its main thread's; each xdist worker's too). An
+    xdist worker also takes its session's death (``kill -9``) as SIGTERM: its stack is closed."""
     if not config.pluginmanager.has_plugin(PLUGIN_NAME):
         config.pluginmanager.register(SigtermPlugin(), PLUGIN_NAME)
+        if hasattr(config, "workerinput"):  # an xdist worker, a child of the session's process
+            terminate_with_parent()

@@ -11,10 +11,10 @@ from chaos.interruption import EXIT_TERMINATED, PARENT_PIPE_VARIABLE
 
 CHILD = """
 import sys, time
-from chaos.interruption import raise_on_sigterm, terminate_with_parent, Terminated
+from chaos.interruption import Terminated, raise_on_sigterm, terminate_when_pipe_closes
 raise_on_sigterm()
 try:
-    print(terminate_with_parent(), flush=True)
+    print(terminate_when_pipe_closes(), flush=True)
     sys.stdin.read()  # blocks until the test closes stdin; Terminated may come first
 except Terminated:
     print("terminated", flush=True)
@@ -35,8 +35,10 @@ def test_the_parents_pipe_closing_stops_the_child_as_sigterm_does() -> None:
     assert child.stdout is not None
     assert child.stdout.readline().strip() == "True"
     os.close(write_end)  # what the kernel does when the parent dies
-    out, _ = child.communicate(timeout=30)
-    assert (child.returncode, out.strip()) == (EXIT_TERMINATED, "terminated")
+    out = child.stdout.read()  # stdin stays open: only the pipe's end can stop the child
+    assert (child.wait(timeout=30), out.strip()) == (EXIT_TERMINATED, "terminated")
+    assert child.stdin is not None
+    child.stdin.close()
 
 
 def test_without_the_variable_nothing_is_watched() -> None:

@@ -49,7 +49,7 @@ from chaos.stack.docker.images import (
     print_builds_only,
 )
 from chaos.stack.docker.labels import run_labels
-from chaos.stack.docker.reaping import reap_docker
+from chaos.stack.docker.reaping import not_removed, reap_docker
 from chaos.stack.docker.run_service import RunService
 from chaos.stack.docker.redis_container import (
     REDIS_PORT,
@@ -251,6 +251,7 @@ class DockerStack(Stack):
         self._relay: HostLoopbackRelay | None = None
         self._service: RunService | None = None
         self._watchdog: Watchdog | None = None
+        self._left: list[str] = []  # what a close could not remove: the next close tries again
         self.started_seconds: dict[str, float] = {}
         """How long each start-up step took (the benchmark reads it)."""
 
@@ -269,8 +270,11 @@ class DockerStack(Stack):
         try:
             with map_exceptions("docker", "starting the docker stack"):
                 self._start_parts(began)
-        except BaseException:
-            self.close()
+        except BaseException as exc:
+            try:
+                self.close()
+            except StackError as leak:  # the start's failure stays the error; the leak is told
+                exc.add_note(str(leak))
             raise
 
     def _resolve_images(self) -> tuple[str, ProxyImage, str]:
@@ -407,15 +411,17 @@ class DockerStack(Stack):
         the one function the watchdog uses too); the watchdog is released once all is gone and
         reaps whatever a failed close left."""
         watchdog, self._watchdog = self._watchdog, None
-        with closing_under(watchdog):
+        left, self._left = self._left, []
+        with closing_under(watchdog):  # raising abandons the watchdog: it tries once more
             try:
                 self._save_logs()  # a log that cannot be kept (disk full) still lets parts go
             finally:
                 self._workers = []
                 self._proxy_container = self._redis = self._redis_net = None
                 self._network = self._volume = None
-                if watchdog is not None or self._journal is not None:  # parts carry the label
-                    reap_docker(self.run_id)
+                if watchdog is not None or self._journal is not None or left:  # labelled parts
+                    with map_exceptions("docker", f"removing the parts of run {self.run_id}"):
+                        left = self._left = not_removed(reap_docker(self.run_id))
             if self._relay is not None:
                 self._relay.stop()
                 self._relay = None
@@ -425,6 +431,13 @@ class DockerStack(Stack):
             if self._journal is not None:
                 self._journal.close()
                 self._journal = None
+            if left:
+                # As a Testcontainers container whose removal fails: the error reaches the
+                # caller (chaos run exits 3, a pytest fixture's teardown errors), never silence.
+                raise StackError(
+                    "docker", "close() left parts of the run behind: " + "; ".join(left),
+                    hint=f"its watchdog tries again; chaos clean --run {self.run_id} removes them",
+                )  # fmt: skip
 
     def _save_logs(self) -> None:
         named = [(worker.name, worker.container) for worker in self._workers if worker.is_created]
