@@ -289,8 +289,27 @@ def on_worker_ready(sender: Any = None, **_: Any) -> None:
         boot=boot,
         queues=_consumed_queues(sender),
         visibility_timeout=_visibility_timeout(getattr(sender, "app", None)),
+        **_prefetch_fields(getattr(sender, "app", None)),
         **_result_backend_fields(getattr(sender, "app", None)),
     )
+
+
+def _prefetch_fields(app: Any) -> dict[str, Any]:
+    """The prefetch bound the worker was configured with (the ``prefetch`` invariant's bound):
+    ``disable_prefetch`` only when this Celery knows the setting (5.6+; older ones ignore it)."""
+    conf = getattr(app, "conf", None)
+    if conf is None:
+        return {}
+    from celery.app.defaults import DEFAULTS
+
+    multiplier = conf.get("worker_prefetch_multiplier")
+    fields: dict[str, Any] = {
+        "prefetch_multiplier": multiplier if isinstance(multiplier, int) else None,
+        "acks_late": bool(conf.get("task_acks_late")),
+    }
+    if "worker_disable_prefetch" in DEFAULTS:
+        fields["disable_prefetch"] = bool(conf.get("worker_disable_prefetch"))
+    return fields
 
 
 def _result_backend_fields(app: Any) -> dict[str, Any]:

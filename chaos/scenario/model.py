@@ -218,6 +218,10 @@ class WorkerOverrides(_Strict):
     mingle: bool | None = None
     gossip: bool | None = None
     heartbeat: bool | None = None
+    prefetch_multiplier: int | None = Field(None, ge=0, description="worker_prefetch_multiplier")
+    disable_prefetch: bool | None = Field(
+        None, description="worker_disable_prefetch (5.6+, Redis): fetch with a free slot only"
+    )
 
 
 class Topology(_Strict):
@@ -241,6 +245,9 @@ class Topology(_Strict):
         default_factory=dict, description="one worker's own shape, by name (worker-1, ...)"
     )
     prefetch_multiplier: int | None = Field(None, ge=0)
+    disable_prefetch: bool | None = Field(
+        None, description="worker_disable_prefetch (5.6+, Redis): fetch with a free slot only"
+    )
     persistence: Literal["none", "everysec", "always"] = "none"
     celery: dict[str, Any] = Field(default_factory=dict, description="Celery settings overrides")
 
