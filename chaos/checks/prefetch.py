@@ -157,17 +157,22 @@ def _finding(
         f" (and {len(inside) - 3} more)" if len(inside) > 3 else ""
     )
     message = (
-        f"{span.hostname} held {labels} unstarted for {hi - lo:.2f} s "
+        f"{_short(span.hostname)} held {labels} unstarted for {hi - lo:.2f} s "
         f"({format_seconds(lo)} to {format_seconds(hi)}) while its pool ran "
         f"{', '.join(busy[:3]) or 'nothing'}; bound: {bound}"
     )
     free = free_time(history, inside[0].routing_key if inside else None)
-    others = [name for name in free.hostnames if name != span.hostname]
+    others = [_short(name) for name in free.hostnames if name != span.hostname]
     idle = free.within(lo, hi)
     if others and idle > 0:
         message += f"; {idle:.2f} s of it with a free slot on {', '.join(others)}"
     task_id = inside[0].task.task_id if inside else None
     return Finding(message, task_id, tuple(history.windows_around(lo, hi)))
+
+
+def _short(hostname: str) -> str:
+    """``worker-2`` for ``worker-2@run-id``: the name the scenario gives it."""
+    return hostname.split("@", 1)[0]
 
 
 @register_invariant("prefetch")
