@@ -20,10 +20,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from chaos.failpoints import failpoint
 from chaos.journal import ENV_RUN_DIR, JournalWriter, args_digest, qualified_name
 
 ENV_WORKER_NAME = "CHAOS_WORKER_NAME"
 
+#: The failpoint fired in every task_success signal: result stored, message not yet acked.
+AFTER_SUCCESS_FAILPOINT = "celery.task_success"
 #: Filled by the launcher before the worker starts; reported with ``worker.ready`` as ``boot``.
 boot_seconds: dict[str, float] = {}
 
@@ -198,6 +201,10 @@ def on_task_success(sender: Any = None, result: Any = None, **_: Any) -> None:
         attempt=request.retries,
         runtime=None if started is None else time.monotonic() - started,
     )
+    # Celery sends task_success after the result is stored and before the message is
+    # acknowledged (acks_late): a failpoint here holds a worker in that window, for a fault
+    # to kill it there (celery#9835). Unarmed, it costs one check.
+    failpoint(AFTER_SUCCESS_FAILPOINT)
 
 
 def on_task_failure(
