@@ -57,3 +57,18 @@ def test_a_child_received_but_never_started_by_a_live_worker_fails() -> None:
     verdict = verdicts(run)["invariant:chains"]
     assert not verdict.ok
     assert "received at 1.3" in verdict.message and "but never started" in verdict.message
+
+
+def test_a_child_held_by_a_worker_that_died_is_delayed_not_lost() -> None:
+    run = SyntheticRun()
+    run.worker_ready(0.5)
+    run.publish(1.0, "t1", "order=1", chain=[CHILD])
+    run.execute(1.1, "t1")
+    parent, _ = run.worker(1)
+    parent.emit(1.3, "task.received", "c1", CHILD["task"], attempt=0, hostname="worker-1")
+    run.fault("killed", "worker.kill", 1.5, 2.5, target="worker-1")
+    run.worker_ready(2.6)
+    run.finish(5.0)
+    verdict = verdicts(run)["invariant:chains"]
+    assert verdict.ok, verdict.message
+    assert "1 delayed until visibility_timeout" in verdict.observed
