@@ -20,10 +20,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from chaos.failpoints import failpoint
 from chaos.journal import ENV_RUN_DIR, JournalWriter, args_digest, qualified_name
 
 ENV_WORKER_NAME = "CHAOS_WORKER_NAME"
 
+#: The failpoint fired in every task_success signal: result stored, message not yet acked.
+AFTER_SUCCESS_FAILPOINT = "celery.task_success"
 #: Filled by the launcher before the worker starts; reported with ``worker.ready`` as ``boot``.
 boot_seconds: dict[str, float] = {}
 
@@ -198,6 +201,10 @@ def on_task_success(sender: Any = None, result: Any = None, **_: Any) -> None:
         attempt=request.retries,
         runtime=None if started is None else time.monotonic() - started,
     )
+    # Celery sends task_success after the result is stored and before the message is
+    # acknowledged (acks_late): a failpoint here holds a worker in that window, for a fault
+    # to kill it there (celery#9835). Unarmed, it costs one check.
+    failpoint(AFTER_SUCCESS_FAILPOINT)
 
 
 def on_task_failure(
@@ -289,8 +296,27 @@ def on_worker_ready(sender: Any = None, **_: Any) -> None:
         boot=boot,
         queues=_consumed_queues(sender),
         visibility_timeout=_visibility_timeout(getattr(sender, "app", None)),
+        **_prefetch_fields(getattr(sender, "app", None)),
         **_result_backend_fields(getattr(sender, "app", None)),
     )
+
+
+def _prefetch_fields(app: Any) -> dict[str, Any]:
+    """The prefetch bound the worker was configured with (the ``prefetch`` invariant's bound):
+    ``disable_prefetch`` only when this Celery knows the setting (5.6+; older ones ignore it)."""
+    conf = getattr(app, "conf", None)
+    if conf is None:
+        return {}
+    from celery.app.defaults import DEFAULTS
+
+    multiplier = conf.get("worker_prefetch_multiplier")
+    fields: dict[str, Any] = {
+        "prefetch_multiplier": multiplier if isinstance(multiplier, int) else None,
+        "acks_late": bool(conf.get("task_acks_late")),
+    }
+    if "worker_disable_prefetch" in DEFAULTS:
+        fields["disable_prefetch"] = bool(conf.get("worker_disable_prefetch"))
+    return fields
 
 
 def _result_backend_fields(app: Any) -> dict[str, Any]:

@@ -59,6 +59,12 @@ class EnqueueOutcome:
     uncertain: bool = False
 
 
+def _chain_links(names: Sequence[str] | None) -> list[dict[str, str]]:
+    """The tasks to chain after this one, each with a fresh id, in run order (journaled, so
+    that the history knows which child a parent's success implies)."""
+    return [{"task": str(name), "task_id": str(uuid.uuid4())} for name in names or ()]
+
+
 def _causes(exc: BaseException) -> list[BaseException]:
     chain: list[BaseException] = []
     current: BaseException | None = exc
@@ -154,6 +160,10 @@ class Producer:
         """Publish ``task_name`` once; never raises for a broker failure, returns the outcome."""
         task_id = task_id or str(uuid.uuid4())
         asked = {k: _plain_option(options[k]) for k in ASKED_OPTIONS if options.get(k) is not None}
+        links = _chain_links(options.pop("chain", None))
+        if links:
+            asked["chain"] = links
+            options["chain"] = self._chain_signatures(links)
         self._write("enqueue.tried", task_id, task_name, path=self.path, key=key,
                     args_digest=args_digest(args, kwargs), **asked)  # fmt: skip
         failed_attempts: list[BaseException] = []
@@ -186,6 +196,14 @@ class Producer:
         self._write("enqueue.accepted", task_id, task_name, path=self.path, key=key,
                     seconds=seconds)  # fmt: skip
         return EnqueueOutcome(task_id, True, seconds)
+
+    def _chain_signatures(self, links: list[dict[str, str]]) -> list[Any]:
+        """Celery's ``chain`` message option: the rest of the chain, last first (the worker pops
+        the next one off the end), each with the id the journal announced for it."""
+        from celery import signature
+
+        return [signature(link["task"], options={"task_id": link["task_id"]}, app=self.app)
+                for link in reversed(links)]  # fmt: skip
 
     def _reset_connection(self) -> None:
         """After a failure, drop the connection so the next send dials afresh."""

@@ -203,9 +203,11 @@ class SyntheticRun:
         eta: float | None = None,
         received: bool = True,
         routing_key: str | None = None,
+        held: float = 0.0,
     ) -> None:
-        """One attempt: received by the main process, started, and ended as ``outcome``
-        (``success``, ``retry``, ``failure``, or ``none`` for an attempt that never ended)."""
+        """One attempt: received by the main process, started (``held`` seconds later than the
+        pool's usual 5 ms), and ended as ``outcome`` (``success``, ``retry``, ``failure``, or
+        ``none`` for an attempt that never ended)."""
         parent, child = self.worker(worker)
         host = f"worker-{worker}"
         eta_wall = None if eta is None else START_WALL + eta
@@ -221,6 +223,7 @@ class SyntheticRun:
                 hostname=host,
                 routing_key=routing_key,
             )
+        at += held
         child.emit(
             at + 0.005,
             "task.started",
@@ -272,12 +275,15 @@ class SyntheticRun:
         queues: tuple[str, ...] = ("celery",),
         pool: str = "prefork",
         visibility_timeout: float = 3600.0,
+        **settings: Any,
     ) -> None:
-        """The probe's ``worker.ready``: pool, slots and the queues its consumer reads."""
+        """The probe's ``worker.ready``: pool, slots and the queues its consumer reads, plus any
+        setting it reports (``prefetch_multiplier=1``, ``disable_prefetch=True``)."""
         parent, _ = self.worker(worker)
         parent.emit(at, "worker.ready", hostname=f"worker-{worker}", pool=pool,
                     concurrency=concurrency, visibility_timeout=visibility_timeout,
-                    queues=[{"name": q, "routing_key": q} for q in queues])  # fmt: skip
+                    queues=[{"name": q, "routing_key": q} for q in queues],
+                    **settings)  # fmt: skip
 
     def connection(self, at: float, event: str, worker: int = 1) -> None:
         """The probe's ``worker.connection_lost`` or ``worker.connection_restored``."""

@@ -10,9 +10,11 @@ Bad parameters are a ConfigError naming the expectation and the parameter.
 - ``promises``: known breakage (``known_broken:``), KNOWN BROKEN verdicts and "now holds";
 - ``delivery``, ``enqueue``, ``eventual``, ``resume``, ``results``, ``retries``, ``sanity``: the
   checks, each a few named rules; ``faults``: what a fault window means for the broker;
-- ``routing``, ``schedule``, ``explained``, ``liveness``, ``lost``, ``survival``: the always-on
-  invariants (``INVARIANTS``, run by ``run_checks(..., invariants=True)``); ``capacity``:
-  workers' free pool slots over time, which liveness and the retry schedule judge lateness by;
+- ``routing``, ``schedule``, ``explained``, ``liveness``, ``lost``, ``survival``, ``prefetch``,
+  ``chains``: the always-on invariants (``INVARIANTS``, run by
+  ``run_checks(..., invariants=True)``);
+  ``capacity``: workers' free pool slots over time, which liveness and the retry schedule
+  judge lateness by;
 - ``allowance``: a tolerance for the machine's latency is real seconds, N times as many app
   seconds under a dilated clock (policy bounds never are);
 - ``table``: the verdict table for the console.
@@ -21,7 +23,7 @@ Bad parameters are a ConfigError naming the expectation and the parameter.
 # The modules that define checks register them on import; so do the always-on invariants.
 from chaos.checks import delivery, enqueue, eventual, resume, results, retries, sanity  # noqa: F401
 from chaos.checks import explained, liveness, lost, redelivered, routing, schedule  # noqa: F401
-from chaos.checks import survival  # noqa: F401
+from chaos.checks import chains, prefetch, survival  # noqa: F401
 from chaos.checks.registry import (
     CHECKS,
     DEFAULT_EXPECTATIONS,

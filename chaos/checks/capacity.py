@@ -35,6 +35,10 @@ class WorkerSpan:
     queues: frozenset[str] | None
     """Names and routing keys of the queues it consumed at ready (None: the probe did not say)."""
     visibility_timeout: float | None
+    prefetch_multiplier: int | None = None
+    """``worker_prefetch_multiplier`` at ready (None: the probe did not say)."""
+    disable_prefetch: bool | None = None
+    """``worker_disable_prefetch`` at ready (None: unknown, or a Celery without the setting)."""
 
     def consumes(self, routing_key: str | None) -> bool:
         return self.queues is None or routing_key is None or routing_key in self.queues
@@ -56,6 +60,14 @@ def _concurrency(detail: dict) -> int:
         return 1  # a solo pool runs one task at a time whatever ``concurrency`` says
     value = detail.get("concurrency")
     return value if isinstance(value, int) and value > 0 else 1
+
+
+def _optional_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _optional_bool(value: object) -> bool | None:
+    return value if isinstance(value, bool) else None
 
 
 def worker_spans(history: RunHistory) -> list[WorkerSpan]:
@@ -92,6 +104,8 @@ def _spans(history: RunHistory) -> list[WorkerSpan]:
                 concurrency=_concurrency(detail),
                 queues=_queues(detail),
                 visibility_timeout=float(timeout) if isinstance(timeout, (int, float)) else None,
+                prefetch_multiplier=_optional_int(detail.get("prefetch_multiplier")),
+                disable_prefetch=_optional_bool(detail.get("disable_prefetch")),
             )
         )
     return spans

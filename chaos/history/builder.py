@@ -78,6 +78,16 @@ def _asked_countdown(data: Mapping[str, Any], wall: float) -> float | None:
     return countdown
 
 
+def _chain(value: Any) -> tuple[tuple[str, str], ...]:
+    """The producer's ``chain`` field: ``[{"task": name, "task_id": id}, ...]`` in run order."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        (str(link.get("task")), str(link["task_id"]))
+        for link in value if isinstance(link, dict) and link.get("task_id")
+    )  # fmt: skip
+
+
 def _as_float(value: Any) -> float | None:
     try:
         return None if value is None else float(value)
@@ -279,6 +289,7 @@ class HistoryBuilder:
                 bool(data.get("uncertain", False)),
                 data.get("queue") or data.get("routing_key"),  # queue the caller asked for
                 _asked_countdown(data, walls[index]),
+                _chain(data.get("chain")) if "chain" in data else (),
             )
             records.append(record)
             task_id, key = record.task_id, record.key

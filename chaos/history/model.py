@@ -54,6 +54,8 @@ class EnqueueEvent:
     """The queue (or routing key) the caller asked for, when it asked for one."""
     countdown: float | None = None
     """The countdown (or eta, as seconds from the publish) the caller asked for."""
+    chain: tuple[tuple[str, str], ...] = ()
+    """The chain the caller sent this task at the head of: (task name, task id), in run order."""
 
     @property
     def outcome(self) -> str:

@@ -163,6 +163,7 @@ def stack_config(loaded: LoadedScenario, files: RunFiles, seed: int) -> StackCon
             for name, shape in topology.per_worker.items()
         },
         prefetch_multiplier=topology.prefetch_multiplier,
+        disable_prefetch=topology.disable_prefetch,
         persistence=topology.persistence,
         celery_settings=dict(topology.celery),
         run_dir=files.run_dir,

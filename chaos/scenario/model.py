@@ -218,6 +218,10 @@ class WorkerOverrides(_Strict):
     mingle: bool | None = None
     gossip: bool | None = None
     heartbeat: bool | None = None
+    prefetch_multiplier: int | None = Field(None, ge=0, description="worker_prefetch_multiplier")
+    disable_prefetch: bool | None = Field(
+        None, description="worker_disable_prefetch (5.6+, Redis): fetch with a free slot only"
+    )
 
 
 class Topology(_Strict):
@@ -241,6 +245,9 @@ class Topology(_Strict):
         default_factory=dict, description="one worker's own shape, by name (worker-1, ...)"
     )
     prefetch_multiplier: int | None = Field(None, ge=0)
+    disable_prefetch: bool | None = Field(
+        None, description="worker_disable_prefetch (5.6+, Redis): fetch with a free slot only"
+    )
     persistence: Literal["none", "everysec", "always"] = "none"
     celery: dict[str, Any] = Field(default_factory=dict, description="Celery settings overrides")
 
@@ -286,6 +293,9 @@ class WorkloadStream(_Strict):
     eta: Duration | None = Field(None, description="apply_async(eta=now + this), at each send")
     queue: str | None = Field(None, min_length=1, description="apply_async(queue=...)")
     routing_key: str | None = Field(None, min_length=1, description="apply_async(routing_key=...)")
+    chain: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None, min_length=1, description="tasks run after this one, each given the previous result"
+    )
     method: Literal[HTTP_METHODS] | None = Field(None, description="path: http; POST if absent")  # type: ignore[valid-type]
     url: str | None = Field(None, description="path: http, the URL path: /api/invoices/")
     json_body: Any = Field(None, alias="json", description="path: http, a JSON body")
@@ -334,7 +344,7 @@ class WorkloadStream(_Strict):
     def publish_options(self) -> dict[str, Any]:
         """What the producer passes on to ``apply_async`` for every message of the stream."""
         options = {"countdown": self.countdown, "eta": self.eta, "queue": self.queue,
-                   "routing_key": self.routing_key}  # fmt: skip
+                   "routing_key": self.routing_key, "chain": self.chain}  # fmt: skip
         return {name: value for name, value in options.items() if value is not None}
 
     @property

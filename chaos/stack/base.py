@@ -41,6 +41,8 @@ class StackConfig:
     pool: Pool = "solo"
     concurrency: int = 1
     prefetch_multiplier: int | None = None
+    disable_prefetch: bool | None = None
+    """``worker_disable_prefetch`` for every worker (celery 5.6+); None: the app's own."""
     queues: Sequence[str] | None = None
     """``celery worker -Q``; None: what Celery selects by default (``task_default_queue``)."""
     mingle: bool = False
@@ -51,7 +53,8 @@ class StackConfig:
     does. ``chaos.stack.shape`` resolves a worker's shape from these and ``per_worker``."""
     per_worker: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """What one worker (by name, ``worker-2``) does differently: any of ``pool``, ``concurrency``,
-    ``queues``, ``mingle``, ``gossip``, ``heartbeat``."""
+    ``queues``, ``mingle``, ``gossip``, ``heartbeat``, ``prefetch_multiplier``,
+    ``disable_prefetch``."""
     persistence: Persistence = "none"
     celery_settings: Mapping[str, Any] = field(default_factory=dict)
     """Celery settings applied to the workers (and the producer) before the app is finalized,

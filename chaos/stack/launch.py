@@ -88,6 +88,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--queues", "-Q", default=None, help="comma-separated, as celery -Q")
     for step in ("mingle", "gossip", "heartbeat"):
         parser.add_argument(f"--without-{step}", action="store_true")
+    parser.add_argument("--prefetch-multiplier", type=int, default=None)
+    parser.add_argument("--disable-prefetch", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--loglevel", default="INFO")
     return parser.parse_args(argv)
 
@@ -141,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides["broker_url"] = broker_url
     from chaos.celery_compat import stack_result_backend, update_conf
 
-    update_conf(app, overrides)
+    update_conf(app, {**overrides, **_prefetch_settings(options)})
     stack_result_backend(app, str(app.conf.broker_url), overrides)
     from chaos.client_names import WORKER_CLIENT_PREFIX, named_transport_options
 
@@ -187,6 +189,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     worker.start()
     return int(worker.exitcode or 0)
+
+
+def _prefetch_settings(options: argparse.Namespace) -> dict[str, object]:
+    """This worker's own prefetch flags as settings (they win over the stack's for all)."""
+    settings: dict[str, object] = {}
+    if options.prefetch_multiplier is not None:
+        settings["worker_prefetch_multiplier"] = options.prefetch_multiplier
+    if options.disable_prefetch is not None:
+        settings["worker_disable_prefetch"] = options.disable_prefetch
+    return settings
 
 
 #: What every worker imports, none of which reads the environment at import time.

@@ -25,6 +25,11 @@ class WorkerShape:
     mingle: bool = True
     gossip: bool = True
     heartbeat: bool = True
+    prefetch_multiplier: int | None = None
+    """``--prefetch-multiplier``; None: the app's own ``worker_prefetch_multiplier``."""
+    disable_prefetch: bool | None = None
+    """``--disable-prefetch`` (celery 5.6+, Redis): take a message only with a pool slot free;
+    None: the app's own ``worker_disable_prefetch``."""
 
     def launcher_options(self) -> list[str]:
         """The launcher's flags for this shape (``celery worker``'s own spellings)."""
@@ -34,6 +39,11 @@ class WorkerShape:
         for step in ("mingle", "gossip", "heartbeat"):
             if not getattr(self, step):
                 options.append(f"--without-{step}")
+        if self.prefetch_multiplier is not None:
+            options += ["--prefetch-multiplier", str(self.prefetch_multiplier)]
+        if self.disable_prefetch is not None:
+            flag = "--disable-prefetch" if self.disable_prefetch else "--no-disable-prefetch"
+            options.append(flag)
         return options
 
 
@@ -49,6 +59,8 @@ def worker_shape(config: StackConfig, name: str) -> WorkerShape:
         mingle=config.mingle,
         gossip=config.gossip,
         heartbeat=config.heartbeat,
+        prefetch_multiplier=config.prefetch_multiplier,
+        disable_prefetch=config.disable_prefetch,
     )
     overrides: Mapping[str, Any] = (config.per_worker or {}).get(name) or {}
     given = {key: value for key, value in overrides.items() if value is not None}

@@ -25,7 +25,7 @@ def test_clean_run_exits_0_and_prints_the_table(
 ) -> None:
     assert main(["check", str(write_run(tmp_path))]) == 0
     out = capsys.readouterr().out
-    assert "delivery" in out and "held" in out and "10 of 10 expectations held" in out
+    assert "delivery" in out and "held" in out and "12 of 12 expectations held" in out
 
 
 def test_a_failed_expectation_exits_1_with_the_message(tmp_path: Path, capsys) -> None:

@@ -19,7 +19,7 @@ def invariant(run: SyntheticRun, name: str, relax: dict[str, str] | None = None)
 
 def test_every_named_invariant_is_registered() -> None:
     assert set(INVARIANTS) == {"routing", "retry_schedule", "eta", "duplicates", "liveness",
-                               "no_lost", "workers"}  # fmt: skip
+                               "no_lost", "workers", "prefetch", "chains"}  # fmt: skip
 
 
 def test_run_checks_without_invariants_returns_only_the_expectations() -> None:

@@ -4,10 +4,12 @@ a matrix of celery 5.6.2 (baseline) against 5.7.0 over two library scenarios.
 - eta-tasks-connection-reset (celery 5.6.1-5.6.2, fixed in 5.6.3 by celery#10218): countdown
   tasks run twice at their ETA after the worker's connections are reset;
 - routing-leak-after-reconnect (celery#9462, fixed in 5.7.0 by celery#10335): a worker without
-  -Q consumes a queue a task body created, after a reconnect.
+  -Q consumes a queue a task body created, after a reconnect;
+- busy-worker-prefetch-disabled-reset (celery 5.6.0-5.6.3, fixed in 5.7.0 by celery#10345): with
+  worker_disable_prefetch, a busy worker takes a message after a reconnect and holds it.
 
 Cost: the two venvs come from the cache (about 70 s each to build once); the runs take about
-25 s in all (the ETA scenario is dilated x10).
+45 s in all (the ETA scenario is dilated x10; the prefetch one runs 10 s per set).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 AFFECTED, FIXED = "celery==5.6.2 kombu==5.6.2", "celery==5.7.0 kombu==5.7.0"
 ETA = ROOT / "scenarios" / "eta-tasks-connection-reset.yaml"
 ROUTING = ROOT / "tests" / "otherapp" / "scenarios" / "routing-leak-after-reconnect.yaml"
+PREFETCH = ROOT / "scenarios" / "busy-worker-prefetch-disabled-reset.yaml"
 
 
 def _failed(cell: dict) -> dict[str, str]:
@@ -41,7 +44,7 @@ def test_the_affected_celery_fails_naming_the_bug_and_the_fixed_one_holds(tmp_pa
     report = tmp_path / "matrix.json"
     env = {**os.environ, "CHAOS_SKIP_DOCKER_SETUP": "1"}
     done = subprocess.run(
-        [sys.executable, "-m", "chaos", "matrix", str(ETA), str(ROUTING),
+        [sys.executable, "-m", "chaos", "matrix", str(ETA), str(ROUTING), str(PREFETCH),
          "--versions", AFFECTED, "--versions", FIXED,
          "--out", str(tmp_path / "runs"), "--json", str(report)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,
@@ -68,6 +71,13 @@ def test_the_affected_celery_fails_naming_the_bug_and_the_fixed_one_holds(tmp_pa
     said = _failed(routing[AFFECTED])["invariant:routing"]
     assert "archive_invoice[" in said and "delivered from 'archive'" in said
     assert "consumes only billing" in said
+    prefetch = document["cells"]["busy-worker-prefetch-disabled-reset"]
+    assert prefetch[FIXED]["status"] == "held", _failed(prefetch[FIXED])
+    assert prefetch[AFFECTED]["status"] == "failed"
+    held = _failed(prefetch[AFFECTED])["invariant:prefetch"]
+    assert "unstarted for" in held and "while its pool ran send_invoice_email[" in held
+    assert "worker_disable_prefetch" in held and "with a free slot on worker-" in held
     fixed = {(f["scenario"], f["expectation"]) for f in document["fixes"]}
     assert ("eta-tasks-connection-reset", "invariant:duplicates") in fixed
     assert ("routing-leak-after-reconnect", "invariant:routing") in fixed
+    assert ("busy-worker-prefetch-disabled-reset", "invariant:prefetch") in fixed

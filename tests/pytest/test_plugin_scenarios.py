@@ -111,7 +111,7 @@ def test_scenario_files_run_as_items_and_report_their_verdicts(pytester: pytest.
     assert seconds["stack_start"] + seconds["intrinsic"] < seconds["wall"]
     # The failure's text is the verdict table; a passing scenario's table is in <system-out>.
     assert re.search(r"\d+ of \d+ expectations held", cases["fails"].find("failure").text or "")
-    assert "8 of 8 expectations held" in (cases["holds"].findtext("system-out") or "")  # 1 + 7 invariants
+    assert "10 of 10 expectations held" in (cases["holds"].findtext("system-out") or "")  # 1 + 9 invariants
     chaos_run_properties = {
         p.get("name"): p.get("value") for p in cases["test_a_dict_scenario"].iter("property")
     }
