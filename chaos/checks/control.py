@@ -43,6 +43,16 @@ def _executed_since(history: RunHistory, hostname: str, since: float) -> int:
     )  # fmt: skip
 
 
+def _busy_at(history: RunHistory, hostname: str, at: float) -> bool:
+    """A task still running on the worker when it was pinged: a solo pool's main process cannot
+    answer until it ends, so its silence says nothing about the control plane."""
+    return any(
+        a.worker == hostname and a.started_at is not None and a.started_at <= at
+        and (a.ended_at is None or a.ended_at >= at)
+        for task in history.tasks.values() for a in task.attempts
+    )  # fmt: skip
+
+
 def _silent(pings: list[tuple[float, Mapping[str, Any]]]) -> dict[str, list[float]]:
     """Hostnames asked and never answered, with the times they were asked."""
     asked: dict[str, list[float]] = {}
@@ -64,6 +74,8 @@ def unanswered(history: RunHistory) -> list[Finding]:
         since = _connected_since(events, hostname)
         if since is None:
             continue  # not connected: the reconnect rule or the stop rule speaks for it
+        if _busy_at(history, hostname, times[0]):
+            continue
         ran = _executed_since(history, hostname, since)
         windows = tuple(history.windows_around(since - 5.0, since))
         around = "; around it: " + ", ".join(w.describe() for w in windows) if windows else ""
