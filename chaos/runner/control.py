@@ -52,10 +52,19 @@ def _app(direct_url: str, control: dict[str, Any]) -> Any:
     return app
 
 
-def ask_control(writer: JournalWriter, run_dir: Path, direct_url: str) -> None:
+def ask_control(writer: JournalWriter, run_dir: Path, direct_url: str,
+                dilation: float = 1.0) -> None:  # fmt: skip
     """Ping every live worker until each has answered or ``ATTEMPTS`` broadcasts went unanswered;
     journal each attempt (``asked``, ``answered``), or why none was made (``skipped``)."""
     asked, control = live_workers(run_dir / JOURNAL_FILE)
+    if dilation != 1.0:
+        # kombu's pidbox stamps a broadcast with ``expires`` = the sender's time() + timeout and
+        # the worker drops it once its own time() is past that: a dilated worker's clock runs
+        # ahead of the runner's real one, so every ping would be dropped unanswered.
+        writer.write(CONTROL_EVENT, asked=asked, answered=[],
+                     skipped=f"dilated clock (x{dilation:g}): a worker drops the runner's ping "
+                             "as expired (kombu pidbox's expires header)")  # fmt: skip
+        return
     if not asked or not control:
         writer.write(CONTROL_EVENT, asked=asked, answered=[], skipped="no worker reported "
                      "its remote control at ready" if asked else "no live worker")  # fmt: skip

@@ -318,7 +318,8 @@ class _Run:
             self.phase("drain")
             drained = self._drain(workload)
             snapshot_results(self.journal, self.files.run_dir, stack.broker.direct_url)
-            ask_control(self.journal, self.files.run_dir, stack.broker.direct_url)
+            ask_control(self.journal, self.files.run_dir, stack.broker.direct_url,
+                        self.clock.dilation)
             self._heal_everything(keep_armed=False)  # failpoints armed through the drain
             self.journal.write("run.finished", outcome="drained" if drained else "drain_deadline",
                                timed_out=self._timed_out, never_applied=self.never_applied)  # fmt: skip
