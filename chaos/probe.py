@@ -297,6 +297,7 @@ def on_worker_ready(sender: Any = None, **_: Any) -> None:
         queues=_consumed_queues(sender),
         visibility_timeout=_visibility_timeout(getattr(sender, "app", None)),
         **_prefetch_fields(getattr(sender, "app", None)),
+        control=_control_fields(getattr(sender, "app", None)),
         **_result_backend_fields(getattr(sender, "app", None)),
     )
 
@@ -317,6 +318,24 @@ def _prefetch_fields(app: Any) -> dict[str, Any]:
     if "worker_disable_prefetch" in DEFAULTS:
         fields["disable_prefetch"] = bool(conf.get("worker_disable_prefetch"))
     return fields
+
+
+#: The transport options that decide where a remote-control broadcast goes on Redis.
+_CONTROL_TRANSPORT_OPTIONS = ("global_keyprefix", "fanout_prefix", "fanout_patterns")
+
+
+def _control_fields(app: Any) -> dict[str, Any] | None:
+    """How to reach this worker's remote control (the runner pings it after the drain):
+    whether it is on, the control exchange, and the Redis options that name its keys."""
+    conf = getattr(app, "conf", None)
+    if conf is None:
+        return None
+    options = conf.get("broker_transport_options") or {}
+    return {
+        "enabled": bool(conf.get("worker_enable_remote_control", True)),
+        "exchange": conf.get("control_exchange") or "celery",
+        "transport_options": {k: options[k] for k in _CONTROL_TRANSPORT_OPTIONS if k in options},
+    }
 
 
 def _result_backend_fields(app: Any) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Invariant ``workers``: a worker stops only when a fault stops it, and reconnects after a heal.
 
-Two ways a broker fault can take a worker out that no task-level check names as such:
+Three ways a broker fault can take a worker out that no task-level check names as such:
 
 - it **exits on its own**: Celery logs "Unrecoverable error" and stops (kombu raising out of a
   channel close during a reconnect, an OutOfMemoryError on an ack...). The probe journals
@@ -9,7 +9,9 @@ Two ways a broker fault can take a worker out that no task-level check names as 
   afterwards read as "never received by any worker", and liveness (which counts only connected
   workers' free slots) sees nothing to wait for.
 - it **never comes back**: its last connection event is a loss, and the run ended more than
-  ``RECONNECT_SECONDS`` after the last heal without a ``connection_restored`` or a new ready.
+  ``RECONNECT_SECONDS`` after the last heal without a ``connection_restored`` or a new ready;
+- it **is back but deaf**: connected, yet it answers none of the runner's remote-control pings
+  after the drain (``chaos.checks.control``).
 
 Explained stops: a window of a fault whose effects include ``WORKERS_DISRUPTED`` (kill, terminate,
 restart, scale) within ``MARGIN_SECONDS`` of the stop. A crash only by a window that had begun
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 from chaos.checks.allowance import dilated_note, machine_allowance
 from chaos.checks.capacity import last_heal
+from chaos.checks.control import asked_count, unanswered
 from chaos.checks.faults import effects
 from chaos.checks.registry import register_invariant
 from chaos.checks.verdict import Finding, Verdict, verdict_from_findings
@@ -130,16 +133,21 @@ def _not_back(history: RunHistory, end: float, heal: float | None) -> list[Findi
 
 @register_invariant("workers")
 def check_workers(history: RunHistory) -> Verdict:
-    """No worker exits unless a fault stops it; every worker reconnects after the last heal."""
+    """No worker exits unless a fault stops it; every worker reconnects after the last heal
+    and answers remote control."""
     end = _run_end(history)
-    findings = _exits(history, end) + _not_back(history, end, last_heal(history))
+    findings = (_exits(history, end) + _not_back(history, end, last_heal(history))
+                + unanswered(history))  # fmt: skip
     workers = len({e.hostname for e in history.worker_events if e.kind == "worker.ready"})
+    pinged = asked_count(history)
+    answering = f", {pinged} answering remote control" if pinged else ""
     return verdict_from_findings(
         "workers",
         findings,
         expected=("no worker exits unless a fault stops it; each reconnects within "
-                  f"{_bound_text(history)} of the last heal"),  # fmt: skip
-        observed=f"{len(findings)} of {workers} workers crashed, stopped or stayed disconnected",
-        held=f"{workers} workers, none exited on its own, each connected at the end",
-        details={"reconnect_seconds": reconnect_bound(history)},
+                  f"{_bound_text(history)} of the last heal and answers inspect ping"),  # fmt: skip
+        observed=(f"{len(findings)} of {workers} workers crashed, stopped, stayed disconnected "
+                  "or deaf to remote control"),  # fmt: skip
+        held=f"{workers} workers, none exited on its own, each connected at the end{answering}",
+        details={"reconnect_seconds": reconnect_bound(history), "pinged": pinged},
     )

@@ -137,6 +137,7 @@ class HistoryBuilder:
             **dict.fromkeys(("run.started", "run.finished", "phase", "run.plan", "run.judged"),
                             self.add_run),
             "results.snapshot": self.add_results_snapshot,
+            "control.ping": self.add_control_ping,
         }
 
     def fold(self, timeline: Timeline) -> None:
@@ -368,6 +369,9 @@ class HistoryBuilder:
             self.meta.plan = dict(data)
         elif kind == "run.judged":
             self.meta.judged = data.get("outcome")
+
+    def add_control_ping(self, index: int, at: float) -> None:
+        self.meta.control_pings.append((at, dict(self.datas[index])))
 
     def add_results_snapshot(self, index: int, at: float) -> None:
         self.meta.results_snapshot = dict(self.datas[index])

@@ -328,6 +328,8 @@ class RunMeta:
     extra: Mapping[str, Any] = field(default_factory=dict)
     results_snapshot: Mapping[str, Any] | None = None
     """The runner's ``results.snapshot``: what the app's result backend held after the drain."""
+    control_pings: list[tuple[float, Mapping[str, Any]]] = field(default_factory=list)
+    """The runner's ``control.ping`` attempts after the drain (time, asked, answered)."""
     plan: Mapping[str, Any] | None = None
     """What the runner's ``run.plan`` said it would do (None: a journal from before plans)."""
     judged: str | None = None

@@ -31,6 +31,7 @@ from chaos.history.completeness import require_complete
 from chaos.journal import JOURNAL_FILE, JournalWriter, journal_write_failures, read_journal
 from chaos.runner.clocking import app_clock
 from chaos.runner.console import RunConsole
+from chaos.runner.control import ask_control
 from chaos.runner.endpoints import start_endpoints
 from chaos.runner.faults import FaultDriver
 from chaos.runner.follower import JournalFollower, RunProgress
@@ -318,6 +319,8 @@ class _Run:
             self.phase("drain")
             drained = self._drain(workload)
             snapshot_results(self.journal, self.files.run_dir, stack.broker.direct_url)
+            ask_control(self.journal, self.files.run_dir, stack.broker.direct_url,
+                        self.clock.dilation)
             self._heal_everything(keep_armed=False)  # failpoints armed through the drain
             self.journal.write("run.finished", outcome="drained" if drained else "drain_deadline",
                                timed_out=self._timed_out, never_applied=self.never_applied)  # fmt: skip

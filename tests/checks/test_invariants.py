@@ -460,3 +460,60 @@ def test_workers_holds_when_a_worker_reconnects_or_a_fault_stops_it() -> None:
     verdict = invariant(run, "workers")
     assert verdict.ok, verdict.message
     assert invariant(link_cut_run(crash=True), "workers", relax={"workers": "known"}).ok
+
+
+def deaf_run(answered: bool, reconnected: bool = True) -> SyntheticRun:
+    """A worker that reconnects after a broker restart, then the runner's pings after the drain."""
+    run = SyntheticRun()
+    run.worker_ready(0.5, concurrency=2)
+    run.fault("restart", "broker.restart", start=2.0, end=2.1)
+    run.connection(2.1, "lost")
+    if reconnected:
+        run.connection(3.0, "restored")
+    run.publish(4.9, "t1", "order=1")
+    run.execute(5.0, "t1")
+    for n in range(3):
+        run.runner.emit(8.0 + n, "control.ping", asked=["worker-1"],
+                        answered=["worker-1"] if answered and n == 0 else [], error=None)
+        if answered:
+            break
+    run.finish(12.0)
+    return run
+
+
+def test_connected_worker_deaf_to_remote_control_fails_workers() -> None:
+    verdict = invariant(deaf_run(answered=False), "workers")
+    assert not verdict.ok
+    assert "worker-1 connected since 3.00 s (ran 1 tasks since)" in verdict.message
+    assert "answered none of 3 remote-control pings (8.00 s to 10.00 s)" in verdict.message
+    assert "around it: broker restarted 2.00 to 2.10 s" in verdict.message
+
+
+def test_worker_answering_remote_control_holds() -> None:
+    verdict = invariant(deaf_run(answered=True), "workers")
+    assert verdict.ok, verdict.message
+    assert "1 answering remote control" in verdict.message
+
+
+def test_a_silent_worker_that_never_reconnected_is_not_called_deaf() -> None:
+    # Its silence is the reconnect rule's to judge (here the run ends within its bound).
+    verdict = invariant(deaf_run(answered=False, reconnected=False), "workers")
+    assert verdict.ok, verdict.message
+
+
+def test_skipped_or_failed_pings_judge_nothing() -> None:
+    run = SyntheticRun()
+    run.worker_ready(0.5)
+    run.runner.emit(8.0, "control.ping", asked=["worker-1"], answered=[],
+                    skipped="worker_enable_remote_control is off")
+    run.runner.emit(9.0, "control.ping", asked=["worker-1"], answered=[],
+                    error="ConnectionError: refused")
+    run.finish(12.0)
+    assert invariant(run, "workers").ok
+
+
+def test_a_worker_still_running_a_task_when_pinged_is_not_called_deaf() -> None:
+    run = deaf_run(answered=False)
+    run.publish(6.9, "t2", "order=2")
+    run.execute(7.0, "t2", duration=10.0)  # a solo pool's main process is busy until 17 s
+    assert invariant(run, "workers").ok
