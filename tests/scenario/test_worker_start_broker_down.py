@@ -1,6 +1,7 @@
-"""A worker started while Redis is down: the library scenario holds with Celery's default, and
-fails, naming the orders, once the app turns ``broker_connection_retry_on_startup`` off (the
-planted bug no scenario caught before: issue 15's start-up faults)."""
+"""A worker started while Redis is down: the library scenario fails, naming the orders, once the
+app turns ``broker_connection_retry_on_startup`` off (the planted bug no scenario caught before:
+issue 15's start-up faults). That it holds with Celery's default, every order run, is the
+library's own item (its eventually_executed), so it is not run a second time here."""
 
 from __future__ import annotations
 
@@ -21,15 +22,6 @@ def _run(path: Path, out: Path) -> tuple[int, dict[str, dict]]:
     return finished.returncode, {v["name"]: v for v in report["verdicts"]}
 
 
-def test_the_worker_retries_its_first_connection_and_consumes_after_the_outage(
-    tmp_path: Path,
-) -> None:
-    code, verdicts = _run(SCENARIO, tmp_path / "runs")
-    assert code == 0, verdicts
-    # The orders sent after the outage were taken by the worker started during it.
-    assert verdicts["no_lost"]["details"]["counts"]["ok"] == 16, verdicts["no_lost"]
-
-
 def test_without_retry_on_startup_the_orders_after_the_outage_are_never_run(
     tmp_path: Path,
 ) -> None:
@@ -40,6 +32,7 @@ def test_without_retry_on_startup_the_orders_after_the_outage_are_never_run(
     code, verdicts = _run(planted, tmp_path / "runs")
     assert code == 1, verdicts
     assert not verdicts["resume_within"]["ok"], verdicts["resume_within"]
+    assert not verdicts["eventually_executed"]["ok"], verdicts["eventually_executed"]
     lost = verdicts["no_lost"]
     assert not lost["ok"] and lost["details"]["counts"]["lost"] == 8, lost
     assert "never executed" in lost["message"], lost
