@@ -25,6 +25,8 @@ from chaos.proxy import (
     start_proxy_server,
 )
 
+from tests.trust.support import deliverable_sigint
+
 from .conftest import EchoServer, connect, recv_exactly, wait_for
 
 
@@ -123,6 +125,7 @@ def test_cli_populates_from_config_and_shuts_down_cleanly_on_sigint(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=deliverable_sigint,
     )
     try:
         assert process.stdout is not None

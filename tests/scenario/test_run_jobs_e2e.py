@@ -22,7 +22,7 @@ import psutil
 import pytest
 
 from chaos.journal import read_journal
-from tests.trust.support import SCENARIOS, WORKTREE, run_chaos
+from tests.trust.support import SCENARIOS, WORKTREE, deliverable_sigint, run_chaos
 
 pytestmark = pytest.mark.chaos
 
@@ -119,6 +119,7 @@ def test_a_signal_stops_every_child_and_its_stack_and_exits_128_plus_it(
          str(SCENARIOS / "latency-500ms-jitter.yaml"), "--jobs", "2", "--out", str(out),
          "--no-report"],
         cwd=WORKTREE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
+        preexec_fn=deliverable_sigint,
     )  # fmt: skip
     try:
         _wait_for(lambda: _workloads_started(out) == 2 or runner.poll() is not None,

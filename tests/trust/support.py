@@ -4,6 +4,7 @@ file system to ENOSPC."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -21,6 +22,13 @@ class Finished:
     stdout: str
     stderr: str
     seconds: float
+
+
+def deliverable_sigint() -> None:
+    """A ``preexec_fn`` for a child a test sends SIGINT to. A shell without job control starts
+    background commands with SIGINT ignored, and Python keeps it ignored (as a CLI should), so a
+    test session started that way would see its child ignore the signal under test."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_chaos(*argv: str, timeout: float = 120.0, env: dict[str, str] | None = None,
