@@ -224,6 +224,9 @@ def _exception_class(path: str) -> type[BaseException]:
         raise _not_an_exception_class(path, f"cannot be imported ({exc})") from None
     if not (isinstance(found, type) and issubclass(found, BaseException)):
         raise _not_an_exception_class(path, "is not an exception class")
+    if not issubclass(found, Exception):
+        raise _not_an_exception_class(path, "is a BaseException that ends the process, not an "
+                                            "Exception a task raises")
     return found
 
 

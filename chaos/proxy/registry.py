@@ -274,6 +274,7 @@ class ProxyCollection:
         fields = _proxy_fields(body)
         if not fields.get("name"):
             raise ApiError(400, "missing required field: name")
+        _check_name(fields["name"])
         if not fields.get("upstream"):
             raise ApiError(400, "missing required field: upstream")
         if fields["name"] in self.proxies:
@@ -350,6 +351,7 @@ class ProxyCollection:
             fields = _proxy_fields(entry, where)
             if not fields.get("name"):
                 raise ApiError(400, f"missing required field: name{where}")
+            _check_name(fields["name"], where)
             if not fields.get("upstream"):
                 raise ApiError(400, f"missing required field: upstream{where}")
             entries.append(fields)
@@ -425,3 +427,15 @@ class ProxyCollection:
     def remove_toxic(self, proxy_name: str, toxic_name: str) -> None:
         self.get(proxy_name).remove_toxic(toxic_name)
         log.info("proxy %s: removed toxic %s", proxy_name, toxic_name)
+
+
+def _check_name(name: str, where: str = "") -> None:
+    """A name the API's paths can address: ``/proxies/{name}`` matches no "/" (Toxiproxy accepts
+    such a name and then answers 404 for it, so the proxy could be neither changed nor deleted)."""
+    unusable = [c for c in name if c == "/" or not c.isprintable()]
+    if unusable:
+        raise ApiError(
+            400,
+            f"invalid proxy name{where}: {json.dumps(name)} contains {json.dumps(unusable[0])} "
+            "(field 'name', expected no '/' and no control characters: it is a URL path segment)",
+        )

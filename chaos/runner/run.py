@@ -227,9 +227,11 @@ def run_scenario(
                 driver.drive(stack, workload)
                 closing = time.monotonic()
         except StackError as exc:
-            # No verdict: say in the journal why the run ended, for whoever reads it later.
+            # Why the run ended, for whoever reads the journal; a close that failed after
+            # run.finished does not rewrite how the run ended (the exit is 3 all the same).
+            kind = "stack.close_failed" if driver.finished else "run.finished"
             with suppress(StackError):  # the journal itself may be what failed
-                driver.journal.write("run.finished", outcome="stack_error", error=str(exc)[:1000])
+                driver.journal.write(kind, outcome="stack_error", error=str(exc)[:1000])
             driver.journal.close()
             # A full disk fails the workload, a worker and the journal in whatever order; the
             # journal's failure is the root of the run's end when there is one.
@@ -283,6 +285,7 @@ class _Run:
         self._queue_checked = 0.0
         self._disk_checked = 0.0
         self._timed_out = False
+        self.finished = False  # run.finished journaled: a later StackError is the close's
 
     def phase(self, name: str) -> None:
         self.journal.write("phase", name=name)
@@ -324,6 +327,7 @@ class _Run:
             self._heal_everything(keep_armed=False)  # failpoints armed through the drain
             self.journal.write("run.finished", outcome="drained" if drained else "drain_deadline",
                                timed_out=self._timed_out, never_applied=self.never_applied)  # fmt: skip
+            self.finished = True
             self.timings["timeline"] = self._real_timeline_end - self._real_t0
             self.timings["drain"] = time.monotonic() - self._real_timeline_end
             self.timings["intrinsic"] = time.monotonic() - self._real_t0

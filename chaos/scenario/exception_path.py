@@ -10,6 +10,10 @@ validate`` never runs the app's code:
   ``django.setup()``): the name must be a top-level class with a base class; a class whose bases
   cannot be followed without importing is accepted, a function, a plain class, a submodule or a
   missing name is refused.
+
+A ``BaseException`` that is not an ``Exception`` (``SystemExit``, ``KeyboardInterrupt``,
+``GeneratorExit``) is refused too: Celery lets it through the task's trace and it ends the pool
+process, which is a different fault (``worker.kill_pool_process``), not "the task raised".
 """
 
 from __future__ import annotations
@@ -42,9 +46,19 @@ def exception_path_problem(path: str, workdir: Path) -> str | None:
     return _not_an_exception(path, getattr(owner, name))
 
 
+def process_ending_problem(path: str, found: type[BaseException]) -> str | None:
+    """Why an exception class that is not an ``Exception`` cannot model a task that raised."""
+    if issubclass(found, Exception):
+        return None
+    return (
+        f"{path} is a BaseException but not an Exception: Celery does not catch it, it ends the "
+        "pool process; to kill a pool process use the fault worker.kill_pool_process"
+    )
+
+
 def _not_an_exception(path: str, found: object) -> str | None:
     if isinstance(found, type) and issubclass(found, BaseException):
-        return None
+        return process_ending_problem(path, found)
     if isinstance(found, types.ModuleType):
         return f"{path} is a module, not an exception class"
     if isinstance(found, type):
@@ -65,13 +79,32 @@ def _app_problem(path: str, source: Path, module: str, name: str, workdir: Path)
         if isinstance(node, ast.ClassDef) and node.name == name:
             if not node.bases:
                 return f"{path} is a class but not an exception (it has no base class)"
-            return None
+            return _app_base_problem(path, node, _bound_names(tree))
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
             return f"{path} is a function, not an exception class"
     bound = _bound_names(tree)
     if name in bound or "*" in bound:
         return None  # imported or assigned: following it would mean running the app's code
     return f"{module} defines no {name!r}"
+
+
+_PROCESS_ENDING = {
+    name
+    for name, value in vars(builtins).items()
+    if isinstance(value, type) and issubclass(value, BaseException)
+    and not issubclass(value, Exception)
+}
+
+
+def _app_base_problem(path: str, node: ast.ClassDef, bound: set[str]) -> str | None:
+    """An app class whose bases are all built-in process-ending exceptions is refused; any other
+    base is accepted (following it would mean importing the app)."""
+    names = [base.id for base in node.bases if isinstance(base, ast.Name)]
+    if len(names) != len(node.bases) or not all(n in _PROCESS_ENDING for n in names):
+        return None
+    if bound & set(names) or "*" in bound:
+        return None  # a rebound name is not the built-in one
+    return process_ending_problem(path, getattr(builtins, names[0]))
 
 
 def _bound_names(tree: ast.Module) -> set[str]:

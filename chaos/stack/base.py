@@ -72,6 +72,8 @@ class StackConfig:
     run_id: str | None = None
     seed: int = 0
     start_timeout: float = 30.0
+    """Seconds for the parts to start and answer, from when their images are ready (building or
+    loading images is not counted)."""
     worker_start: WorkerStart = "spawn"
     clock: Any = None
     """The run's chaos.clock.AppClock when dilated: the stack's own journal lines then carry the

@@ -107,6 +107,9 @@ def test_unknown_json_keys_are_ignored_and_content_type_is_not_checked(api: str)
             400,
             "listen '0.0.0.0:0' is off loopback: field 'listen'",
         ),
+        # Not addressable as /proxies/{name}: refused, where Toxiproxy creates it and then 404s.
+        ({"name": "a/b", "upstream": "127.0.0.1:1"}, None, 400, 'invalid proxy name: "a/b"'),
+        ({"name": "a\nb", "upstream": "127.0.0.1:1"}, None, 400, "invalid proxy name: \"a\\nb\""),
         (
             {"name": "p", "upstream": "127.0.0.1:1", "listen": "127.0.0.1"},
             None,
@@ -363,6 +366,13 @@ def test_populate_validates_everything_first(api: str) -> None:
         "proxies": None,
     }
     assert reply.headers["content-type"].startswith("application/json")
+    assert call(api, "GET", "/proxies").body == b"{}"
+    unaddressable = call(
+        api, "POST", "/populate",
+        [{"name": "a", "upstream": "127.0.0.1:1"}, {"name": "x/y", "upstream": "127.0.0.1:1"}],
+    )  # fmt: skip
+    assert unaddressable.status == 400
+    assert unaddressable.json()["error"].startswith('invalid proxy name at proxy 2: "x/y"')
     assert call(api, "GET", "/proxies").body == b"{}"
     not_array = call(api, "POST", "/populate", {"name": "a"})
     assert not_array.status == 400 and not_array.json()["error"].startswith("bad request body")

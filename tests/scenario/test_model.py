@@ -259,6 +259,9 @@ def test_nan_and_infinity_are_refused_in_any_numeric_field(value: str) -> None:
         ("shop.endpoints.NoSuchError", "shop.endpoints defines no 'NoSuchError'"),
         ("shop.tasks.send_invoice_email", "is a function, not an exception class"),
         ("nosuchmodule.Error", "no module 'nosuchmodule'"),
+        ("builtins.SystemExit", "it ends the pool process"),
+        ("builtins.KeyboardInterrupt", "use the fault worker.kill_pool_process"),
+        ("builtins.BaseException", "a BaseException but not an Exception"),
     ],
 )
 def test_a_failpoint_raise_must_name_an_exception_class(

@@ -200,3 +200,26 @@ def test_a_fault_whose_event_never_happens_is_reported_never_applied(tmp_path: P
     finished = next(e for e in events if e.kind == "run.finished")
     assert finished.data["never_applied"] == ["after-a-success"]
     assert sum(1 for e in events if e.kind == "task.failed") == 2
+
+
+def test_a_close_that_fails_after_the_run_finished_keeps_the_journal_as_it_ended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stack that cannot remove a part after a finished run: exit 3 (StackError), and the journal
+    # says so beside the one run.finished the drain wrote, which the close must not overwrite.
+    from chaos.stack.local.stack import LocalStack
+
+    real_close = LocalStack.close
+
+    def close_then_fail(self: LocalStack) -> None:
+        real_close(self)
+        raise StackError("close", "could not remove a part this test pretends is left")
+
+    monkeypatch.setattr(LocalStack, "close", close_then_fail)
+    with pytest.raises(StackError, match="pretends is left"):
+        run_scenario(E2E / "at-only-failpoint.yaml", out_dir=tmp_path, quiet=True)
+    (run_dir,) = tmp_path.iterdir()
+    events = list(read_journal(run_dir))
+    assert [e.data["outcome"] for e in events if e.kind == "run.finished"] == ["drained"]
+    (failed,) = [e for e in events if e.kind == "stack.close_failed"]
+    assert "pretends is left" in failed.data["error"]

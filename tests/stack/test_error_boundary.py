@@ -73,7 +73,8 @@ def armed_run_dir(tmp_path: Path) -> Iterator[Path]:
 @pytest.mark.parametrize(
     ("raise_", "why"),
     [("builtins.NoSuchError", "cannot be imported"), ("builtins.len", "is not an exception class"),
-     ("no_such_module.Boom", "cannot be imported")],
+     ("no_such_module.Boom", "cannot be imported"),
+     ("builtins.SystemExit", "is a BaseException that ends the process")],
 )  # fmt: skip
 def test_a_failpoint_plan_naming_no_exception_class_is_a_config_error(
     armed_run_dir: Path, raise_: str, why: str

@@ -169,6 +169,6 @@ class ToxiproxyContainer(ChaosContainer):
         if not poll_until(answers, timeout):
             raise StackError(
                 "proxy",
-                f"the Toxiproxy API did not answer within {timeout:.0f} s",
+                f"the Toxiproxy API did not answer within {timeout:.1f} s",
                 log_tail=self.logs_text(tail=40),
             )
