@@ -40,6 +40,9 @@ def test_a_matrix_runs_each_set_in_its_own_venv_and_compares_with_the_baseline(
         assert json.loads(Path(cells[label]["run_dir"], "run.json").read_text())["seed"] == 7
     assert done.returncode == (1 if document["regressions"] else 0)
     assert "proxy-down" in done.stdout and "(baseline)" in done.stdout
+    # The dev install carries the matrix extra, so a set's venv is built by uv (seconds, not the
+    # minutes pip takes) unless an earlier run cached it.
+    assert "(pip)" not in done.stdout, done.stdout
     # The second time a set is asked for, its venv comes from the cache.
     again = ensure_venv(VersionSet.parse(SETS[0]), ROOT)
     assert again.cached and again.build_seconds == 0.0
