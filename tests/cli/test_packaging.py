@@ -32,8 +32,10 @@ def test_each_extra_brings_its_packages() -> None:
     assert extras["reports"] == {"matplotlib"}
     assert extras["test"] == {"pytest-xdist", "hypothesis", "pytest-timeout", "toxiproxy-python"}
     assert extras["fast"] == {"uvloop", "orjson"}
+    assert extras["matrix"] == {"uv"}
     dev = PROJECT["project"]["optional-dependencies"]["dev"]
-    assert dev == ["celery-chaos[docker,reports,test,fast]"]
+    assert dev == ["celery-chaos[docker,reports,test,fast,matrix]"]
+    assert "uv" not in _names(PROJECT["project"]["dependencies"]), "pip serves without it"
 
 
 def test_every_extra_an_error_can_name_exists() -> None:

@@ -1,7 +1,8 @@
 """Fixtures of the docker backend's tests: images built once, a stack shared by a module.
 
-Image builds are not part of the test budget: CI runs ``chaos images`` before pytest, and a
-present image costs a digest and one API call.
+Image builds are not part of the test budget: ``scripts/test`` runs ``chaos images`` before or
+beside pytest (a test that needs a tag being built waits on the build's lock), and a present image
+costs a digest and one API call.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ project's own Toxiproxy-compatible server, or the real Toxiproxy image where it 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -34,6 +35,7 @@ from docker.errors import APIError, ImageNotFound
 
 from chaos.errors import ConfigError, Problem, StackError
 from chaos.lockfile import pins_without_hashes
+from chaos.stack.docker.build_lock import build_lock
 from chaos.stack.docker.dilation import dilated_clock_files
 from chaos.stack.docker.engine import engine_client
 from chaos.stack.docker.labels import LABEL_IMAGE_INPUTS
@@ -249,6 +251,21 @@ class ImageBuilder:
         self._built[kind] = tag
         return False
 
+    @contextlib.contextmanager
+    def _claim(self, kind: str, tag: str) -> Iterator[bool]:
+        """Whether to build ``tag`` now, holding the engine's lock for it while the caller builds;
+        a tag another process built while this one waited is not built again."""
+        if not self._needs_build(kind, tag):
+            yield False
+            return
+        with build_lock(image_cache_dir() / "locks", self.client.api.base_url, tag):
+            if not self.rebuild and self.image_exists(tag):
+                self.progress(kind, f"{tag} was built by another process meanwhile: not building")
+                self._built[kind] = tag
+                yield False
+            else:
+                yield True
+
     # -- the images ------------------------------------------------------------------------------
 
     def base(self) -> str:
@@ -259,20 +276,22 @@ class ImageBuilder:
             .text(",".join(DEBIAN_PACKAGES))
             .tag(f"{REPOSITORY_PREFIX}/base")
         )
-        if self._needs_build("base", tag):
-            began = time.monotonic()
-            self._import_debootstrap_rootfs(tag, mirror)
-            self._done("base", tag, began)
+        with self._claim("base", tag) as build:
+            if build:
+                began = time.monotonic()
+                self._import_debootstrap_rootfs(tag, mirror)
+                self._done("base", tag, began)
         return tag
 
     def redis(self) -> str:
         base = self.base()
         tag = InputsDigest("redis").text(base).text(REDIS_DOCKERFILE).tag(f"{REPOSITORY_PREFIX}/redis")
-        if self._needs_build("redis", tag):
-            began = time.monotonic()
-            context = {"Dockerfile": REDIS_DOCKERFILE.encode()}
-            self._build("redis", tag, self._context_tar(context, []), {"BASE_IMAGE": base})
-            self._done("redis", tag, began)
+        with self._claim("redis", tag) as build:
+            if build:
+                began = time.monotonic()
+                context = {"Dockerfile": REDIS_DOCKERFILE.encode()}
+                self._build("redis", tag, self._context_tar(context, []), {"BASE_IMAGE": base})
+                self._done("redis", tag, began)
         return tag
 
     def runtime(self) -> str:
@@ -295,15 +314,19 @@ class ImageBuilder:
                               for name, body in clock_files.items())))
             .tag(f"{REPOSITORY_PREFIX}/runtime")
         )
-        if self._needs_build("runtime", tag):
-            began = time.monotonic()
-            wheelhouse = self._wheelhouse(requirements, lock_file if lock_text else None)
-            members = [(path, f"wheels/{path.name}") for path in sorted(wheelhouse.iterdir())]
-            context = {"Dockerfile": RUNTIME_DOCKERFILE.encode()}
-            context.update({f"chaos/{name}": body for name, body in chaos_files.contents.items()})
-            context.update({f"clock/{name}": body for name, body in clock_files.items()})
-            self._build("runtime", tag, self._context_tar(context, members), {"BASE_IMAGE": base})
-            self._done("runtime", tag, began)
+        with self._claim("runtime", tag) as build:
+            if build:
+                began = time.monotonic()
+                wheelhouse = self._wheelhouse(requirements, lock_file if lock_text else None)
+                members = [(path, f"wheels/{path.name}") for path in sorted(wheelhouse.iterdir())]
+                context = {"Dockerfile": RUNTIME_DOCKERFILE.encode()}
+                context.update(
+                    {f"chaos/{name}": body for name, body in chaos_files.contents.items()}
+                )
+                context.update({f"clock/{name}": body for name, body in clock_files.items()})
+                archive = self._context_tar(context, members)
+                self._build("runtime", tag, archive, {"BASE_IMAGE": base})
+                self._done("runtime", tag, began)
         return tag
 
     def proxy(self, choice: ProxyImageChoice = "auto") -> ProxyImage:
@@ -322,11 +345,13 @@ class ImageBuilder:
             self.progress("proxy", "no Toxiproxy image here: using the project's own proxy")
         runtime = self.runtime()
         tag = InputsDigest("proxy").text(runtime).text(PROXY_DOCKERFILE).tag(f"{REPOSITORY_PREFIX}/proxy")
-        if self._needs_build("proxy", tag):
-            began = time.monotonic()
-            context = {"Dockerfile": PROXY_DOCKERFILE.encode()}
-            self._build("proxy", tag, self._context_tar(context, []), {"RUNTIME_IMAGE": runtime})
-            self._done("proxy", tag, began)
+        with self._claim("proxy", tag) as build:
+            if build:
+                began = time.monotonic()
+                context = {"Dockerfile": PROXY_DOCKERFILE.encode()}
+                archive = self._context_tar(context, [])
+                self._build("proxy", tag, archive, {"RUNTIME_IMAGE": runtime})
+                self._done("proxy", tag, began)
         return ProxyImage(tag, "own")
 
     def worker(self, app_dir: Path) -> str:
@@ -351,11 +376,13 @@ class ImageBuilder:
             .tag(repository)
         )
         kind = f"worker:{app_dir}"
-        if self._needs_build(kind, tag):
-            began = time.monotonic()
-            context = {**app_files.contents, "Dockerfile": dockerfile.encode()}
-            self._build(kind, tag, self._context_tar(context, []), {"RUNTIME_IMAGE": runtime})
-            self._done(kind, tag, began)
+        with self._claim(kind, tag) as build:
+            if build:
+                began = time.monotonic()
+                context = {**app_files.contents, "Dockerfile": dockerfile.encode()}
+                archive = self._context_tar(context, [])
+                self._build(kind, tag, archive, {"RUNTIME_IMAGE": runtime})
+                self._done(kind, tag, began)
         return tag
 
     def build_all(self, app_dir: Path, proxy_choice: ProxyImageChoice = "auto") -> BuiltImages:
