@@ -296,6 +296,7 @@ def on_worker_ready(sender: Any = None, **_: Any) -> None:
         boot=boot,
         queues=_consumed_queues(sender),
         visibility_timeout=_visibility_timeout(getattr(sender, "app", None)),
+        restore_lock=_restore_lock(getattr(sender, "app", None)),
         **_prefetch_fields(getattr(sender, "app", None)),
         control=_control_fields(getattr(sender, "app", None)),
         **_result_backend_fields(getattr(sender, "app", None)),
@@ -358,6 +359,17 @@ def _visibility_timeout(app: Any) -> float | None:
     options = getattr(getattr(app, "conf", None), "broker_transport_options", None) or {}
     value = options.get("visibility_timeout", 3600)
     return float(value) if isinstance(value, (int, float)) else None
+
+
+def _restore_lock(app: Any) -> dict[str, Any]:
+    """The Redis key of kombu's restore lock (``unacked_mutex``) and its expiry: a worker that
+    dies holding it stops every restore of unacknowledged messages until Redis expires it."""
+    options = getattr(getattr(app, "conf", None), "broker_transport_options", None) or {}
+    prefix = options.get("global_keyprefix") or ""
+    key = options.get("unacked_mutex_key", "unacked_mutex")
+    expire = options.get("unacked_mutex_expire", 300)
+    return {"key": f"{prefix}{key}",
+            "expire": float(expire) if isinstance(expire, (int, float)) else None}  # fmt: skip
 
 
 def on_worker_shutting_down(sender: Any = None, sig: Any = None, how: Any = None, **_: Any) -> None:

@@ -58,6 +58,21 @@ def _unacked_copy_lost(
     return "lost", reason, [window]
 
 
+def _restore_lock_note(history: RunHistory) -> str:
+    """Why a restore may never have come: kombu's restore lock left held (by a worker that died
+    or lost its connection while scanning) stops every restore until Redis expires it."""
+    if not history.meta.restore_locks:
+        return ""
+    lock = history.meta.restore_locks[0]
+    ttl = lock.get("ttl")
+    left = "with no expiry" if ttl is None else f"{ttl:.0f} s left in Redis's real time"
+    return (
+        f", and kombu's restore lock {lock.get('key')} was still held when the run ended "
+        f"({left}): a worker that died or lost its connection while scanning left it, and no "
+        "unacknowledged message is restored until it expires (unacked_mutex_expire)"
+    )
+
+
 def _explain_pending_retry(
     task: TaskHistory, retried: Attempt, history: RunHistory, memory_loss: list[FaultWindow]
 ) -> tuple[str, str, list[FaultWindow]]:
@@ -88,7 +103,7 @@ def _explain_pending_retry(
     if killed:
         reason = (
             f"{head}; {killed[0].describe()}: the retry it held is unacknowledged in Redis, "
-            "delayed until visibility_timeout"
+            f"delayed until visibility_timeout{_restore_lock_note(history)}"
         )
         return "delayed", reason, killed
     end = history.meta.finished_at if history.meta.finished_at is not None else history.end_at
@@ -129,7 +144,8 @@ def _explain_unfinished(
             return _unacked_copy_lost(head, memory_loss[0], history)
         return (
             "delayed",
-            (f"{head}; acks_late: still unacknowledged in Redis, delayed until visibility_timeout"),
+            f"{head}; acks_late: still unacknowledged in Redis, delayed until visibility_timeout"
+            + _restore_lock_note(history),
             killed,
         )
     if receipt is not None:
@@ -142,7 +158,8 @@ def _explain_unfinished(
             return _unacked_copy_lost(head, memory_loss[0], history)
         return (
             "delayed",
-            (f"{head}; still unacknowledged in Redis, delayed until visibility_timeout"),
+            f"{head}; still unacknowledged in Redis, delayed until visibility_timeout"
+            + _restore_lock_note(history),
             [],
         )
     head += ", never executed"

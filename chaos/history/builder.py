@@ -138,6 +138,7 @@ class HistoryBuilder:
                             self.add_run),
             "results.snapshot": self.add_results_snapshot,
             "control.ping": self.add_control_ping,
+            "broker.restore_lock": self.add_restore_lock,
         }
 
     def fold(self, timeline: Timeline) -> None:
@@ -372,6 +373,10 @@ class HistoryBuilder:
 
     def add_control_ping(self, index: int, at: float) -> None:
         self.meta.control_pings.append((at, dict(self.datas[index])))
+
+    def add_restore_lock(self, index: int, at: float) -> None:
+        held = self.datas[index].get("held")
+        self.meta.restore_locks.extend(lock for lock in held or [] if isinstance(lock, dict))
 
     def add_results_snapshot(self, index: int, at: float) -> None:
         self.meta.results_snapshot = dict(self.datas[index])

@@ -330,6 +330,8 @@ class RunMeta:
     """The runner's ``results.snapshot``: what the app's result backend held after the drain."""
     control_pings: list[tuple[float, Mapping[str, Any]]] = field(default_factory=list)
     """The runner's ``control.ping`` attempts after the drain (time, asked, answered)."""
+    restore_locks: list[Mapping[str, Any]] = field(default_factory=list)
+    """kombu's restore locks still held after the drain (key, ttl in Redis's seconds)."""
     plan: Mapping[str, Any] | None = None
     """What the runner's ``run.plan`` said it would do (None: a journal from before plans)."""
     judged: str | None = None

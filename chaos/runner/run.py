@@ -36,6 +36,7 @@ from chaos.runner.endpoints import start_endpoints
 from chaos.runner.faults import FaultDriver
 from chaos.runner.follower import JournalFollower, RunProgress
 from chaos.runner.plan import expectations_of, run_plan
+from chaos.runner.restore_lock import journal_restore_lock
 from chaos.runner.results import snapshot_results
 from chaos.runner.rundir import RunFiles, new_run_files
 from chaos.runner.workload_process import WorkloadProcess, workload_env
@@ -159,10 +160,7 @@ def stack_config(loaded: LoadedScenario, files: RunFiles, seed: int) -> StackCon
         mingle=topology.mingle,
         gossip=topology.gossip,
         heartbeat=topology.heartbeat,
-        per_worker={
-            name: shape.model_dump(exclude_none=True)
-            for name, shape in topology.per_worker.items()
-        },
+        per_worker={k: v.model_dump(exclude_none=True) for k, v in topology.per_worker.items()},
         prefetch_multiplier=topology.prefetch_multiplier,
         disable_prefetch=topology.disable_prefetch,
         persistence=topology.persistence,
@@ -227,8 +225,7 @@ def run_scenario(
                 driver.drive(stack, workload)
                 closing = time.monotonic()
         except StackError as exc:
-            # Why the run ended, for whoever reads the journal; a close that failed after
-            # run.finished does not rewrite how the run ended (the exit is 3 all the same).
+            # Why the run ended; a close failing after run.finished does not rewrite it (exit 3).
             kind = "stack.close_failed" if driver.finished else "run.finished"
             with suppress(StackError):  # the journal itself may be what failed
                 driver.journal.write(kind, outcome="stack_error", error=str(exc)[:1000])
@@ -321,9 +318,10 @@ class _Run:
             self._heal_everything()
             self.phase("drain")
             drained = self._drain(workload)
-            snapshot_results(self.journal, self.files.run_dir, stack.broker.direct_url)
-            ask_control(self.journal, self.files.run_dir, stack.broker.direct_url,
-                        self.clock.dilation)
+            run_dir, direct = self.files.run_dir, stack.broker.direct_url
+            snapshot_results(self.journal, run_dir, direct)
+            journal_restore_lock(self.journal, run_dir, direct)
+            ask_control(self.journal, run_dir, direct, self.clock.dilation)
             self._heal_everything(keep_armed=False)  # failpoints armed through the drain
             self.journal.write("run.finished", outcome="drained" if drained else "drain_deadline",
                                timed_out=self._timed_out, never_applied=self.never_applied)  # fmt: skip
