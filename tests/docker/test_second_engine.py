@@ -21,6 +21,7 @@ import docker
 import pytest
 
 from chaos.stack.docker.labels import LABEL_MANAGED, LABEL_ROLE, LABEL_RUN_ID
+from tests.needs import unavailable
 
 pytestmark = pytest.mark.docker
 
@@ -36,7 +37,7 @@ def _first_bridge_present() -> bool:
 @pytest.fixture(scope="module")
 def second_engine() -> Iterator[docker.DockerClient]:
     if os.geteuid() != 0:
-        pytest.skip("starting a second dockerd needs root")
+        unavailable("starting a second dockerd needs root")
     script = ["bash", str(ROOT / "scripts/second-engine")]
     was_running = subprocess.run([*script, "status"], capture_output=True, timeout=30).returncode == 0
     started = subprocess.run([*script, "start"], capture_output=True, text=True, timeout=120)

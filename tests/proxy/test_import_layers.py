@@ -75,6 +75,6 @@ def test_chaos_proxy_and_the_container_parse_the_same_flags() -> None:
 
     own = argparse.ArgumentParser()
     add_arguments(own)
-    argv = ["--host", "0.0.0.0", "--port", "0", "--seed", "7", "--allow-remote"]
+    argv = ["--host", "192.0.2.1", "--port", "0", "--seed", "7", "--allow-remote"]  # parsed only
     via_cli = vars(build_parser("proxy").parse_args(["proxy", *argv]))
     assert {key: via_cli[key] for key in vars(own.parse_args(argv))} == vars(own.parse_args(argv))

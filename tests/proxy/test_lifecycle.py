@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from chaos.cli import main
-from chaos.errors import ConfigError, ProxyError
+from chaos.errors import ConfigError, ProxyError, StackError
 from chaos.proxy import (
     ExternalToxiproxyServer,
     ProxyServer,
@@ -165,6 +165,10 @@ def test_cli_refuses_an_api_off_loopback(capsys: pytest.CaptureFixture[str]) -> 
     assert "--allow-remote" in capsys.readouterr().err
 
 
+#: An address off loopback that no interface here has (TEST-NET-1, never routed).
+OFF_LOOPBACK = "192.0.2.1"
+
+
 def test_off_loopback_needs_allow_remote() -> None:
     with pytest.raises(ConfigError, match="--allow-remote"):
         ProxyServer("0.0.0.0")
@@ -172,9 +176,17 @@ def test_off_loopback_needs_allow_remote() -> None:
         with pytest.raises(ProxyError) as refused:
             ToxiproxyClient(server.api_url).create_proxy("open", "127.0.0.1:1", listen="0.0.0.0:0")
         assert refused.value.status == 400 and "--allow-remote" in refused.value.message
-    with ProxyServer("0.0.0.0", allow_remote=True) as server:
-        proxy = ToxiproxyClient(f"http://127.0.0.1:{server.address.rsplit(':', 1)[1]}")
-        assert proxy.create_proxy("open", "127.0.0.1:1", listen="0.0.0.0:0").listen_port > 0
+    # With allow_remote the refusal is lifted: what fails next is the bind itself. 192.0.2.1
+    # (TEST-NET-1) is on no interface here, so nothing ever listens off loopback in this test.
+    with pytest.raises(StackError, match="cannot bind the API on 192.0.2.1:0"):
+        ProxyServer(OFF_LOOPBACK, allow_remote=True).start()
+    with ProxyServer(allow_remote=True) as server:
+        with pytest.raises(ProxyError) as unbound:
+            ToxiproxyClient(server.api_url).create_proxy("open", "127.0.0.1:1",
+                                                         listen=f"{OFF_LOOPBACK}:0")
+        assert unbound.value.status == 500 and "cannot assign requested address" in (
+            unbound.value.message
+        )
 
 
 def test_upstream_off_loopback_is_not_dialled_without_allow_remote(toxiproxy) -> None:  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.needs import unavailable
 from tests.trust.support import Mount, run_chaos
 
 
@@ -22,19 +23,19 @@ def chaos_startup_seconds() -> float:
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Mount]:
     """``tmpfs(size="64k", read_only=False)``: a fresh tmpfs mounted under tmp_path (root only;
-    skips where mounting is not allowed), unmounted afterwards."""
+    skips where mounting is not allowed, fails in the gate), unmounted afterwards."""
     mounted: list[Path] = []
 
     def mount(size: str = "64k", read_only: bool = False) -> Path:
         if os.geteuid() != 0:
-            pytest.skip("mounting a tmpfs needs root")
+            unavailable("mounting a tmpfs needs root")
         point = tmp_path / f"tmpfs-{len(mounted)}"
         point.mkdir()
         options = f"size={size}" + (",ro" if read_only else "")
         done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
                               capture_output=True, text=True, check=False)  # fmt: skip
         if done.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+            unavailable(f"cannot mount a tmpfs here: {done.stderr.strip()}")
         mounted.append(point)
         return point
 
