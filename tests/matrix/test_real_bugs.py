@@ -6,10 +6,14 @@ a matrix of celery 5.6.2 (baseline) against 5.7.0 over two library scenarios.
 - routing-leak-after-reconnect (celery#9462, fixed in 5.7.0 by celery#10335): a worker without
   -Q consumes a queue a task body created, after a reconnect;
 - busy-worker-prefetch-disabled-reset (celery 5.6.0-5.6.3, fixed in 5.7.0 by celery#10345): with
-  worker_disable_prefetch, a busy worker takes a message after a reconnect and holds it.
+  worker_disable_prefetch, a busy worker takes a message after a reconnect and holds it;
+- solo-worker-reconnect-in-health-check (kombu 5.6.2, fixed in the kombu 5.7.0 wheel; kombu#2629):
+  redis-py reconnects the worker's BRPOP connection inside a health check and the worker never
+  consumes again.
 
-Cost: the two venvs come from the cache (about 70 s each to build once); the runs take about
-45 s in all (the ETA scenario is dilated x10; the prefetch one runs 10 s per set).
+Cost: the two venvs come from the cache (built with uv in a few seconds); the runs take about
+85 s in all (the ETA scenario is dilated x10; the prefetch one runs 10 s per set, the health
+check one about 25 s on 5.6.2, where its drain waits, and 10 s on 5.7.0).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ AFFECTED, FIXED = "celery==5.6.2 kombu==5.6.2", "celery==5.7.0 kombu==5.7.0"
 ETA = ROOT / "scenarios" / "eta-tasks-connection-reset.yaml"
 ROUTING = ROOT / "tests" / "otherapp" / "scenarios" / "routing-leak-after-reconnect.yaml"
 PREFETCH = ROOT / "scenarios" / "busy-worker-prefetch-disabled-reset.yaml"
+HEALTH_CHECK = ROOT / "scenarios" / "solo-worker-reconnect-in-health-check.yaml"
 
 
 def _failed(cell: dict) -> dict[str, str]:
@@ -44,7 +49,7 @@ def test_the_affected_celery_fails_naming_the_bug_and_the_fixed_one_holds(tmp_pa
     report = tmp_path / "matrix.json"
     env = {**os.environ, "CHAOS_SKIP_DOCKER_SETUP": "1"}
     done = subprocess.run(
-        [sys.executable, "-m", "chaos", "matrix", str(ETA), str(ROUTING), str(PREFETCH),
+        [sys.executable, "-m", "chaos", "matrix", str(ETA), str(ROUTING), str(PREFETCH), str(HEALTH_CHECK),
          "--versions", AFFECTED, "--versions", FIXED,
          "--out", str(tmp_path / "runs"), "--json", str(report)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,
@@ -77,7 +82,15 @@ def test_the_affected_celery_fails_naming_the_bug_and_the_fixed_one_holds(tmp_pa
     held = _failed(prefetch[AFFECTED])["invariant:prefetch"]
     assert "unstarted for" in held and "while its pool ran send_invoice_email[" in held
     assert "worker_disable_prefetch" in held and "with a free slot on worker-" in held
+    stuck = document["cells"]["solo-worker-reconnect-in-health-check"]
+    assert stuck[FIXED]["status"] == "held", _failed(stuck[FIXED])
+    assert stuck[AFFECTED]["status"] == "failed"
+    said = _failed(stuck[AFFECTED])
+    assert "none executed afterwards" in said["resume_within"]
+    assert "with a free pool slot on worker-1@" in said["invariant:liveness"]
+    assert len(_run_dir_tasks(stuck[AFFECTED], "invariant:liveness")) == 5  # every later invoice
     fixed = {(f["scenario"], f["expectation"]) for f in document["fixes"]}
     assert ("eta-tasks-connection-reset", "invariant:duplicates") in fixed
     assert ("routing-leak-after-reconnect", "invariant:routing") in fixed
     assert ("busy-worker-prefetch-disabled-reset", "invariant:prefetch") in fixed
+    assert ("solo-worker-reconnect-in-health-check", "invariant:liveness") in fixed
