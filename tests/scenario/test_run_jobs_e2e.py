@@ -117,7 +117,7 @@ def test_a_signal_stops_every_child_and_its_stack_and_exits_128_plus_it(
     runner = subprocess.Popen(
         [sys.executable, "-m", "chaos", "run", str(SCENARIOS / "proxy-down.yaml"),
          str(SCENARIOS / "latency-500ms-jitter.yaml"), "--jobs", "2", "--out", str(out),
-         "--no-report"],
+         "--no-report", "--dilation", "1"],  # real time: both must still run at the signal
         cwd=WORKTREE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
         preexec_fn=deliverable_sigint,
     )  # fmt: skip
