@@ -38,6 +38,14 @@ def _failed(cell: dict) -> dict[str, str]:
     return {e["key"]: e["message"] for e in cell["expectations"] if not e["held"]}
 
 
+def _affected_cell(document: dict, scenario: str) -> dict:
+    """The affected set's cell of ``scenario``; the fixed set held it, the affected failed."""
+    cells = document["cells"][scenario]
+    assert cells[FIXED]["status"] == "held", _failed(cells[FIXED])
+    assert cells[AFFECTED]["status"] == "failed"
+    return cells[AFFECTED]
+
+
 def _run_dir_tasks(cell: dict, verdict: str) -> list[str]:
     report = json.loads(Path(cell["run_dir"], "report.json").read_text())
     (found,) = [v for v in report["verdicts"] if v["name"] == verdict]
@@ -49,8 +57,8 @@ def test_the_affected_celery_fails_naming_the_bug_and_the_fixed_one_holds(tmp_pa
     report = tmp_path / "matrix.json"
     env = {**os.environ, "CHAOS_SKIP_DOCKER_SETUP": "1"}
     done = subprocess.run(
-        [sys.executable, "-m", "chaos", "matrix", str(ETA), str(ROUTING), str(PREFETCH), str(HEALTH_CHECK),
-         "--versions", AFFECTED, "--versions", FIXED,
+        [sys.executable, "-m", "chaos", "matrix", str(ETA), str(ROUTING), str(PREFETCH),
+         str(HEALTH_CHECK), "--versions", AFFECTED, "--versions", FIXED,
          "--out", str(tmp_path / "runs"), "--json", str(report)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
@@ -61,34 +69,25 @@ def test_the_affected_celery_fails_naming_the_bug_and_the_fixed_one_holds(tmp_pa
     assert document["venvs"][AFFECTED]["versions"]["celery"] == "5.6.2"
     assert document["venvs"][FIXED]["versions"]["celery"] == "5.7.0"
 
-    eta = document["cells"]["eta-tasks-connection-reset"]
-    assert eta[FIXED]["status"] == "held", _failed(eta[FIXED])
-    assert eta[AFFECTED]["status"] == "failed"
-    failed = _failed(eta[AFFECTED])
+    eta = _affected_cell(document, "eta-tasks-connection-reset")
+    failed = _failed(eta)
     assert "ran twice (eta" in failed["invariant:duplicates"]
     assert "unexplained" in failed["invariant:duplicates"]
     assert "(and 9 more)" in failed["invariant:duplicates"]  # every one of the 10 invoices
-    assert len(_run_dir_tasks(eta[AFFECTED], "invariant:duplicates")) == 10
+    assert len(_run_dir_tasks(eta, "invariant:duplicates")) == 10
 
-    routing = document["cells"]["routing-leak-after-reconnect"]
-    assert routing[FIXED]["status"] == "held", _failed(routing[FIXED])
-    assert routing[AFFECTED]["status"] == "failed"
-    said = _failed(routing[AFFECTED])["invariant:routing"]
+    said = _failed(_affected_cell(document, "routing-leak-after-reconnect"))["invariant:routing"]
     assert "archive_invoice[" in said and "delivered from 'archive'" in said
     assert "consumes only billing" in said
-    prefetch = document["cells"]["busy-worker-prefetch-disabled-reset"]
-    assert prefetch[FIXED]["status"] == "held", _failed(prefetch[FIXED])
-    assert prefetch[AFFECTED]["status"] == "failed"
-    held = _failed(prefetch[AFFECTED])["invariant:prefetch"]
+    prefetch = _affected_cell(document, "busy-worker-prefetch-disabled-reset")
+    held = _failed(prefetch)["invariant:prefetch"]
     assert "unstarted for" in held and "while its pool ran send_invoice_email[" in held
     assert "worker_disable_prefetch" in held and "with a free slot on worker-" in held
-    stuck = document["cells"]["solo-worker-reconnect-in-health-check"]
-    assert stuck[FIXED]["status"] == "held", _failed(stuck[FIXED])
-    assert stuck[AFFECTED]["status"] == "failed"
-    said = _failed(stuck[AFFECTED])
+    stuck = _affected_cell(document, "solo-worker-reconnect-in-health-check")
+    said = _failed(stuck)
     assert "none executed afterwards" in said["resume_within"]
     assert "with a free pool slot on worker-1@" in said["invariant:liveness"]
-    assert len(_run_dir_tasks(stuck[AFFECTED], "invariant:liveness")) == 5  # every later invoice
+    assert len(_run_dir_tasks(stuck, "invariant:liveness")) == 5  # every later invoice
     fixed = {(f["scenario"], f["expectation"]) for f in document["fixes"]}
     assert ("eta-tasks-connection-reset", "invariant:duplicates") in fixed
     assert ("routing-leak-after-reconnect", "invariant:routing") in fixed
