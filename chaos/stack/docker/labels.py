@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 
 import psutil
 
@@ -17,6 +18,7 @@ LABEL_ROLE = "io.celery-chaos.role"
 LABEL_OWNER_HOST = "io.celery-chaos.owner-host"
 LABEL_OWNER_PID = "io.celery-chaos.owner-pid"
 LABEL_OWNER_STARTED = "io.celery-chaos.owner-started"
+LABEL_CREATED = "io.celery-chaos.created"
 LABEL_IMAGE_INPUTS = "io.celery-chaos.image-inputs"
 
 
@@ -29,7 +31,16 @@ def run_labels(run_id: str, role: str) -> dict[str, str]:
         LABEL_OWNER_HOST: socket.gethostname(),
         LABEL_OWNER_PID: str(os.getpid()),
         LABEL_OWNER_STARTED: f"{psutil.Process().create_time():.2f}",
+        LABEL_CREATED: f"{time.time():.2f}",
     }
+
+
+def created_within(labels: dict[str, str], seconds: float) -> bool:
+    """Whether a resource was labelled less than ``seconds`` ago (False when unlabelled)."""
+    try:
+        return time.time() - float(labels.get(LABEL_CREATED, "")) < seconds
+    except ValueError:
+        return False
 
 
 def owner_is_alive(labels: dict[str, str]) -> bool:

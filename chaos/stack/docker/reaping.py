@@ -10,7 +10,13 @@ from docker.errors import APIError, NotFound
 
 from chaos.stack._waiting import poll_until
 from chaos.stack.docker.engine import engine_client
-from chaos.stack.docker.labels import LABEL_MANAGED, LABEL_ROLE, LABEL_RUN_ID, owner_is_alive
+from chaos.stack.docker.labels import (
+    LABEL_MANAGED,
+    LABEL_ROLE,
+    LABEL_RUN_ID,
+    created_within,
+    owner_is_alive,
+)
 
 #: The role of the container whose network namespace Redis joins (redis_container.py).
 HOLDER_ROLE = "redis-net"
@@ -20,6 +26,11 @@ NOT_REMOVED = " NOT removed: "
 #: removal kills and deletes in well under a second here (0.68 s for a whole stack, measured);
 #: 15 s allows a loaded engine.
 OTHERS_REMOVAL_WAIT = 15.0
+#: A stack's start leaves a dead owner's parts younger than this: the owner's watchdog reaps them
+#: within a second of the kill, and ``chaos clean`` at any time. Without it every stack starting
+#: on the engine (another xdist worker, the library beside the tests) raced the watchdog and any
+#: test looking at a killed run's parts; an owner killed with its watchdog waits a minute more.
+STARTUP_REAP_MIN_AGE = 60.0
 
 
 def reap_docker(
@@ -28,12 +39,14 @@ def reap_docker(
     include_live: bool = False,
     client: docker.DockerClient | None = None,
     dry_run: bool = False,
+    min_age: float = 0.0,
 ) -> list[str]:
     """Remove labelled containers, then networks, then volumes; return what was removed.
 
     With ``run_id``: everything of that run, owned or not. Without: what belongs to runs whose
     owner process is dead (a runner killed with ``kill -9``), or everything labelled with
-    ``include_live``. ``dry_run``: remove nothing, return what would go. Raises StackError when no
+    ``include_live``; ``min_age`` leaves a dead owner's parts labelled less than that many
+    seconds ago. ``dry_run``: remove nothing, return what would go. Raises StackError when no
     engine answers.
     """
     client = client or engine_client()
@@ -42,7 +55,9 @@ def reap_docker(
         label_filter.append(f"{LABEL_RUN_ID}={run_id}")
 
     def wanted(labels: dict[str, str] | None) -> bool:
-        return run_id is not None or include_live or not owner_is_alive(labels or {})
+        if run_id is not None or include_live:
+            return True
+        return not owner_is_alive(labels or {}) and not created_within(labels or {}, min_age)
 
     listed = client.api.containers(all=True, filters={"label": label_filter})
     doomed = [container for container in listed if wanted(container.get("Labels"))]

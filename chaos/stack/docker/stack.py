@@ -49,7 +49,7 @@ from chaos.stack.docker.images import (
     print_builds_only,
 )
 from chaos.stack.docker.labels import run_labels
-from chaos.stack.docker.reaping import not_removed, reap_docker
+from chaos.stack.docker.reaping import STARTUP_REAP_MIN_AGE, not_removed, reap_docker
 from chaos.stack.docker.run_service import RunService
 from chaos.stack.docker.redis_container import (
     REDIS_PORT,
@@ -262,7 +262,8 @@ class DockerStack(Stack):
         began = time.monotonic()
         with map_exceptions("docker", "reaping leftovers and preparing the run directory"):
             client = engine_client()
-            reap_docker(client=client)  # leftovers of runners that died (owner process gone)
+            # Leftovers of runners that died (owner gone), once their watchdog had its chance.
+            reap_docker(client=client, min_age=STARTUP_REAP_MIN_AGE)
             self.run_dir.mkdir(parents=True, exist_ok=True)
             # Reaps this run's containers, network and volume if this process is killed.
             self._watchdog = Watchdog.start(self.run_id, self.run_dir, docker=True)
