@@ -24,8 +24,9 @@ from typing import Any
 from testcontainers.core.network import Network
 
 from chaos.errors import StackError, map_exceptions
-from chaos.journal import JournalWriter
+from chaos.journal import ENV_RUN_DIR, ENV_RUN_ID, JournalWriter
 from chaos.probe import ENV_WORKER_NAME
+from chaos.run_channel import ENV_RUN_SERVICE
 from chaos.stack._config import new_run_id, run_dir_for, validate_config
 from chaos.stack._journal_tail import JournalTail
 from chaos.stack._ping import redis_ping
@@ -38,7 +39,8 @@ from chaos.stack.base import (
     StackConfig,
     WorkerHandle,
 )
-from chaos.stack.docker.app_world import app_world_env, prepare_app_world
+from chaos.stack.docker.app_volume import AppDataVolume
+from chaos.stack.docker.app_world import RUN_DATABASE_FILE, app_world_env, prepare_app_world
 from chaos.stack.docker.dilation import app_wall, dilated_worker_env
 from chaos.stack.docker.engine import engine_client
 from chaos.stack.docker.host_relay import HostLoopbackRelay
@@ -49,6 +51,7 @@ from chaos.stack.docker.images import (
     print_builds_only,
 )
 from chaos.stack.docker.labels import run_labels
+from chaos.stack.docker.producer import start_producer
 from chaos.stack.docker.reaping import not_removed, reap_docker
 from chaos.stack.docker.run_service import RunService
 from chaos.stack.docker.redis_container import (
@@ -57,7 +60,7 @@ from chaos.stack.docker.redis_container import (
     RedisBrokerContainer,
 )
 from chaos.stack.docker.toxiproxy_container import FIRST_PROXY_PORT, ToxiproxyContainer
-from chaos.stack.docker.worker_container import CeleryWorkerContainer
+from chaos.stack.docker.worker_container import RUN_DIR_IN_CONTAINER, CeleryWorkerContainer
 from chaos.stack.launch import ENV_BROKER_WAIT, mark_stack_up
 from chaos.stack.shape import worker_shape
 from chaos.stack.watchdog import Watchdog, closing_under
@@ -239,6 +242,7 @@ class DockerStack(Stack):
         self._images = images
         self._network: Network | None = None
         self._volume: Any = None
+        self._app_data: AppDataVolume | None = None
         self._redis: RedisBrokerContainer | None = None
         self._redis_net: NetworkHolderContainer | None = None
         self._broker: DockerBroker | None = None
@@ -331,6 +335,9 @@ class DockerStack(Stack):
         self._proxy_container.with_run(self.run_id).with_private_network(self._network, PROXY_ALIAS)
 
         prepare_app_world(self.config, self.run_dir, self.run_id, steps)  # database, app.setup
+        if self.config.settings_module:  # the database goes to the engine, in a volume
+            self._app_data = AppDataVolume(client, self.run_id, self._worker_image)
+            self._app_data.upload(self.run_dir / RUN_DATABASE_FILE)
         self._workers = [self._new_worker(f"worker-{n}") for n in range(1, self.config.workers + 1)]
 
         # Containers start in parallel: the launcher in each worker waits for the broker's PING
@@ -418,8 +425,10 @@ class DockerStack(Stack):
         with closing_under(watchdog):  # raising abandons the watchdog: it tries once more
             try:
                 self._save_logs()  # a log that cannot be kept (disk full) still lets parts go
+                self.fetch_app_data()  # the database as the containers left it
             finally:
                 self._workers = []
+                self._app_data = None
                 self._proxy_container = self._redis = self._redis_net = None
                 self._network = self._volume = None
                 if watchdog is not None or self._journal is not None or left:  # labelled parts
@@ -465,19 +474,57 @@ class DockerStack(Stack):
             .with_name(f"chaos-{self.run_id}-{name}")
         )
         container.with_private_network(self._network)
-        if self.config.settings_module:
-            container.with_run_dir_mounted(self.run_dir)  # the app's database (see README)
-        assert self._relay is not None
+        if self._app_data is not None:
+            container.with_app_data(self._app_data.name)  # the app's database (a volume)
         env = {
-            **self._relay.rewrite(self.config.env),
+            **self._app_env(),
             ENV_WORKER_NAME: name,
             ENV_BROKER_WAIT: str(self.config.start_timeout),
             "CELERY_BROKER_URL": self.worker_broker_url,
-            **app_world_env(self.config),
         }
         env, prefix = dilated_worker_env(self.config.clock, env)
         container.with_envs(**env)
         return container.with_command_prefix(prefix)
+
+    def _app_env(self) -> dict[str, str]:
+        """What every app process on the engine gets: ``app.env`` (stub endpoints relayed) and
+        the route to the run's database."""
+        assert self._relay is not None
+        return {**self._relay.rewrite(self.config.env), **app_world_env(self.config)}
+
+    # --- the producer, where the database is --------------------------------------------------
+
+    @classmethod
+    def producer_on_engine(cls, config: StackConfig) -> bool:
+        """An app with a database: its producer shares the database with the workers, which
+        lives on the engine (chaos.stack.docker.app_volume)."""
+        return bool(config.settings_module)
+
+    def start_producer(self, command: list[str], env: Mapping[str, str], log_path: Path) -> Any:
+        """``command`` (the workload) in a container beside the workers, with the run's database,
+        journaling through the run service; a ``Popen``-like handle (stdin, stdout), its stderr
+        in ``log_path``."""
+        if self._network is None or self._service is None:
+            raise StackError("producer", "the stack is not started")
+        run = {ENV_RUN_DIR: RUN_DIR_IN_CONTAINER, ENV_RUN_ID: self.run_id,
+               ENV_RUN_SERVICE: self._service.address}  # fmt: skip
+        full, prefix = dilated_worker_env(self.config.clock, {**env, **self._app_env(), **run})
+        with map_exceptions("docker", "starting the producer container"):
+            return start_producer(
+                engine_client(), image=self._worker_image, run_id=self.run_id,
+                network=str(self._network.name), volumes=self._app_volumes(),
+                command=[*prefix, *command], env=full, log_path=log_path,
+            )  # fmt: skip
+
+    def _app_volumes(self) -> dict[str, dict[str, str]]:
+        return self._app_data.mount() if self._app_data is not None else {}
+
+    def fetch_app_data(self) -> None:
+        """Copy the app's database from the engine to ``RUN_DIR/db.sqlite3`` (no-op without
+        one): what the runner reads the stored results from, and what the run directory keeps."""
+        if self._app_data is not None:
+            with map_exceptions("docker", "copying the app's database from the engine"):
+                self._app_data.fetch(self.run_dir / RUN_DATABASE_FILE)
 
     def saw_ready(self, hostname: str, since_wall: float) -> bool:
         """True once the journal holds a worker.ready from ``hostname`` written after ``since``."""
