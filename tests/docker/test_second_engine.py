@@ -128,8 +128,7 @@ from myproject.celery import app
 with DockerStack(StackConfig(workers=1, run_dir=Path(sys.argv[1]), start_timeout=120)) as stack:
     containers = engine_client().containers.list(
         all=True, filters={"label": f"{LABEL_RUN_ID}={stack.run_id}"})
-    mounts = {c.name: [m.get("Source") or m.get("Name") for m in c.attrs["Mounts"]
-                       if m["Type"] == "bind" or m.get("Name", "").endswith("-app")]
+    mounts = {c.name: [f"{m['Type']}:{m.get('Name') or m['Source']}" for m in c.attrs["Mounts"]]
               for c in containers}
     with Producer.for_stack(app, stack) as producer:
         sent = producer.send("shop.tasks.send_invoice_email", args=[7], key="order=7")
@@ -163,7 +162,8 @@ def test_a_stack_on_the_second_engine_has_no_bind_mount(second_engine, tmp_path)
     mounts = seen["mounts"]
     assert {f"{run}-redis", f"{run}-redis-net", f"{run}-proxy", f"{run}-worker-1"} <= set(mounts)
     # No bind mount anywhere; the worker mounts the run's app-data volume (the database).
-    assert mounts == {name: [f"{run}-app"] if "-worker-" in name else [] for name in mounts}
+    assert not {name: m for name, m in mounts.items() if any(x.startswith("bind:") for x in m)}
+    assert f"volume:{run}-app" in mounts[f"{run}-worker-1"], mounts
     left = second_engine.containers.list(all=True,
                                          filters={"label": f"{LABEL_RUN_ID}={seen['run_id']}"})
     assert not left, [c.name for c in left]
