@@ -1,12 +1,14 @@
 """``DockerStack``: the stack interface on containers (Redis, the fault proxy, the app's workers).
 
 One private Docker network per run. Workers reach Redis only through the proxy, by its network
-alias; the producer on the host reaches the same proxy on a port published on the engine's host
-(TC_HOST or DOCKER_HOST's host; 127.0.0.1 for a local engine). Redis keeps its data in a named
+alias; a producer on the host reaches the same proxy on a port published on the engine's host
+(TC_HOST or DOCKER_HOST's host; 127.0.0.1 for a local engine), and the producer of an app with a
+database runs in a container beside the workers (``start_producer``), its database in the run's
+app-data volume (chaos.stack.docker.app_volume). Redis keeps its data in a named
 volume, so a killed and restarted broker comes back at the same alias with what its persistence
 setting saved. Workers share no folder with the runner for the journal and the failpoints: they
 reach the runner's run service (chaos.stack.docker.run_service). Every container, the network and
-the volume carry the run id as a label; ``close()`` removes them by that label through
+the volumes carry the run id as a label; ``close()`` removes them by that label through
 ``reap_docker``, the function the run's watchdog (chaos.stack.watchdog) calls when the runner
 is killed instead.
 """
