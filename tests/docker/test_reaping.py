@@ -74,8 +74,9 @@ DEAD_OWNER_SCRIPT = textwrap.dedent(
 def test_normal_run_leaves_no_labelled_container_network_or_volume(docker_images, tmp_path):
     with DockerStack(StackConfig(workers=1, run_dir=tmp_path), images=docker_images) as stack:
         run_id = stack.run_id
-        # redis, its network holder, proxy, worker, network, volume
-        assert len(labelled_leftovers(run_id)) == 6
+        # redis, its network holder, proxy, worker, network, volume; and for the seed app's
+        # database: the app-data volume and the stopped container that holds it
+        assert len(labelled_leftovers(run_id)) == 8
     assert labelled_leftovers(run_id) == []
     # close() removed everything itself: the watchdog was released, it reaped nothing.
     assert "reaped" not in (tmp_path / "logs" / "watchdog.log").read_text()
@@ -108,7 +109,7 @@ def _leave_nothing(owner: subprocess.Popen[str], run_id: str | None) -> None:
 def test_kill_9_of_the_owner_leaves_nothing_with_no_manual_step(docker_images, tmp_path):
     owner, run_id, _ = _start_owner(docker_images, tmp_path)
     try:
-        assert len(labelled_leftovers(run_id)) == 6
+        assert len(labelled_leftovers(run_id)) == 8  # with the app-data volume and its holder
         os.kill(owner.pid, signal.SIGKILL)
         killed = time.monotonic()
         owner.wait(timeout=10)
@@ -175,7 +176,7 @@ def test_kill_9_of_owner_and_watchdog_then_reap_leaves_nothing(docker_images, tm
         os.kill(owner.pid, signal.SIGKILL)
         owner.wait(timeout=10)
         left = labelled_leftovers(run_id)
-        assert len(left) == 6, "a killed owner without its watchdog leaves its containers"
+        assert len(left) == 8, "a killed owner without its watchdog leaves its containers"
         # A dry run names every object of the dead run and removes none of them.
         would = [entry for entry in reap_docker(dry_run=True) if run_id in entry]
         assert sorted(would) == sorted(left)
