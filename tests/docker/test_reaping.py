@@ -148,6 +148,8 @@ def test_kill_9_of_chaos_run_mid_run_leaves_no_container_network_or_process(
         run_id = poll_until(lambda: _run_started(tmp_path), RUN_STARTED_WITHIN)
         assert run_id and run.poll() is None, run.communicate(timeout=10)[1][-2000:]
         assert labelled_leftovers(run_id) and _run_processes(run_id)  # the workload, the worker
+        # The seed app has a database: its producer runs in a container beside the workers.
+        assert any(part.endswith("-producer") for part in labelled_leftovers(run_id))
         os.kill(run.pid, signal.SIGKILL)
         killed = time.monotonic()
         run.wait(timeout=10)
