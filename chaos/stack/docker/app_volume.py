@@ -53,7 +53,7 @@ class AppDataVolume:
 
     def __init__(self, client: Any, run_id: str, image: str) -> None:
         self.name = f"chaos-{run_id}-app"
-        self._client = client
+        self.uploaded = False
         self.volume = client.volumes.create(name=self.name, labels=run_labels(run_id, "volume"))
         # Created, never started: the Docker API reads and writes a volume through a container.
         self._holder = client.containers.create(
@@ -70,6 +70,7 @@ class AppDataVolume:
         """Put the migrated, set-up database into the volume, before any container uses it."""
         if not self._holder.put_archive(APP_DATA_IN_CONTAINER, _archive(database)):
             raise StackError("app-data", f"the engine refused the database {database}")
+        self.uploaded = True
 
     def fetch(self, target: Path) -> Path:
         """Copy the database as the containers left it to ``target`` (replacing it), with

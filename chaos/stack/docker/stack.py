@@ -424,10 +424,11 @@ class DockerStack(Stack):
         reaps whatever a failed close left."""
         watchdog, self._watchdog = self._watchdog, None
         left, self._left = self._left, []
+        not_fetched: str | None = None
         with closing_under(watchdog):  # raising abandons the watchdog: it tries once more
             try:
                 self._save_logs()  # a log that cannot be kept (disk full) still lets parts go
-                self.fetch_app_data()  # the database as the containers left it
+                not_fetched = self._fetch_at_close()  # the database as the containers left it
             finally:
                 self._workers = []
                 self._app_data = None
@@ -452,6 +453,19 @@ class DockerStack(Stack):
                     "docker", "close() left parts of the run behind: " + "; ".join(left),
                     hint=f"its watchdog tries again; chaos clean --run {self.run_id} removes them",
                 )  # fmt: skip
+            if not_fetched:  # everything is closed: now say what the run directory lacks
+                raise StackError("app-data", not_fetched)
+
+    def _fetch_at_close(self) -> str | None:
+        """Copy the database back once the run is over; why it could not be (None: copied, or
+        no database was put on the engine). Never raises: close must still remove every part."""
+        if self._app_data is None or not self._app_data.uploaded:
+            return None
+        try:
+            self.fetch_app_data()
+        except StackError as exc:
+            return f"the app's database was not copied back to {self.run_dir}: {exc}"
+        return None
 
     def _save_logs(self) -> None:
         named = [(worker.name, worker.container) for worker in self._workers if worker.is_created]
