@@ -43,6 +43,8 @@ RELAY_INTERVAL = 0.25
 #: Under Celery's defaults a publish to a hung broker never returns (the TCP connect succeeds);
 #: the workload bounds it so that every loop here ends. The refusal is journaled as uncertain.
 PUBLISH_SOCKET_TIMEOUT = 5.0
+#: The spec as text, for ``python -m chaos.workload -`` (chaos.stack.docker.producer sets it).
+ENV_WORKLOAD_SPEC = "CHAOS_WORKLOAD_SPEC"
 
 
 def publish_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -327,8 +329,13 @@ class Workload:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from chaos.stack.launch import write_settings_wrapper
+
     args = sys.argv[1:] if argv is None else argv
-    spec = WorkloadSpec.read(Path(args[0]))
+    # "-": the spec is in $CHAOS_WORKLOAD_SPEC (a producer container has no file of the runner).
+    spec = (WorkloadSpec(**json.loads(os.environ[ENV_WORKLOAD_SPEC])) if args[0] == "-"
+            else WorkloadSpec.read(Path(args[0])))  # fmt: skip
+    write_settings_wrapper()  # in a container, the suite's settings wrapper comes as text
     run_dir = Path(os.environ[ENV_RUN_DIR])
     workload = Workload(spec, run_dir)
     signal.signal(signal.SIGTERM, lambda *_: workload.stop.set())

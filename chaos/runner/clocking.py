@@ -12,7 +12,7 @@ from chaos.scenario import LoadedScenario
 _DILATION_LINE = re.compile(r"^\s*(clock\s*:.*)?dilation\s*:", re.MULTILINE)
 
 #: Backends whose app processes the runner can launch with libfaketime preloaded (docker:
-#: bind-mounted into the worker containers, chaos/stack/docker/dilation.py).
+#: in the worker image, chaos/stack/docker/dilation.py).
 DILATABLE_BACKENDS = frozenset({"local", "docker"})
 
 

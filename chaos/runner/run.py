@@ -44,7 +44,7 @@ from chaos.runner.workload_verdict import unexpected_verdict
 from chaos.scenario import LoadedScenario, Scenario, load_scenario, load_scenario_text
 from chaos.scenario.semantics import app_workdir
 from chaos.scenario.timeline import ResolvedFault, ResolvedTimeline, new_seed, resolve_timeline
-from chaos.stack import open_stack
+from chaos.stack import backend_class, open_stack
 from chaos.stack.base import Stack, StackConfig
 
 TICK_SECONDS = 0.02
@@ -211,16 +211,17 @@ def run_scenario(
         config.clock = clock
         workload = WorkloadProcess(
             files.run_dir, timeline, model.app.name, Path(config.workdir),
-            workload_env(files.run_dir, files.run_id, config),
-            deadline=model.timeout,
+            workload_env(files.run_dir, files.run_id, config), deadline=model.timeout,
+            beside_workers=backend_class(backend).producer_on_engine(config),
         )  # fmt: skip
         driver = _Run(model, timeline, files, backend, show, clock)
         if clock.capped:
             show.note(f"[yellow]clock[/yellow] {clock.capped}")
-        workload.spawn()  # its imports overlap the stack's start
+        workload.spawn()  # its imports overlap the stack's start (unless beside the workers)
         driver.timings["prepare"] = time.monotonic() - began
         try:
             with open_stack(config, backend=backend) as stack:
+                workload.spawn_beside_workers(stack)  # where the app's database lives, if there
                 driver.timings["stack_start"] = time.monotonic() - began
                 driver.drive(stack, workload)
                 closing = time.monotonic()
@@ -298,7 +299,7 @@ class _Run:
         self.follower = JournalFollower(self.files.run_dir)
         try:
             waited = time.monotonic()
-            workload.connect(stack.producer_broker_url, WORKLOAD_READY_SECONDS)
+            workload.connect(workload.broker_url(stack), WORKLOAD_READY_SECONDS)
             self.timings["workload_wait"] = time.monotonic() - waited
             started = self.journal.write(
                 "run.started", run_id=self.files.run_id, scenario=self.scenario.name,
@@ -319,6 +320,7 @@ class _Run:
             self.phase("drain")
             drained = self._drain(workload)
             run_dir, direct = self.files.run_dir, stack.broker.direct_url
+            stack.fetch_app_data()  # the results the workers stored, where the runner reads them
             snapshot_results(self.journal, run_dir, direct)
             journal_restore_lock(self.journal, run_dir, direct)
             ask_control(self.journal, run_dir, direct, self.clock.dilation)

@@ -21,11 +21,12 @@ from chaos.errors import StackError
 from chaos.journal import ENV_RUN_DIR, ENV_RUN_ID
 from chaos.scenario.timeline import ResolvedTimeline
 from chaos.stack._django_db import database_env
-from chaos.stack.base import StackConfig
+from chaos.stack.base import Stack, StackConfig
+from chaos.workload import ENV_WORKLOAD_SPEC
 
 WORKLOAD_SPEC_FILE = "workload.json"
 WORKLOAD_LOG_FILE = "workload.log"
-#: Both backends copy the run's migrated database here (the docker one mounts the run directory).
+#: Both backends copy the run's migrated database here (the docker one fetches it from the engine).
 RUN_DATABASE_FILE = "db.sqlite3"
 #: Variables of an enclosing run that must not leak into this one.
 _RUN_VARIABLES = ("CHAOS_WORKER_NAME", "CHAOS_CELERY_SETTINGS", "CHAOS_BROKER_WAIT",
@@ -55,7 +56,8 @@ class WorkloadProcess:
     """The producer side of a run, in its own process with the app's settings."""
 
     def __init__(self, run_dir: Path, timeline: ResolvedTimeline, app: str, workdir: Path,
-                 env: dict[str, str], deadline: float) -> None:  # fmt: skip
+                 env: dict[str, str], deadline: float,
+                 beside_workers: bool = False) -> None:  # fmt: skip
         self.run_dir = run_dir
         self.workdir = workdir
         self.env = env
@@ -69,9 +71,15 @@ class WorkloadProcess:
         self.log_path = run_dir / WORKLOAD_LOG_FILE
         self.lines: queue.Queue[str] = queue.Queue()
         self.said: set[str] = set()
-        self.process: subprocess.Popen[str] | None = None
+        self.process: Any = None
+        """A ``subprocess.Popen``, or a handle with its interface (a producer container)."""
+        self.beside_workers = beside_workers
+        """Started by the stack where its workers run (``spawn_beside_workers``), not here."""
 
     def spawn(self) -> None:
+        """Start it on this machine (no-op for one that runs beside the workers)."""
+        if self.beside_workers:
+            return
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "chaos.workload", str(self.spec_path)],
@@ -79,6 +87,25 @@ class WorkloadProcess:
                 stderr=log, text=True, start_new_session=True,
             )  # fmt: skip
         threading.Thread(target=self._read_lines, daemon=True, name="workload-stdout").start()
+
+    def spawn_beside_workers(self, stack: Stack) -> None:
+        """Start it where the stack's workers run (``Stack.start_producer``: on a docker engine,
+        for an app whose database lives there), with the spec as text and the app's Celery
+        settings; the stack adds the app's environment, the run's database and clock. No-op
+        for one that runs here."""
+        if not self.beside_workers:
+            return
+        env = {"CHAOS_CELERY_SETTINGS": json.dumps(dict(stack.config.celery_settings)),
+               ENV_WORKLOAD_SPEC: self.spec_path.read_text()}  # fmt: skip
+        self.log_path.write_text("")
+        self.process = stack.start_producer(["python", "-m", "chaos.workload", "-"], env,
+                                            self.log_path)  # fmt: skip
+        threading.Thread(target=self._read_lines, daemon=True, name="workload-stdout").start()
+
+    def broker_url(self, stack: Stack) -> str:
+        """The proxy's address as this process reaches it (a producer beside the workers dials
+        the proxy's alias on the stack's network, as they do)."""
+        return stack.worker_broker_url if self.beside_workers else stack.producer_broker_url
 
     def connect(self, broker_url: str, timeout: float) -> None:
         """Give it the broker URL once the stack is up; wait until it is set up and warm."""

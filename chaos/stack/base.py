@@ -350,6 +350,21 @@ class Stack(AbstractContextManager["Stack"], abc.ABC):
         used = {int(w.name.rsplit("-", 1)[1]) for w in self._workers}
         return next(n for n in range(1, len(used) + 2) if n not in used)
 
+    # --- the producer: on this machine, unless the app's data lives with the workers ------------
+
+    @classmethod
+    def producer_on_engine(cls, config: StackConfig) -> bool:
+        """Whether the runner's producer must run where the workers run (``start_producer``),
+        because they share files there (a docker engine's volume); False: on this machine."""
+        return False
+
+    def start_producer(self, command: list[str], env: Mapping[str, str], log_path: Path) -> Any:
+        """Start ``command`` beside the workers; a ``subprocess.Popen``-like handle."""
+        raise NotImplementedError(f"{type(self).__name__} runs its producer on this machine")
+
+    def fetch_app_data(self) -> None:
+        """Bring the app's database to ``RUN_DIR/db.sqlite3`` if it lives elsewhere (no-op)."""
+
     @property
     @abc.abstractmethod
     def producer_broker_url(self) -> str:

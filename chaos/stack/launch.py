@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chaos launcher: not on the run's dilated clock: {wrong_clock}", file=sys.stderr)
         return EXIT_WRONG_CLOCK
     sys.path.insert(0, os.getcwd())
-    _write_settings_wrapper()
+    write_settings_wrapper()
     wait = float(os.environ.get(ENV_BROKER_WAIT, "30"))
 
     broker_url: str | None = None
@@ -217,7 +217,7 @@ def _import_app_independent_modules() -> None:
             pass  # Django, for an app that does not use it
 
 
-def _write_settings_wrapper() -> None:
+def write_settings_wrapper() -> None:
     """Write ``$CHAOS_SETTINGS_WRAPPER``'s module into a fresh folder first on ``sys.path``
     (a forked pool child inherits it)."""
     given = os.environ.get(ENV_SETTINGS_WRAPPER)

@@ -62,11 +62,13 @@ def wait_for_event(run_dir: Path, kind: str, task_id: str, timeout: float = EVEN
     return event
 
 
-def bind_mounts(client, run_id: str) -> dict[str, list[str]]:
+def bind_mounts(client, run_id: str, kind: str = "bind") -> dict[str, list[str]]:
     """Each container of run ``run_id`` on the engine ``client`` talks to -> its bind mounts'
-    sources (``docker inspect``'s Mounts of type bind)."""
+    sources (``docker inspect``'s Mounts of type bind); ``kind="volume"``: its volumes' names
+    and where they are mounted (``NAME:/path``)."""
     from chaos.stack.docker.labels import LABEL_RUN_ID
 
     containers = client.containers.list(all=True, filters={"label": f"{LABEL_RUN_ID}={run_id}"})
-    return {c.name: [m["Source"] for m in c.attrs.get("Mounts") or [] if m.get("Type") == "bind"]
+    return {c.name: [m["Source"] if kind == "bind" else f"{m['Name']}:{m['Destination']}"
+                     for m in c.attrs.get("Mounts") or [] if m.get("Type") == kind]
             for c in containers}  # fmt: skip

@@ -40,20 +40,30 @@ def test_task_sent_from_the_host_executes_in_a_worker_container(docker_stack, ce
     assert started["data"]["hostname"] == docker_stack.workers[0].hostname
 
 
-def test_only_the_apps_database_folder_is_bind_mounted(docker_stack, celery_app):
+def test_no_container_has_a_bind_mount_the_database_is_in_a_volume(docker_stack, celery_app):
     """The run's journal, failpoints and start-up mark reach the runner through its run service,
-    the settings wrapper travels as text: the one bind mount left is the run directory on the
-    workers, for the app's SQLite database the producer on this machine writes too (README)."""
+    the settings wrapper travels as text, and the app's SQLite database lives in the run's
+    app-data volume on the engine: ``docker inspect`` shows no bind mount on any container."""
+    import sqlite3
+
     from chaos.stack.docker import engine_client
 
-    mounts = bind_mounts(engine_client(), docker_stack.run_id)
+    client = engine_client()
+    mounts = bind_mounts(client, docker_stack.run_id)
     run = f"chaos-{docker_stack.run_id}"
     assert {f"{run}-redis", f"{run}-redis-net", f"{run}-proxy", f"{run}-worker-1"} <= set(mounts)
-    database_folder = str(docker_stack.run_dir.resolve())
-    assert mounts == {name: [database_folder] if "-worker-" in name else [] for name in mounts}
-    # ... and the worker's events are in the runner's journal while the run goes on.
+    assert mounts == {name: [] for name in mounts}
+    volumes = bind_mounts(client, docker_stack.run_id, kind="volume")
+    assert volumes[f"{run}-worker-1"] == [f"{run}-app:/chaos-data"]
+    # ... the worker's events are in the runner's journal while the run goes on, and what it
+    # stored in the database on the engine comes back to the run directory.
     task_id = send(celery_app, docker_stack, 6)
     assert wait_for_event(docker_stack.run_dir, "task.succeeded", task_id)
+    docker_stack.fetch_app_data()
+    with sqlite3.connect(docker_stack.run_dir / "db.sqlite3") as database:
+        rows = database.execute("SELECT status FROM django_celery_results_taskresult "
+                                "WHERE task_id = ?", (task_id,)).fetchall()  # fmt: skip
+    assert rows == [("SUCCESS",)]
 
 
 def test_broker_killed_then_started_again_serves_the_workers(docker_stack, celery_app):

@@ -74,8 +74,9 @@ DEAD_OWNER_SCRIPT = textwrap.dedent(
 def test_normal_run_leaves_no_labelled_container_network_or_volume(docker_images, tmp_path):
     with DockerStack(StackConfig(workers=1, run_dir=tmp_path), images=docker_images) as stack:
         run_id = stack.run_id
-        # redis, its network holder, proxy, worker, network, volume
-        assert len(labelled_leftovers(run_id)) == 6
+        # redis, its network holder, proxy, worker, network, volume; and for the seed app's
+        # database: the app-data volume and the stopped container that holds it
+        assert len(labelled_leftovers(run_id)) == 8
     assert labelled_leftovers(run_id) == []
     # close() removed everything itself: the watchdog was released, it reaped nothing.
     assert "reaped" not in (tmp_path / "logs" / "watchdog.log").read_text()
@@ -108,7 +109,7 @@ def _leave_nothing(owner: subprocess.Popen[str], run_id: str | None) -> None:
 def test_kill_9_of_the_owner_leaves_nothing_with_no_manual_step(docker_images, tmp_path):
     owner, run_id, _ = _start_owner(docker_images, tmp_path)
     try:
-        assert len(labelled_leftovers(run_id)) == 6
+        assert len(labelled_leftovers(run_id)) == 8  # with the app-data volume and its holder
         os.kill(owner.pid, signal.SIGKILL)
         killed = time.monotonic()
         owner.wait(timeout=10)
@@ -150,6 +151,8 @@ def test_kill_9_of_chaos_run_mid_run_leaves_no_container_network_or_process(
         run_id = poll_until(lambda: _run_started(tmp_path), RUN_STARTED_WITHIN)
         assert run_id and run.poll() is None, run.communicate(timeout=10)[1][-2000:]
         assert labelled_leftovers(run_id) and _run_processes(run_id)  # the workload, the worker
+        # The seed app has a database: its producer runs in a container beside the workers.
+        assert any(part.endswith("-producer") for part in labelled_leftovers(run_id))
         os.kill(run.pid, signal.SIGKILL)
         killed = time.monotonic()
         run.wait(timeout=10)
@@ -178,7 +181,7 @@ def test_kill_9_of_owner_and_watchdog_then_reap_leaves_nothing(docker_images, tm
         os.kill(owner.pid, signal.SIGKILL)
         owner.wait(timeout=10)
         left = labelled_leftovers(run_id)
-        assert len(left) == 6, "a killed owner without its watchdog leaves its containers"
+        assert len(left) == 8, "a killed owner without its watchdog leaves its containers"
         # A dry run names every object of the dead run and removes none of them.
         would = [entry for entry in reap_docker(dry_run=True) if run_id in entry]
         assert sorted(would) == sorted(left)

@@ -1,7 +1,7 @@
 """Scenario files from the library, run end to end on the docker backend.
 
 Two that exercise what only this backend changes: the proxy in its own container (proxy-down) and
-the failpoint plans read by workers through the bind-mounted run directory.
+the failpoint plans the workers read through the runner's run service.
 """
 
 from __future__ import annotations

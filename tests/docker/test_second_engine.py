@@ -3,8 +3,8 @@
 The scenario runs in a child ``chaos run`` with DOCKER_HOST at the second engine (this process's
 engine client and Testcontainers settings are per process). Its images are loaded from the first
 engine (docker save | load) or built. The run's journal and failpoints reach the runner through
-its run service, not a shared folder: the only bind mount is the run directory, for the app's
-database (the producer on this machine writes it too; README, "A bigger or remote engine").
+its run service, not a shared folder, and the app's database lives in a volume on that engine,
+with the producer beside the workers: no container has a bind mount (README, "Several engines").
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ def test_library_scenario_runs_on_the_second_engine(second_engine, tmp_path):
                                                 "label": [f"{LABEL_MANAGED}=true"]}))  # fmt: skip
     roles = {event["Actor"]["Attributes"].get(LABEL_ROLE) for event in events}
     run_ids = {event["Actor"]["Attributes"].get(LABEL_RUN_ID) for event in events}
-    assert {"redis", "proxy", "worker"} <= roles, roles
+    # The producer too: the app's database lives in that engine's volume.
+    assert {"redis", "proxy", "worker", "producer"} <= roles, roles
     assert len(run_ids) == 1, run_ids
     first = docker.from_env(environment={})
     on_first = first.events(since=since, until=int(time.time()) + 1, decode=True,
@@ -127,7 +128,7 @@ from myproject.celery import app
 with DockerStack(StackConfig(workers=1, run_dir=Path(sys.argv[1]), start_timeout=120)) as stack:
     containers = engine_client().containers.list(
         all=True, filters={"label": f"{LABEL_RUN_ID}={stack.run_id}"})
-    mounts = {c.name: [m["Source"] for m in c.attrs["Mounts"] if m["Type"] == "bind"]
+    mounts = {c.name: [f"{m['Type']}:{m.get('Name') or m['Source']}" for m in c.attrs["Mounts"]]
               for c in containers}
     with Producer.for_stack(app, stack) as producer:
         sent = producer.send("shop.tasks.send_invoice_email", args=[7], key="order=7")
@@ -138,7 +139,7 @@ with DockerStack(StackConfig(workers=1, run_dir=Path(sys.argv[1]), start_timeout
 """
 
 
-def test_a_stack_on_the_second_engine_mounts_only_the_database_folder(second_engine, tmp_path):
+def test_a_stack_on_the_second_engine_has_no_bind_mount(second_engine, tmp_path):
     from chaos.stack.base import REFERENCE_APP_DIR
 
     from .conftest import wait_for_event
@@ -160,7 +161,9 @@ def test_a_stack_on_the_second_engine_mounts_only_the_database_folder(second_eng
     run = f"chaos-{seen['run_id']}"
     mounts = seen["mounts"]
     assert {f"{run}-redis", f"{run}-redis-net", f"{run}-proxy", f"{run}-worker-1"} <= set(mounts)
-    assert mounts == {name: [seen["run_dir"]] if "-worker-" in name else [] for name in mounts}
+    # No bind mount anywhere; the worker mounts the run's app-data volume (the database).
+    assert not {name: m for name, m in mounts.items() if any(x.startswith("bind:") for x in m)}
+    assert f"volume:{run}-app" in mounts[f"{run}-worker-1"], mounts
     left = second_engine.containers.list(all=True,
                                          filters={"label": f"{LABEL_RUN_ID}={seen['run_id']}"})
     assert not left, [c.name for c in left]

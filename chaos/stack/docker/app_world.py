@@ -3,8 +3,9 @@ the worker containers, so that a scenario's ``app.env``/``app.database``/``app.s
 docker what they mean on the local backend.
 
 The migration and the set-up commands run on the host, as on the local backend, on the run's
-database file in the run directory; the containers see that file through the bind mount at
-``RUN_DIR_IN_CONTAINER``. Only the route differs: the workers get the container's path, through
+database file in the run directory; the stack then puts that file into the run's app-data volume
+on the engine (``app_volume``), which the workers and the producer container mount. Only the
+route differs: the containers get the database's path in the volume, through
 the app's own variable (``app.database.env``) or through the suite's settings wrapper, whose text
 the launcher writes into a folder it puts on ``sys.path`` (``ENV_SETTINGS_WRAPPER``), so that no
 image's ``PYTHONPATH`` has to be known or overridden and no host file is mounted for it.
@@ -22,7 +23,7 @@ from chaos.probe import ENV_WORKER_NAME
 from chaos.stack._app_setup import run_setup
 from chaos.stack._django_db import database_env, database_for_run, settings_wrapper
 from chaos.stack.base import StackConfig
-from chaos.stack.docker.worker_container import RUN_DIR_IN_CONTAINER
+from chaos.stack.docker.app_volume import DATABASE_IN_CONTAINER
 from chaos.stack.launch import ENV_BROKER_WAIT, ENV_CELERY_SETTINGS, ENV_SETTINGS_WRAPPER
 
 #: Both backends give the app the run's database under this name in the run directory.
@@ -66,13 +67,13 @@ def prepare_app_world(config: StackConfig, run_dir: Path, run_id: str,
 
 
 def app_world_env(config: StackConfig) -> dict[str, str]:
-    """The environment that points a worker container at the run's database (empty for an app
-    without Django settings). The suite's settings wrapper travels in it as text, written by the
-    launcher into a folder of the container (``chaos.stack.launch``): no file of this machine is
-    mounted for it."""
+    """The environment that points a container (a worker, the producer) at the run's database
+    (empty for an app without Django settings). The suite's settings wrapper travels in it as
+    text, which the launcher and the workload write into a folder of the container
+    (``chaos.stack.launch``): no file of this machine is mounted for it."""
     if not config.settings_module:
         return {}
-    database = Path(RUN_DIR_IN_CONTAINER) / RUN_DATABASE_FILE
+    database = Path(DATABASE_IN_CONTAINER)
     env = database_env(config.settings_module, database, {}, via_env=config.database_env)
     env.pop("PYTHONPATH", None)  # the host's folder: the wrapper is written in the container
     if config.database_env:

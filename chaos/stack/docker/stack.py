@@ -1,12 +1,14 @@
 """``DockerStack``: the stack interface on containers (Redis, the fault proxy, the app's workers).
 
 One private Docker network per run. Workers reach Redis only through the proxy, by its network
-alias; the producer on the host reaches the same proxy on a port published on the engine's host
-(TC_HOST or DOCKER_HOST's host; 127.0.0.1 for a local engine). Redis keeps its data in a named
+alias; a producer on the host reaches the same proxy on a port published on the engine's host
+(TC_HOST or DOCKER_HOST's host; 127.0.0.1 for a local engine), and the producer of an app with a
+database runs in a container beside the workers (``start_producer``), its database in the run's
+app-data volume (chaos.stack.docker.app_volume). Redis keeps its data in a named
 volume, so a killed and restarted broker comes back at the same alias with what its persistence
 setting saved. Workers share no folder with the runner for the journal and the failpoints: they
 reach the runner's run service (chaos.stack.docker.run_service). Every container, the network and
-the volume carry the run id as a label; ``close()`` removes them by that label through
+the volumes carry the run id as a label; ``close()`` removes them by that label through
 ``reap_docker``, the function the run's watchdog (chaos.stack.watchdog) calls when the runner
 is killed instead.
 """
@@ -24,8 +26,9 @@ from typing import Any
 from testcontainers.core.network import Network
 
 from chaos.errors import StackError, map_exceptions
-from chaos.journal import JournalWriter
+from chaos.journal import ENV_RUN_DIR, ENV_RUN_ID, JournalWriter
 from chaos.probe import ENV_WORKER_NAME
+from chaos.run_channel import ENV_RUN_SERVICE
 from chaos.stack._config import new_run_id, run_dir_for, validate_config
 from chaos.stack._journal_tail import JournalTail
 from chaos.stack._ping import redis_ping
@@ -38,7 +41,8 @@ from chaos.stack.base import (
     StackConfig,
     WorkerHandle,
 )
-from chaos.stack.docker.app_world import app_world_env, prepare_app_world
+from chaos.stack.docker.app_volume import AppDataVolume
+from chaos.stack.docker.app_world import RUN_DATABASE_FILE, app_world_env, prepare_app_world
 from chaos.stack.docker.dilation import app_wall, dilated_worker_env
 from chaos.stack.docker.engine import engine_client
 from chaos.stack.docker.host_relay import HostLoopbackRelay
@@ -49,6 +53,7 @@ from chaos.stack.docker.images import (
     print_builds_only,
 )
 from chaos.stack.docker.labels import run_labels
+from chaos.stack.docker.producer import start_producer
 from chaos.stack.docker.reaping import STARTUP_REAP_MIN_AGE, not_removed, reap_docker
 from chaos.stack.docker.run_service import RunService
 from chaos.stack.docker.redis_container import (
@@ -57,7 +62,7 @@ from chaos.stack.docker.redis_container import (
     RedisBrokerContainer,
 )
 from chaos.stack.docker.toxiproxy_container import FIRST_PROXY_PORT, ToxiproxyContainer
-from chaos.stack.docker.worker_container import CeleryWorkerContainer
+from chaos.stack.docker.worker_container import RUN_DIR_IN_CONTAINER, CeleryWorkerContainer
 from chaos.stack.launch import ENV_BROKER_WAIT, mark_stack_up
 from chaos.stack.shape import worker_shape
 from chaos.stack.watchdog import Watchdog, closing_under
@@ -239,6 +244,7 @@ class DockerStack(Stack):
         self._images = images
         self._network: Network | None = None
         self._volume: Any = None
+        self._app_data: AppDataVolume | None = None
         self._redis: RedisBrokerContainer | None = None
         self._redis_net: NetworkHolderContainer | None = None
         self._broker: DockerBroker | None = None
@@ -332,6 +338,9 @@ class DockerStack(Stack):
         self._proxy_container.with_run(self.run_id).with_private_network(self._network, PROXY_ALIAS)
 
         prepare_app_world(self.config, self.run_dir, self.run_id, steps)  # database, app.setup
+        if self.config.settings_module:  # the database goes to the engine, in a volume
+            self._app_data = AppDataVolume(client, self.run_id, self._worker_image)
+            self._app_data.upload(self.run_dir / RUN_DATABASE_FILE)
         self._workers = [self._new_worker(f"worker-{n}") for n in range(1, self.config.workers + 1)]
 
         # Containers start in parallel: the launcher in each worker waits for the broker's PING
@@ -416,11 +425,14 @@ class DockerStack(Stack):
         reaps whatever a failed close left."""
         watchdog, self._watchdog = self._watchdog, None
         left, self._left = self._left, []
+        not_fetched: str | None = None
         with closing_under(watchdog):  # raising abandons the watchdog: it tries once more
             try:
                 self._save_logs()  # a log that cannot be kept (disk full) still lets parts go
+                not_fetched = self._fetch_at_close()  # the database as the containers left it
             finally:
                 self._workers = []
+                self._app_data = None
                 self._proxy_container = self._redis = self._redis_net = None
                 self._network = self._volume = None
                 if watchdog is not None or self._journal is not None or left:  # labelled parts
@@ -442,6 +454,19 @@ class DockerStack(Stack):
                     "docker", "close() left parts of the run behind: " + "; ".join(left),
                     hint=f"its watchdog tries again; chaos clean --run {self.run_id} removes them",
                 )  # fmt: skip
+            if not_fetched:  # everything is closed: now say what the run directory lacks
+                raise StackError("app-data", not_fetched)
+
+    def _fetch_at_close(self) -> str | None:
+        """Copy the database back once the run is over; why it could not be (None: copied, or
+        no database was put on the engine). Never raises: close must still remove every part."""
+        if self._app_data is None or not self._app_data.uploaded:
+            return None
+        try:
+            self.fetch_app_data()
+        except StackError as exc:
+            return f"the app's database was not copied back to {self.run_dir}: {exc}"
+        return None
 
     def _save_logs(self) -> None:
         named = [(worker.name, worker.container) for worker in self._workers if worker.is_created]
@@ -466,19 +491,57 @@ class DockerStack(Stack):
             .with_name(f"chaos-{self.run_id}-{name}")
         )
         container.with_private_network(self._network)
-        if self.config.settings_module:
-            container.with_run_dir_mounted(self.run_dir)  # the app's database (see README)
-        assert self._relay is not None
+        if self._app_data is not None:
+            container.with_app_data(self._app_data.name)  # the app's database (a volume)
         env = {
-            **self._relay.rewrite(self.config.env),
+            **self._app_env(),
             ENV_WORKER_NAME: name,
             ENV_BROKER_WAIT: str(self.config.start_timeout),
             "CELERY_BROKER_URL": self.worker_broker_url,
-            **app_world_env(self.config),
         }
         env, prefix = dilated_worker_env(self.config.clock, env)
         container.with_envs(**env)
         return container.with_command_prefix(prefix)
+
+    def _app_env(self) -> dict[str, str]:
+        """What every app process on the engine gets: ``app.env`` (stub endpoints relayed) and
+        the route to the run's database."""
+        assert self._relay is not None
+        return {**self._relay.rewrite(self.config.env), **app_world_env(self.config)}
+
+    # --- the producer, where the database is --------------------------------------------------
+
+    @classmethod
+    def producer_on_engine(cls, config: StackConfig) -> bool:
+        """An app with a database: its producer shares the database with the workers, which
+        lives on the engine (chaos.stack.docker.app_volume)."""
+        return bool(config.settings_module)
+
+    def start_producer(self, command: list[str], env: Mapping[str, str], log_path: Path) -> Any:
+        """``command`` (the workload) in a container beside the workers, with the run's database,
+        journaling through the run service; a ``Popen``-like handle (stdin, stdout), its stderr
+        in ``log_path``."""
+        if self._network is None or self._service is None:
+            raise StackError("producer", "the stack is not started")
+        run = {ENV_RUN_DIR: RUN_DIR_IN_CONTAINER, ENV_RUN_ID: self.run_id,
+               ENV_RUN_SERVICE: self._service.address}  # fmt: skip
+        full, prefix = dilated_worker_env(self.config.clock, {**env, **self._app_env(), **run})
+        with map_exceptions("docker", "starting the producer container"):
+            return start_producer(
+                engine_client(), image=self._worker_image, run_id=self.run_id,
+                network=str(self._network.name), volumes=self._app_volumes(),
+                command=[*prefix, *command], env=full, log_path=log_path,
+            )  # fmt: skip
+
+    def _app_volumes(self) -> dict[str, dict[str, str]]:
+        return self._app_data.mount() if self._app_data is not None else {}
+
+    def fetch_app_data(self) -> None:
+        """Copy the app's database from the engine to ``RUN_DIR/db.sqlite3`` (no-op without
+        one): what the runner reads the stored results from, and what the run directory keeps."""
+        if self._app_data is not None:
+            with map_exceptions("docker", "copying the app's database from the engine"):
+                self._app_data.fetch(self.run_dir / RUN_DATABASE_FILE)
 
     def saw_ready(self, hostname: str, since_wall: float) -> bool:
         """True once the journal holds a worker.ready from ``hostname`` written after ``since``."""

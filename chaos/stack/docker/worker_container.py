@@ -3,9 +3,9 @@
 The container shares no file with the runner for the run itself: the probe and the failpoints
 reach the journal and the armed plans through the runner's run service (``chaos.run_channel``,
 ``CHAOS_RUN_SERVICE``), so the engine may be another machine. ``CHAOS_RUN_DIR`` still names
-``RUN_DIR_IN_CONTAINER`` (it says "in a run"); only an app with a database gets that folder
-bind-mounted, for the SQLite file the producer on the host shares with the workers. The container
-runs as the host user, so that the database's files stay yours.
+``RUN_DIR_IN_CONTAINER`` (it says "in a run"), a folder no file of the run is written to. An
+app with a database gets the run's app-data volume (``app_volume``), a named volume on the
+engine, never a folder of the runner's machine.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from chaos.journal import ENV_RUN_DIR, ENV_RUN_ID
@@ -50,10 +49,12 @@ class CeleryWorkerContainer(ChaosContainer):
                           ENV_RUN_SERVICE: address})  # fmt: skip
         return self
 
-    def with_run_dir_mounted(self, run_dir: Path) -> CeleryWorkerContainer:
-        """Share the run directory with the host, read-write: the app's SQLite database, which
-        the producer on the host writes too (an engine on another machine cannot have it)."""
-        self.volumes[str(Path(run_dir).resolve())] = {"bind": RUN_DIR_IN_CONTAINER, "mode": "rw"}
+    def with_app_data(self, volume: str) -> CeleryWorkerContainer:
+        """Mount the run's app-data volume (the app's SQLite database, shared with the producer
+        container and the other workers on the engine; see ``app_volume``)."""
+        from chaos.stack.docker.app_volume import APP_DATA_IN_CONTAINER
+
+        self.volumes[volume] = {"bind": APP_DATA_IN_CONTAINER, "mode": "rw"}
         return self
 
     def with_command_prefix(self, prefix: list[str]) -> CeleryWorkerContainer:
