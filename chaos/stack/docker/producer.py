@@ -20,7 +20,6 @@ from chaos.stack.docker.labels import run_labels
 from chaos.stack.docker.worker_container import APP_DIR_IN_CONTAINER
 
 
-
 def start_producer(client: Any, *, image: str, run_id: str, network: str,
                    volumes: dict[str, dict[str, str]], command: list[str],
                    env: dict[str, str], log_path: Path) -> AttachedContainer:  # fmt: skip
