@@ -3,8 +3,9 @@
 A scenario's stub endpoints (the carrier, the warehouse) listen on 127.0.0.1 and reach the workers
 as URLs in their environment; inside a container 127.0.0.1 is the container itself. The project's
 own proxy, run in this process, listens on the stack network's gateway address (the host's side of
-the project's own Docker network, so nothing listens anywhere else) and forwards to the loopback
-port; the URL the workers get names that address instead.
+the project's own Docker network, so nothing listens anywhere else), or on
+``CHAOS_DOCKER_RUNNER_ADDRESS`` as the run service does (an engine on another machine), and
+forwards to the loopback port; the URL the workers get names that address instead.
 """
 
 from __future__ import annotations

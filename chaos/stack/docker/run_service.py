@@ -28,6 +28,12 @@ from chaos.stack.launch import STACK_UP_FILE
 ENV_RUNNER_ADDRESS = "CHAOS_DOCKER_RUNNER_ADDRESS"
 
 
+def runner_address(gateway: str) -> str:
+    """Where this process listens for the containers (the run service, the stubs' relays):
+    ``CHAOS_DOCKER_RUNNER_ADDRESS`` if set, else the stack network's gateway."""
+    return os.environ.get(ENV_RUNNER_ADDRESS) or gateway
+
+
 class _Handler(socketserver.StreamRequestHandler):
     """One connection: one process in a container, its requests answered in order."""
 
@@ -71,7 +77,7 @@ class RunService:
     @classmethod
     def for_gateway(cls, run_dir: Path, gateway: str) -> RunService:
         """Listening on ``CHAOS_DOCKER_RUNNER_ADDRESS`` if set, else on the network's gateway."""
-        return cls(run_dir, os.environ.get(ENV_RUNNER_ADDRESS) or gateway)
+        return cls(run_dir, runner_address(gateway))
 
     def answer(self, verb: str, payload: str) -> str:
         try:

@@ -55,7 +55,7 @@ from chaos.stack.docker.images import (
 from chaos.stack.docker.labels import run_labels
 from chaos.stack.docker.producer import start_producer
 from chaos.stack.docker.reaping import STARTUP_REAP_MIN_AGE, not_removed, reap_docker
-from chaos.stack.docker.run_service import RunService
+from chaos.stack.docker.run_service import RunService, runner_address
 from chaos.stack.docker.redis_container import (
     REDIS_PORT,
     NetworkHolderContainer,
@@ -310,7 +310,8 @@ class DockerStack(Stack):
         self._network.name = f"chaos-{self.run_id}"
         self._network.create()
         gateway = self._network_gateway()
-        self._relay = HostLoopbackRelay(gateway)
+        # The stubs' relays listen where the run service does (CHAOS_DOCKER_RUNNER_ADDRESS).
+        self._relay = HostLoopbackRelay(runner_address(gateway))
         # Where the workers journal, read failpoint plans and count hits: no shared folder.
         self._service = RunService.for_gateway(self.run_dir, gateway)
         self._volume = client.volumes.create(
