@@ -79,7 +79,11 @@ class WorkloadSpec:
 
     @classmethod
     def read(cls, path: Path) -> WorkloadSpec:
-        return cls(**json.loads(path.read_text()))
+        return cls.from_text(path.read_text())
+
+    @classmethod
+    def from_text(cls, text: str) -> WorkloadSpec:
+        return cls(**json.loads(text))
 
 
 class Workload:
@@ -333,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else argv
     # "-": the spec is in $CHAOS_WORKLOAD_SPEC (a producer container has no file of the runner).
-    spec = (WorkloadSpec(**json.loads(os.environ[ENV_WORKLOAD_SPEC])) if args[0] == "-"
+    spec = (WorkloadSpec.from_text(os.environ[ENV_WORKLOAD_SPEC]) if args[0] == "-"
             else WorkloadSpec.read(Path(args[0])))  # fmt: skip
     write_settings_wrapper()  # in a container, the suite's settings wrapper comes as text
     run_dir = Path(os.environ[ENV_RUN_DIR])

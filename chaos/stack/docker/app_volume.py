@@ -59,7 +59,7 @@ class AppDataVolume:
         self._holder = client.containers.create(
             image, command=["true"], name=f"chaos-{run_id}-app-data",
             labels=run_labels(run_id, "app-data"), network_disabled=True,
-            volumes={self.name: {"bind": APP_DATA_IN_CONTAINER, "mode": "rw"}},
+            volumes=self.mount(),
         )  # fmt: skip
 
     def mount(self) -> dict[str, dict[str, str]]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from chaos.journal import ENV_RUN_DIR, ENV_RUN_ID
 from chaos.run_channel import ENV_RUN_SERVICE
+from chaos.stack.docker.app_volume import APP_DATA_IN_CONTAINER
 from chaos.stack.docker.container import ChaosContainer
 from chaos.stack.shape import WorkerShape
 
@@ -52,8 +53,6 @@ class CeleryWorkerContainer(ChaosContainer):
     def with_app_data(self, volume: str) -> CeleryWorkerContainer:
         """Mount the run's app-data volume (the app's SQLite database, shared with the producer
         container and the other workers on the engine; see ``app_volume``)."""
-        from chaos.stack.docker.app_volume import APP_DATA_IN_CONTAINER
-
         self.volumes[volume] = {"bind": APP_DATA_IN_CONTAINER, "mode": "rw"}
         return self
 
